@@ -1,0 +1,227 @@
+//! The per-request context shared by the web layer and the `#[monitored]` wrapper.
+//!
+//! warp's traits are sealed, so the web layer cannot wrap the app's future in a task-local
+//! scope. The two halves of a request therefore meet through a key both sides can compute: the
+//! current tokio task (each connection, and each HTTP/2 stream, is served by its own task), or
+//! the current thread when running outside a task (`block_on`, as in `#[tokio::test]`).
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
+
+use crate::record::{Recorder, RequestRecord};
+use crate::{Endpoint, GroupBy};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Key {
+    Task(tokio::task::Id),
+    Thread(std::thread::ThreadId),
+}
+
+fn current_key() -> Key {
+    match tokio::task::try_id() {
+        Some(id) => Key::Task(id),
+        None => Key::Thread(std::thread::current().id()),
+    }
+}
+
+const SHARDS: usize = 32;
+
+type Shard = Mutex<HashMap<Key, Arc<RequestContext>>>;
+
+struct Registry {
+    hasher: std::hash::RandomState,
+    shards: Vec<Shard>,
+}
+
+static REGISTRY: LazyLock<Registry> = LazyLock::new(|| Registry {
+    hasher: std::hash::RandomState::new(),
+    shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+});
+
+/// Contexts alive right now; lets monitored functions skip the lookup when nothing is bound.
+static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+
+fn shard(key: &Key) -> &'static Shard {
+    let registry = &*REGISTRY;
+    &registry.shards[registry.hasher.hash_one(key) as usize % SHARDS]
+}
+
+fn lock(shard: &Shard) -> std::sync::MutexGuard<'_, HashMap<Key, Arc<RequestContext>>> {
+    // A panic while holding the lock cannot leave the map inconsistent (insert and remove are
+    // single calls), so a poisoned lock is safe to use.
+    shard.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// How a monitored handler ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// It returned.
+    Completed,
+    /// It panicked; the panic was resumed.
+    Panicked,
+    /// Its future was dropped before it finished (the client went away).
+    Cancelled,
+}
+
+impl Outcome {
+    /// The status recorded when the web layer did not see a response: 500 for a panic, 499 (the
+    /// client closed the request) for a cancellation.
+    pub fn fallback_status(self) -> u16 {
+        match self {
+            Outcome::Completed => 200,
+            Outcome::Panicked => 500,
+            Outcome::Cancelled => 499,
+        }
+    }
+}
+
+/// What the monitored handler reports into its request's context.
+#[derive(Debug, Clone, Copy)]
+pub struct HandlerRun {
+    /// The endpoint.
+    pub endpoint: &'static Endpoint,
+    /// Start, microseconds since the epoch.
+    pub started: i64,
+    /// Duration in microseconds.
+    pub duration_us: u64,
+    /// How it ended.
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    group_by: Option<GroupBy>,
+    run: Option<HandlerRun>,
+}
+
+/// One request's context.
+#[derive(Debug)]
+pub struct RequestContext {
+    recorder: Arc<Recorder>,
+    ip: Option<IpAddr>,
+    state: Mutex<State>,
+}
+
+impl RequestContext {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Called by the monitored wrapper when its handler ends.
+    pub fn set_run(&self, run: HandlerRun) {
+        self.state().run = Some(run);
+    }
+
+    /// Overrides the group-by value.
+    pub fn set_group_by(&self, value: GroupBy) {
+        self.state().group_by = Some(value);
+    }
+
+    fn finish(&self, status: Option<u16>) {
+        let (run, group_by) = {
+            let mut state = self.state();
+            (state.run.take(), state.group_by.take())
+        };
+        // A request no monitored handler ran for (unmatched, or an unannotated route) is not
+        // attributed to any endpoint.
+        let Some(run) = run else { return };
+        let status_code = match (run.outcome, status) {
+            (Outcome::Completed, Some(status)) => status,
+            (outcome, _) => outcome.fallback_status(),
+        };
+        self.recorder.record(RequestRecord {
+            endpoint: run.endpoint,
+            time_requested: run.started,
+            duration_us: run.duration_us,
+            status_code,
+            ip: self.ip,
+            group_by: group_by.map(|g| g.to_string()),
+        });
+    }
+}
+
+/// Owned by the web layer for the duration of one request: registers the context under the
+/// current task, and records the request when finished or dropped.
+#[derive(Debug)]
+pub struct ContextGuard {
+    ctx: Arc<RequestContext>,
+    key: Key,
+    finished: bool,
+}
+
+impl ContextGuard {
+    /// Registers a context for the request being served on the current task.
+    pub fn enter(recorder: Arc<Recorder>, ip: Option<IpAddr>, group_by: Option<GroupBy>) -> Self {
+        let key = current_key();
+        let ctx = Arc::new(RequestContext {
+            recorder,
+            ip,
+            state: Mutex::new(State { group_by, run: None }),
+        });
+        if lock(shard(&key)).insert(key, ctx.clone()).is_none() {
+            ACTIVE.fetch_add(1, Ordering::Relaxed);
+        }
+        ContextGuard {
+            ctx,
+            key,
+            finished: false,
+        }
+    }
+
+    /// Records the request with the status code the client receives.
+    pub fn finish(mut self, status: u16) {
+        self.finished = true;
+        self.unregister();
+        self.ctx.finish(Some(status));
+    }
+
+    fn unregister(&self) {
+        let mut map = lock(shard(&self.key));
+        // Only remove our own entry: a leaked guard must not unregister a later request's.
+        if map.get(&self.key).is_some_and(|c| Arc::ptr_eq(c, &self.ctx)) {
+            map.remove(&self.key);
+            ACTIVE.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Drop for ContextGuard {
+    fn drop(&mut self) {
+        if !self.finished {
+            // Dropped without a response: the handler panicked (the connection's task is
+            // unwinding) or the client went away.
+            self.unregister();
+            self.ctx.finish(None);
+        }
+    }
+}
+
+/// The context of the request being served on the current task, if any.
+#[inline]
+pub fn current() -> Option<Arc<RequestContext>> {
+    if ACTIVE.load(Ordering::Relaxed) == 0 {
+        return None;
+    }
+    let key = current_key();
+    lock(shard(&key)).get(&key).cloned()
+}
+
+/// Sets the group-by value of the current request, overriding the configured function. Returns
+/// false when called outside a request served through `Dashboard::bind`.
+///
+/// ```
+/// // Outside a bound request there is nothing to set.
+/// assert!(!fmd_core::context::set_group_by(("User", 3)));
+/// ```
+pub fn set_group_by(value: impl Into<GroupBy>) -> bool {
+    match current() {
+        Some(ctx) => {
+            ctx.set_group_by(value.into());
+            true
+        }
+        None => false,
+    }
+}

@@ -1,0 +1,157 @@
+//! What the `#[monitored]` expansion calls: a future adaptor for `async fn` and a guard for
+//! plain functions. Both read the endpoint's level with one atomic load; at level 0 they only
+//! move `last_requested`; at levels 1-3 they time the call and hand the result to the request's
+//! context (or, outside a bound request, straight to the default recorder).
+
+use std::future::Future;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use crate::clock::Clock;
+use crate::context::{self, HandlerRun, Outcome};
+use crate::record::{default_recorder, RequestRecord};
+use crate::registry::{Endpoint, LEVEL_INACTIVE};
+
+#[derive(Debug, Clone, Copy)]
+enum Phase {
+    Fresh,
+    Untimed,
+    Timing(Instant),
+    Done,
+}
+
+/// Decides at the start of a call whether to time it.
+#[inline]
+fn start(endpoint: &'static Endpoint) -> Phase {
+    match endpoint.level() {
+        LEVEL_INACTIVE => Phase::Untimed,
+        0 => {
+            endpoint.touch(Clock::coarse_secs());
+            Phase::Untimed
+        }
+        _ => Phase::Timing(Instant::now()),
+    }
+}
+
+#[cold]
+fn finish(endpoint: &'static Endpoint, start: Instant, outcome: Outcome) {
+    let duration_us = start.elapsed().as_micros() as u64;
+    let started = Clock::micros_at(start);
+    endpoint.touch(started / 1_000_000);
+    let run = HandlerRun {
+        endpoint,
+        started,
+        duration_us,
+        outcome,
+    };
+    if let Some(ctx) = context::current() {
+        ctx.set_run(run);
+    } else if let Some(recorder) = default_recorder() {
+        recorder.record(RequestRecord {
+            endpoint,
+            time_requested: started,
+            duration_us,
+            status_code: outcome.fallback_status(),
+            ip: None,
+            group_by: None,
+        });
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of a monitored `async fn`: times it from first poll to completion, and
+    /// records a panic (then resumes it) or a cancellation (the future dropped unfinished).
+    #[derive(Debug)]
+    pub struct Monitored<F> {
+        #[pin]
+        inner: F,
+        endpoint: &'static Endpoint,
+        phase: Phase,
+    }
+
+    impl<F> PinnedDrop for Monitored<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if let Phase::Timing(start) = *this.phase {
+                finish(this.endpoint, start, Outcome::Cancelled);
+            }
+        }
+    }
+}
+
+impl<F> Monitored<F> {
+    /// Wraps the body's future.
+    #[inline]
+    pub fn new(endpoint: &'static Endpoint, inner: F) -> Self {
+        Monitored {
+            inner,
+            endpoint,
+            phase: Phase::Fresh,
+        }
+    }
+}
+
+impl<F: Future> Future for Monitored<F> {
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        if let Phase::Fresh = this.phase {
+            *this.phase = start(this.endpoint);
+        }
+        let Phase::Timing(start) = *this.phase else {
+            return this.inner.poll(cx);
+        };
+        let inner = this.inner;
+        match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => {
+                *this.phase = Phase::Done;
+                finish(this.endpoint, start, Outcome::Completed);
+                Poll::Ready(output)
+            }
+            Err(payload) => {
+                *this.phase = Phase::Done;
+                finish(this.endpoint, start, Outcome::Panicked);
+                resume_unwind(payload)
+            }
+        }
+    }
+}
+
+/// The guard of a monitored plain function: records when dropped, as a panic when dropped while
+/// unwinding.
+#[derive(Debug)]
+pub struct SyncGuard {
+    endpoint: &'static Endpoint,
+    start: Option<Instant>,
+}
+
+impl SyncGuard {
+    /// Starts monitoring a call.
+    #[inline]
+    pub fn enter(endpoint: &'static Endpoint) -> Self {
+        let start = match start(endpoint) {
+            Phase::Timing(start) => Some(start),
+            _ => None,
+        };
+        SyncGuard { endpoint, start }
+    }
+}
+
+impl Drop for SyncGuard {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(start) = self.start {
+            let outcome = if std::thread::panicking() {
+                Outcome::Panicked
+            } else {
+                Outcome::Completed
+            };
+            finish(self.endpoint, start, outcome);
+        }
+    }
+}

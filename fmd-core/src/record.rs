@@ -1,0 +1,150 @@
+//! The finished request record, the bounded queue it travels on to the writer, and the [`Sink`]
+//! trait that storage implements.
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, RwLock};
+
+use crate::Endpoint;
+
+/// One monitored request at level 1 or above.
+#[derive(Debug, Clone)]
+pub struct RequestRecord {
+    /// The endpoint whose handler ran.
+    pub endpoint: &'static Endpoint,
+    /// When the handler started, microseconds since the epoch (UTC).
+    pub time_requested: i64,
+    /// How long the handler ran, in microseconds.
+    pub duration_us: u64,
+    /// The status code the client received (500 for a panic, 499 when the client went away).
+    pub status_code: u16,
+    /// The client address.
+    pub ip: Option<IpAddr>,
+    /// The rendered group-by value, if any.
+    pub group_by: Option<String>,
+}
+
+/// A message to the writer.
+#[derive(Debug)]
+pub enum WriterMsg {
+    /// A record to store.
+    Record(RequestRecord),
+    /// Write everything received before this message, then answer: `Err` with the database's
+    /// message when records remain unwritten (they stay in the backlog).
+    Flush(tokio::sync::oneshot::Sender<Result<(), String>>),
+    /// Like `Flush`, then stop the writer.
+    Shutdown(tokio::sync::oneshot::Sender<Result<(), String>>),
+}
+
+/// An error from a [`Sink`]; the writer retries and keeps the records.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct SinkError(pub String);
+
+/// Where the writer puts records: implemented by the store for each database.
+pub trait Sink: Send + 'static {
+    /// Writes `records` and the endpoints' last-requested times (seconds since the epoch) in one
+    /// transaction: all or nothing.
+    fn write(
+        &mut self,
+        records: &[RequestRecord],
+        last_requested: &[(&'static Endpoint, i64)],
+    ) -> Result<(), SinkError>;
+}
+
+/// Counters the dashboard shows about the writer.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    /// Records written to the database.
+    pub written: AtomicU64,
+    /// Records dropped because the queue to the writer was full.
+    pub dropped_queue_full: AtomicU64,
+    /// Records dropped because the database was unavailable and the backlog was full.
+    pub dropped_backlog: AtomicU64,
+    /// Records waiting in the backlog for the database to come back.
+    pub backlog: AtomicU64,
+    /// Whether the last write attempt failed.
+    pub failing: AtomicBool,
+    /// The last database error, while failing.
+    pub last_error: Mutex<Option<String>>,
+}
+
+impl WriterStats {
+    /// All records dropped so far, for whichever reason.
+    pub fn dropped(&self) -> u64 {
+        self.dropped_queue_full.load(Ordering::Relaxed) + self.dropped_backlog.load(Ordering::Relaxed)
+    }
+}
+
+/// The sending side of the queue: cheap to call from the request path, never blocks.
+#[derive(Debug)]
+pub struct Recorder {
+    tx: SyncSender<WriterMsg>,
+    /// The writer's counters.
+    pub stats: Arc<WriterStats>,
+    queue_full_warned: AtomicBool,
+}
+
+impl Recorder {
+    /// Creates the queue with room for `capacity` records.
+    pub fn new(capacity: usize) -> (Arc<Recorder>, Receiver<WriterMsg>) {
+        let (tx, rx) = sync_channel(capacity);
+        let recorder = Recorder {
+            tx,
+            stats: Arc::default(),
+            queue_full_warned: AtomicBool::new(false),
+        };
+        (Arc::new(recorder), rx)
+    }
+
+    /// Queues a record without waiting; counts it as dropped when the queue is full.
+    pub fn record(&self, record: RequestRecord) {
+        match self.tx.try_send(WriterMsg::Record(record)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                self.stats.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
+                if !self.queue_full_warned.swap(true, Ordering::Relaxed) {
+                    crate::warn(
+                        "the queue to the database writer is full; dropping records \
+                         (raise queue_capacity, or check the database's speed)",
+                    );
+                }
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                self.stats.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Sends a control message, waiting for room in the queue. Returns false when the writer has
+    /// stopped.
+    pub fn send_control(&self, msg: WriterMsg) -> bool {
+        self.tx.send(msg).is_ok()
+    }
+
+    /// Lets the next full queue warn again; the writer calls it once the queue has drained.
+    pub fn rearm_queue_warning(&self) {
+        self.queue_full_warned.store(false, Ordering::Relaxed);
+    }
+}
+
+static DEFAULT: RwLock<Option<Arc<Recorder>>> = RwLock::new(None);
+
+/// Makes `recorder` the one that monitored functions called outside a bound request use.
+pub fn set_default(recorder: Option<Arc<Recorder>>) {
+    *DEFAULT.write().unwrap_or_else(|e| e.into_inner()) = recorder;
+}
+
+/// Clears the default recorder if it is `recorder`.
+pub fn clear_default(recorder: &Arc<Recorder>) {
+    let mut slot = DEFAULT.write().unwrap_or_else(|e| e.into_inner());
+    if slot.as_ref().is_some_and(|r| Arc::ptr_eq(r, recorder)) {
+        *slot = None;
+    }
+}
+
+/// The recorder for monitored functions called outside a bound request.
+pub fn default_recorder() -> Option<Arc<Recorder>> {
+    DEFAULT.read().unwrap_or_else(|e| e.into_inner()).clone()
+}

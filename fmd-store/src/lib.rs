@@ -1,0 +1,26 @@
+//! Storage of [fmd](https://docs.rs/fmd): the schema and its migrations, the background writer
+//! that drains the record queue in batches, and every query the dashboard needs.
+//!
+//! Every table carries the configured `table_prefix`. Diesel's `table!` and
+//! `embed_migrations!` fix table names at compile time, so the SQL here is written once with a
+//! `{p}` placeholder, run through `diesel::sql_query` with bound parameters, and the migrations
+//! are embedded and applied by [`migrations`].
+//!
+//! ```
+//! let dir = tempfile::tempdir().unwrap();
+//! let url = format!("sqlite://{}", dir.path().join("fmd.db").display());
+//! let store = fmd_store::Store::open(&url, "fmd_").unwrap();
+//! assert!(store.overview(0, 0).unwrap().is_empty());
+//! ```
+
+mod db;
+mod error;
+pub mod migrations;
+mod queries;
+mod sink;
+pub mod writer;
+
+pub use db::Store;
+pub use error::StoreError;
+pub use queries::{EndpointRow, OverviewRow, RequestRow, UserRow};
+pub use sink::SqlSink;

@@ -1,0 +1,135 @@
+use std::collections::HashMap;
+use std::time::Duration;
+
+use diesel::sql_types::{BigInt, Integer, Nullable, Text};
+use diesel::sqlite::Sqlite;
+use diesel::{Connection, RunQueryDsl};
+
+use fmd_core::{Endpoint, RequestRecord, Sink, SinkError};
+
+use crate::db::{Conn, Store};
+use crate::queries::ensure_endpoint;
+use crate::StoreError;
+
+/// Rows per INSERT statement: well under every backend's limit on bound parameters.
+const ROWS_PER_INSERT: usize = 100;
+
+/// The writer's [`Sink`] on a connection of its own.
+pub struct SqlSink {
+    conn: Conn,
+    prefix: String,
+    version: String,
+    default_level: u8,
+    ids: HashMap<usize, i64>,
+}
+
+impl std::fmt::Debug for SqlSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlSink").field("prefix", &self.prefix).finish()
+    }
+}
+
+fn key(endpoint: &'static Endpoint) -> usize {
+    endpoint as *const Endpoint as usize
+}
+
+impl Store {
+    /// A sink for the writer, recording requests under `version`. `known` maps endpoints to their
+    /// ids (from [`Store::sync_endpoints`]); others are stored on first use at `default_level`.
+    /// `busy` bounds how long a write waits for a lock before it counts as failed.
+    pub fn sink(
+        &self,
+        version: &str,
+        known: &[(&'static Endpoint, i64, u8)],
+        default_level: u8,
+        busy: Duration,
+    ) -> Result<SqlSink, StoreError> {
+        Ok(SqlSink {
+            conn: self.dedicated(busy)?,
+            prefix: self.prefix.clone(),
+            version: version.to_owned(),
+            default_level,
+            ids: known.iter().map(|(e, id, _)| (key(e), *id)).collect(),
+        })
+    }
+}
+
+impl SqlSink {
+    fn id(&mut self, endpoint: &'static Endpoint) -> Result<i64, diesel::result::Error> {
+        if let Some(id) = self.ids.get(&key(endpoint)) {
+            return Ok(*id);
+        }
+        let (id, _) = ensure_endpoint(&mut self.conn, &self.prefix, endpoint, self.default_level, &self.version)?;
+        self.ids.insert(key(endpoint), id);
+        Ok(id)
+    }
+
+    fn write_all(
+        &mut self,
+        records: &[RequestRecord],
+        last_requested: &[(&'static Endpoint, i64)],
+    ) -> Result<(), diesel::result::Error> {
+        let mut ids = Vec::with_capacity(records.len());
+        for r in records {
+            ids.push(self.id(r.endpoint)?);
+        }
+        let mut touched = Vec::with_capacity(last_requested.len());
+        for (e, secs) in last_requested {
+            touched.push((self.id(e)?, secs * 1_000_000));
+        }
+        let prefix = self.prefix.clone();
+        let version = self.version.clone();
+        self.conn.transaction(|c| {
+            for (chunk, chunk_ids) in records.chunks(ROWS_PER_INSERT).zip(ids.chunks(ROWS_PER_INSERT)) {
+                let values = vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+                let mut query = diesel::sql_query(format!(
+                    "INSERT INTO {prefix}request (endpoint_id, duration_us, time_requested, version_requested, group_by, ip, status_code) VALUES {values}"
+                ))
+                .into_boxed::<Sqlite>();
+                for (r, id) in chunk.iter().zip(chunk_ids) {
+                    query = query
+                        .bind::<BigInt, _>(*id)
+                        .bind::<BigInt, _>(r.duration_us.min(i64::MAX as u64) as i64)
+                        .bind::<BigInt, _>(r.time_requested)
+                        .bind::<Text, _>(version.clone())
+                        .bind::<Nullable<Text>, _>(r.group_by.as_deref().map(|g| truncate(g, 255).to_owned()))
+                        .bind::<Nullable<Text>, _>(r.ip.map(|ip| ip.to_string()))
+                        .bind::<Integer, _>(i32::from(r.status_code));
+                }
+                query.execute(c)?;
+            }
+            for (id, micros) in &touched {
+                diesel::sql_query(format!(
+                    "UPDATE {prefix}endpoint SET last_requested = ? WHERE id = ? AND (last_requested IS NULL OR last_requested < ?)"
+                ))
+                .bind::<BigInt, _>(*micros)
+                .bind::<BigInt, _>(*id)
+                .bind::<BigInt, _>(*micros)
+                .execute(c)?;
+            }
+            Ok(())
+        })
+    }
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+impl Sink for SqlSink {
+    fn write(
+        &mut self,
+        records: &[RequestRecord],
+        last_requested: &[(&'static Endpoint, i64)],
+    ) -> Result<(), SinkError> {
+        self.write_all(records, last_requested)
+            .map_err(|e| SinkError(e.to_string()))
+    }
+}

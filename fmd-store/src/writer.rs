@@ -1,0 +1,235 @@
+//! The background writer: drains the record queue in batches, one transaction per batch. When
+//! the database fails it keeps a bounded backlog, retries with exponential backoff, counts what
+//! it has to drop, and warns once per failure episode.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use fmd_core::{Clock, Endpoint, Recorder, RequestRecord, Sink, WriterMsg};
+
+/// How the writer batches and retries.
+#[derive(Debug, Clone)]
+pub struct WriterOptions {
+    /// Records kept while the database is unavailable; newer ones are dropped and counted.
+    pub backlog_capacity: usize,
+    /// Records written per transaction at most.
+    pub batch_size: usize,
+    /// The first retry delay after a failure; doubled per failure up to `max_backoff`.
+    pub initial_backoff: Duration,
+    /// The longest delay between retries.
+    pub max_backoff: Duration,
+    /// Log each batch written at debug level.
+    pub enable_logging: bool,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions {
+            backlog_capacity: 100_000,
+            batch_size: 1_000,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(10),
+            enable_logging: false,
+        }
+    }
+}
+
+/// How long the writer sleeps when idle; also the resolution of level-0 `last_requested`.
+const IDLE_WAIT: Duration = Duration::from_millis(250);
+
+struct Writer<S> {
+    sink: S,
+    rx: Receiver<WriterMsg>,
+    recorder: Arc<Recorder>,
+    options: WriterOptions,
+    pending: Vec<RequestRecord>,
+    failing: bool,
+    failed_attempts: u64,
+    dropped_at_failure: u64,
+    retry_at: Option<Instant>,
+    backoff: Duration,
+    last_written: HashMap<usize, i64>,
+}
+
+/// Starts the writer thread. It stops after a `Shutdown` message, or when every [`Recorder`]
+/// is gone, writing what it holds first.
+pub fn spawn<S: Sink>(
+    sink: S,
+    rx: Receiver<WriterMsg>,
+    recorder: Arc<Recorder>,
+    options: WriterOptions,
+) -> std::io::Result<JoinHandle<()>> {
+    let writer = Writer {
+        sink,
+        rx,
+        recorder,
+        backoff: options.initial_backoff,
+        options,
+        pending: Vec::new(),
+        failing: false,
+        failed_attempts: 0,
+        dropped_at_failure: 0,
+        retry_at: None,
+        last_written: HashMap::new(),
+    };
+    std::thread::Builder::new()
+        .name("fmd-writer".into())
+        .spawn(move || writer.run())
+}
+
+fn key(e: &'static Endpoint) -> usize {
+    e as *const Endpoint as usize
+}
+
+impl<S: Sink> Writer<S> {
+    fn run(mut self) {
+        // Held by the writer so that a dropped Recorder cannot disconnect the queue early.
+        let recorder = self.recorder.clone();
+        loop {
+            Clock::tick();
+            let wait = match self.retry_at {
+                Some(at) => at
+                    .saturating_duration_since(Instant::now())
+                    .clamp(Duration::from_millis(5), IDLE_WAIT),
+                None => IDLE_WAIT,
+            };
+            let mut waiters = Vec::new();
+            let mut stop = None;
+            let first = match self.rx.recv_timeout(wait) {
+                Ok(msg) => Some(msg),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.attempt();
+                    return;
+                }
+            };
+            let mut received = 0;
+            let mut next = first;
+            while let Some(msg) = next.take() {
+                match msg {
+                    WriterMsg::Record(r) => {
+                        self.accept(r);
+                        received += 1;
+                    }
+                    WriterMsg::Flush(tx) => waiters.push(tx),
+                    WriterMsg::Shutdown(tx) => stop = Some(tx),
+                }
+                if stop.is_none() && received < self.options.batch_size {
+                    next = self.rx.try_recv().ok();
+                }
+            }
+            let forced = !waiters.is_empty() || stop.is_some();
+            if forced || self.retry_at.is_none_or(|at| Instant::now() >= at) {
+                self.attempt();
+            }
+            let result = self.result();
+            for tx in waiters {
+                let _ = tx.send(result.clone());
+            }
+            if let Some(tx) = stop {
+                let _ = tx.send(result);
+                drop(recorder);
+                return;
+            }
+        }
+    }
+
+    fn result(&self) -> Result<(), String> {
+        if self.pending.is_empty() {
+            Ok(())
+        } else {
+            let stats = &self.recorder.stats;
+            let last = stats.last_error.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            Err(format!(
+                "{} records are waiting for the database: {}",
+                self.pending.len(),
+                last.unwrap_or_else(|| "the last write failed".into())
+            ))
+        }
+    }
+
+    fn accept(&mut self, record: RequestRecord) {
+        if self.failing && self.pending.len() >= self.options.backlog_capacity {
+            self.recorder.stats.dropped_backlog.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.pending.push(record);
+        }
+        self.publish_backlog();
+    }
+
+    fn publish_backlog(&self) {
+        let backlog = if self.failing { self.pending.len() } else { 0 };
+        self.recorder.stats.backlog.store(backlog as u64, Ordering::Relaxed);
+    }
+
+    fn touched(&self) -> Vec<(&'static Endpoint, i64)> {
+        fmd_core::registry::endpoints()
+            .filter_map(|e| {
+                let secs = e.last_requested();
+                let written = self.last_written.get(&key(e)).copied().unwrap_or(0);
+                (secs > written).then_some((e, secs))
+            })
+            .collect()
+    }
+
+    fn attempt(&mut self) {
+        let touched = self.touched();
+        if self.pending.is_empty() && touched.is_empty() {
+            return;
+        }
+        let stats = self.recorder.stats.clone();
+        match self.sink.write(&self.pending, &touched) {
+            Ok(()) => {
+                let n = self.pending.len() as u64;
+                stats.written.fetch_add(n, Ordering::Relaxed);
+                if self.options.enable_logging && n > 0 {
+                    log::debug!(target: "fmd", "wrote {n} request records");
+                }
+                self.pending.clear();
+                for (e, secs) in touched {
+                    self.last_written.insert(key(e), secs);
+                }
+                if self.failing {
+                    let dropped = stats.dropped() - self.dropped_at_failure;
+                    fmd_core::warn(&format!(
+                        "database writes recovered after {} failed attempts; {dropped} records were dropped meanwhile",
+                        self.failed_attempts
+                    ));
+                    *stats.last_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                }
+                self.failing = false;
+                self.failed_attempts = 0;
+                self.retry_at = None;
+                self.backoff = self.options.initial_backoff;
+                stats.failing.store(false, Ordering::Relaxed);
+                self.recorder.rearm_queue_warning();
+            }
+            Err(e) => {
+                if !self.failing {
+                    fmd_core::warn(&format!(
+                        "cannot write to the database ({e}); keeping up to {} records and retrying",
+                        self.options.backlog_capacity
+                    ));
+                    self.dropped_at_failure = stats.dropped();
+                }
+                self.failing = true;
+                self.failed_attempts += 1;
+                stats.failing.store(true, Ordering::Relaxed);
+                *stats.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.0);
+                let keep = self.options.backlog_capacity;
+                if self.pending.len() > keep {
+                    let excess = (self.pending.len() - keep) as u64;
+                    self.pending.truncate(keep);
+                    stats.dropped_backlog.fetch_add(excess, Ordering::Relaxed);
+                }
+                self.retry_at = Some(Instant::now() + self.backoff);
+                self.backoff = (self.backoff * 2).min(self.options.max_backoff);
+            }
+        }
+        self.publish_backlog();
+    }
+}
