@@ -1,1 +1,65 @@
-//! x
+//! # fmd — a monitoring dashboard for Rust web services
+//!
+//! Annotate the handler functions of a [warp] service with `#[fmd::monitored]`, serve the app
+//! through [`Dashboard::bind`], and a self-hosted dashboard under `/dashboard` shows how fast and
+//! how often every endpoint runs, by version, user and IP.
+//!
+//! ```no_run
+//! use fmd::monitored;
+//! use warp::Filter;
+//!
+//! #[monitored]                                 // endpoint name = function name
+//! async fn hello() -> Result<impl warp::Reply, warp::Rejection> {
+//!     Ok("hello")
+//! }
+//!
+//! #[monitored(name = "users.show")]            // explicit endpoint name
+//! async fn show(id: u32) -> Result<impl warp::Reply, warp::Rejection> {
+//!     fmd::set_group_by(("User", id));          // group this request by user
+//!     Ok(format!("user {id}"))
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), fmd::Error> {
+//!     let config = fmd::Config::from_env()?;    // FMD_CONFIG=fmd.toml, FMD_* overrides
+//!     let dashboard = fmd::Dashboard::new(config).await?;
+//!     let app = warp::path::end()
+//!         .and_then(hello)
+//!         .or(warp::path!("users" / u32).and_then(show));
+//!     warp::serve(dashboard.bind(app)).run(([127, 0, 0, 1], 8080)).await;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! ## Monitoring levels
+//!
+//! Every endpoint has a level, set per endpoint on the overview page (new endpoints start at the
+//! configuration's `monitor_level`, default 1):
+//!
+//! | level | recorded |
+//! | --- | --- |
+//! | 0 | only when the endpoint was last requested |
+//! | 1 | every request: duration, time, version, group-by value, client IP, status code |
+//!
+//! At level 0 a call costs one atomic load and one atomic store; at level 1 two clock reads and
+//! a non-blocking send of a small record to the background writer. The request path never waits
+//! on the database.
+//!
+//! ## Configuration
+//!
+//! [`Config::from_file`] reads a TOML file with the sections `[dashboard]`, `[authentication]`,
+//! `[database]` and `[visualization]`; [`Config::from_env`] reads the file named by `FMD_CONFIG`
+//! and applies `FMD_<KEY>` overrides. See `docs/configuration.md` for every key.
+
+pub use fmd_core::context::set_group_by;
+pub use fmd_core::{Config, ConfigError, GroupBy, RequestInfo};
+pub use fmd_macros::monitored;
+pub use fmd_web::{Dashboard, Error};
+
+#[doc(hidden)]
+pub mod __private {
+    //! What the macros expand to. Not a stable API.
+    pub use fmd_core::inventory;
+    pub use fmd_core::monitor::{Monitored, SyncGuard};
+    pub use fmd_core::{Endpoint, EndpointMeta, EndpointRef};
+}

@@ -97,8 +97,8 @@ pub struct Config {
     /// `[authentication] security_token`: Bearer token for read-only API access; none disables
     /// Bearer access.
     pub security_token: Option<String>,
-    /// `[authentication] session_hours`: how long a login lasts.
-    pub session_hours: u32,
+    /// `[authentication] session_hours`: how long a login lasts (fractions allowed).
+    pub session_hours: f64,
     /// `[database] database`: `sqlite://path` (PostgreSQL and MySQL URLs in later versions).
     pub database: String,
     /// `[database] table_prefix`: prefix of every table fmd creates.
@@ -132,7 +132,7 @@ impl Default for Config {
             guest_username: "guest".into(),
             guest_password: Vec::new(),
             security_token: None,
-            session_hours: 12,
+            session_hours: 12.0,
             database: "sqlite://fmd.db".into(),
             table_prefix: "fmd_".into(),
             timezone: "UTC".into(),
@@ -448,7 +448,13 @@ impl Config {
                 }
             }
             "security_token" => self.security_token = Some(string()?),
-            "session_hours" => self.session_hours = uint(24 * 366)? as u32,
+            "session_hours" => {
+                self.session_hours = match value {
+                    toml::Value::Float(f) if *f > 0.0 && *f <= 24.0 * 366.0 => *f,
+                    toml::Value::Integer(i) if *i > 0 && *i <= 24 * 366 => *i as f64,
+                    _ => return Err(invalid("a number of hours greater than 0 and at most 8784")),
+                }
+            }
             "database" => self.database = string()?,
             "table_prefix" => self.table_prefix = string()?,
             "timezone" => self.timezone = string()?,
@@ -521,8 +527,12 @@ impl Config {
                 format!("{:?}", self.timezone),
             ));
         }
-        if self.session_hours == 0 {
-            return Err(invalid("session_hours", "at least 1", "0".into()));
+        if !(self.session_hours > 0.0 && self.session_hours <= 24.0 * 366.0) {
+            return Err(invalid(
+                "session_hours",
+                "a number of hours greater than 0 and at most 8784",
+                self.session_hours.to_string(),
+            ));
         }
         Ok(())
     }
@@ -534,7 +544,7 @@ impl Config {
 
     /// How long a login lasts.
     pub fn session_lifetime(&self) -> Duration {
-        Duration::from_secs(u64::from(self.session_hours) * 3600)
+        Duration::from_secs_f64(self.session_hours.clamp(0.0, 24.0 * 366.0) * 3600.0)
     }
 
     /// The git directory, resolved against the configuration file's folder.
@@ -612,7 +622,7 @@ setters! {
     /// Sets `security_token`.
     security_token: impl Into<String> => |v: String| Some(v);
     /// Sets `session_hours`.
-    session_hours: u32 => |v: u32| v;
+    session_hours: f64 => |v: f64| v;
     /// Sets `database`.
     database: impl Into<String> => |v: String| v;
     /// Sets `table_prefix`.

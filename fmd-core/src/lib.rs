@@ -31,3 +31,6 @@ pub use group_by::GroupBy;
 pub use log_once::warn;
 pub use record::{Recorder, RequestRecord, Sink, SinkError, WriterMsg, WriterStats};
 pub use registry::{Endpoint, EndpointMeta, EndpointRef};
+
+#[doc(hidden)]
+pub use inventory;

@@ -1,1 +1,220 @@
-//! x
+//! The web layer of [fmd](https://docs.rs/fmd): [`Dashboard::bind`] tracks every request of a
+//! warp app and serves the dashboard (pages and JSON API) under `/{custom_link}`.
+//!
+//! Application code uses it through the `fmd` facade crate.
+
+mod api;
+mod auth;
+mod error;
+mod pages;
+mod routes;
+mod time;
+mod track;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use warp::{Filter, Rejection, Reply};
+
+use fmd_core::context::ContextGuard;
+use fmd_core::{registry, Config, Endpoint, Recorder, WriterMsg};
+use fmd_store::writer::{self, WriterOptions};
+use fmd_store::Store;
+
+pub use error::Error;
+
+use track::{rejection_status, Tracker};
+
+/// How long a writer statement waits for a lock held by another connection before the write
+/// counts as failed and is retried later.
+const WRITER_BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The running dashboard: the database, the background writer, and the web routes.
+///
+/// Cheap to clone; every clone is the same dashboard.
+#[derive(Clone)]
+pub struct Dashboard {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Dashboard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dashboard")
+            .field("store", &self.inner.store)
+            .field("version", &self.inner.version)
+            .finish()
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) config: Config,
+    pub(crate) store: Store,
+    pub(crate) recorder: Arc<Recorder>,
+    pub(crate) version: String,
+    /// Endpoints of this binary by database id, to apply level changes in memory.
+    pub(crate) by_id: HashMap<i64, &'static Endpoint>,
+    pub(crate) auth: auth::Auth,
+    pub(crate) pages: pages::Pages,
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Dashboard {
+    /// Opens the database (running pending migrations), registers every `#[monitored]`
+    /// endpoint of the binary, loads their levels and starts the background writer.
+    pub async fn new(config: Config) -> Result<Dashboard, Error> {
+        config.validate()?;
+        match tokio::task::spawn_blocking(move || Dashboard::start(config)).await {
+            Ok(result) => result,
+            Err(join) => std::panic::resume_unwind(join.into_panic()),
+        }
+    }
+
+    fn start(config: Config) -> Result<Dashboard, Error> {
+        if let Some((a, b)) = registry::duplicate_names() {
+            return Err(Error::DuplicateEndpoint {
+                name: a.meta.name.to_owned(),
+                first: format!("{}:{}", a.meta.file, a.meta.line),
+                second: format!("{}:{}", b.meta.file, b.meta.line),
+            });
+        }
+        let version = fmd_core::version::resolve(&config);
+        let store = Store::open(&config.database, &config.table_prefix)?;
+        let endpoints: Vec<&'static Endpoint> = registry::endpoints().collect();
+        let synced = store.sync_endpoints(&endpoints, config.monitor_level, &version)?;
+        let auth = auth::Auth::start(&config, &store)?;
+        let sink = store.sink(&version, &synced, config.monitor_level, WRITER_BUSY_TIMEOUT)?;
+        let (recorder, rx) = Recorder::new(config.queue_capacity);
+        let options = WriterOptions {
+            backlog_capacity: config.backlog_capacity,
+            enable_logging: config.enable_logging,
+            ..WriterOptions::default()
+        };
+        let handle = writer::spawn(sink, rx, recorder.clone(), options)?;
+        // Levels go live only once the writer runs, so no request is measured into a void.
+        for (endpoint, _, level) in &synced {
+            endpoint.set_level(*level);
+        }
+        fmd_core::record::set_default(Some(recorder.clone()));
+        let inner = Inner {
+            pages: pages::Pages::new(&config),
+            by_id: synced.iter().map(|(e, id, _)| (*id, *e)).collect(),
+            config,
+            store,
+            recorder,
+            version,
+            auth,
+            writer: Mutex::new(Some(handle)),
+        };
+        Ok(Dashboard {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The dashboard's routes under `/{custom_link}`, then `app` with every request tracked.
+    ///
+    /// Requests to the dashboard itself are not tracked. The app's rejections pass through
+    /// unchanged, so warp answers them as it would without fmd.
+    pub fn bind<F, R>(
+        &self,
+        app: F,
+    ) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone + Send + Sync + 'static
+    where
+        F: Filter<Extract = (R,), Error = Rejection> + Clone + Send + Sync + 'static,
+        R: Reply,
+    {
+        let tracker = Tracker::new(&self.inner.config, self.inner.recorder.clone());
+        let query = warp::query::raw()
+            .map(Some)
+            .or(warp::any().map(|| None))
+            .unify();
+        let begin = warp::addr::remote()
+            .and(warp::method())
+            .and(warp::path::full())
+            .and(query)
+            .and(warp::header::headers_cloned())
+            .map(move |peer, method, path, query, headers| {
+                tracker.begin(peer, &method, &path, query, &headers)
+            });
+        // Turn the app's rejection into a value so the guard sees it, then give it back to warp.
+        let app = app
+            .map(|reply: R| Ok::<_, Rejection>(reply.into_response()))
+            .or_else(|rejection: Rejection| async move {
+                Ok::<_, Rejection>((Err::<warp::reply::Response, _>(rejection),))
+            });
+        let tracked = begin.and(app).and_then(
+            |guard: ContextGuard, result: Result<warp::reply::Response, Rejection>| async move {
+                match result {
+                    Ok(response) => {
+                        guard.finish(response.status().as_u16());
+                        Ok(response)
+                    }
+                    Err(rejection) => {
+                        guard.finish(rejection_status(&rejection));
+                        Err(rejection)
+                    }
+                }
+            },
+        );
+        routes::dashboard(self.inner.clone()).or(tracked).unify()
+    }
+
+    /// Waits until everything recorded so far is in the database. Fails when the database is
+    /// unavailable; the records stay queued and are written when it returns.
+    pub async fn flush(&self) -> Result<(), Error> {
+        self.control(WriterMsg::Flush).await
+    }
+
+    /// Writes everything recorded so far, then stops the writer. Requests after this are not
+    /// recorded.
+    pub async fn shutdown(&self) -> Result<(), Error> {
+        let result = self.control(WriterMsg::Shutdown).await;
+        fmd_core::record::clear_default(&self.inner.recorder);
+        let handle = self
+            .inner
+            .writer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(handle) = handle {
+            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+        }
+        result
+    }
+
+    async fn control(
+        &self,
+        msg: fn(tokio::sync::oneshot::Sender<Result<(), String>>) -> WriterMsg,
+    ) -> Result<(), Error> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let recorder = self.inner.recorder.clone();
+        // The queue may be full: wait for room off the async threads.
+        let sent = tokio::task::spawn_blocking(move || recorder.send_control(msg(tx)))
+            .await
+            .unwrap_or(false);
+        if !sent {
+            return Ok(()); // The writer has stopped: everything it could write is written.
+        }
+        match rx.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(why)) => Err(Error::Unwritten(why)),
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// The version requests are recorded under.
+    pub fn version(&self) -> &str {
+        &self.inner.version
+    }
+
+    /// The dashboard's path prefix, e.g. `/dashboard`.
+    pub fn path(&self) -> String {
+        format!("/{}", self.inner.config.custom_link)
+    }
+
+    /// Counters of the background writer: written, dropped, backlog.
+    pub fn writer_stats(&self) -> &fmd_core::WriterStats {
+        &self.inner.recorder.stats
+    }
+}

@@ -1,0 +1,93 @@
+//! The writer while the database becomes unavailable and comes back: records are kept up to
+//! the backlog bound and written after recovery; beyond the bound the drop count is exact.
+
+mod common;
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, SqliteConnection};
+use fmd_core::{Recorder, WriterMsg};
+use fmd_store::writer::{self, WriterOptions};
+use fmd_store::Store;
+
+use common::*;
+
+fn flush(recorder: &Recorder) -> Result<(), String> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    assert!(recorder.send_control(WriterMsg::Flush(tx)));
+    rx.blocking_recv().expect("the writer answers")
+}
+
+fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn keeps_a_bounded_backlog_while_the_database_is_locked() {
+    let (dir, url) = temp_db();
+    let store = Store::open(&url, "fmd_").unwrap();
+    let synced = store.sync_endpoints(&[&HOME], 1, "1").unwrap();
+    let sink = store.sink("1", &synced, 1, Duration::from_millis(50)).unwrap();
+    let (recorder, rx) = Recorder::new(1_000);
+    let options = WriterOptions {
+        backlog_capacity: 50,
+        initial_backoff: Duration::from_millis(20),
+        max_backoff: Duration::from_millis(100),
+        ..WriterOptions::default()
+    };
+    let handle = writer::spawn(sink, rx, recorder.clone(), options).unwrap();
+    let stats = recorder.stats.clone();
+
+    for i in 0..10 {
+        recorder.record(record(&HOME, 1_000 + i, 100, 200));
+    }
+    flush(&recorder).unwrap();
+    assert_eq!(stats.written.load(Ordering::Relaxed), 10);
+
+    // Another connection takes the write lock: the database is unavailable to the writer.
+    let mut locker = SqliteConnection::establish(dir.path().join("fmd.db").to_str().unwrap()).unwrap();
+    locker.batch_execute("BEGIN EXCLUSIVE").unwrap();
+    for i in 0..80 {
+        recorder.record(record(&HOME, 2_000 + i, 100, 200));
+    }
+    wait_for("the backlog to fill", || {
+        stats.failing.load(Ordering::Relaxed) && stats.backlog.load(Ordering::Relaxed) == 50
+    });
+    wait_for("the drops to be counted", || stats.dropped_backlog.load(Ordering::Relaxed) == 30);
+    let err = flush(&recorder).unwrap_err();
+    assert!(err.contains("50 records are waiting"), "{err}");
+    assert!(stats.last_error.lock().unwrap().as_deref().unwrap_or("").contains("locked"));
+
+    // The database returns: the backlog is written, nothing more is dropped.
+    locker.batch_execute("COMMIT").unwrap();
+    drop(locker);
+    flush(&recorder).unwrap();
+    assert_eq!(stats.written.load(Ordering::Relaxed), 60);
+    assert_eq!(stats.dropped(), 30);
+    assert_eq!(stats.backlog.load(Ordering::Relaxed), 0);
+    assert!(!stats.failing.load(Ordering::Relaxed));
+    assert_eq!(store.request_count(synced[0].1).unwrap(), 60);
+    // The kept records are the first 50 sent during the outage, in order.
+    let rows = store.requests(synced[0].1, 0, 1).unwrap();
+    assert_eq!(rows[0].time_requested, 2_049);
+
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    recorder.send_control(WriterMsg::Shutdown(tx));
+    rx.blocking_recv().unwrap().unwrap();
+    handle.join().unwrap();
+}
+
+#[test]
+fn a_full_queue_counts_drops_without_blocking() {
+    let (recorder, _rx) = Recorder::new(3);
+    for i in 0..10 {
+        recorder.record(record(&HOME, i, 1, 200));
+    }
+    assert_eq!(recorder.stats.dropped_queue_full.load(Ordering::Relaxed), 7);
+}

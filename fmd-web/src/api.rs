@@ -1,0 +1,226 @@
+//! The JSON API under `/{custom_link}/api`. Every answer is JSON; errors are
+//! `{"error": "..."}` with a 4xx status (503 while the database is unavailable).
+
+use serde::Serialize;
+use warp::http::StatusCode;
+use warp::reply::Response as Reply;
+
+use crate::auth::{Role, Session};
+use crate::routes::{blocking, csrf_header, json, json_error, Req};
+use crate::time::{rfc3339, windows};
+
+enum Caller {
+    Session(Session),
+    Token,
+}
+
+fn caller(req: &Req) -> Result<Caller, Reply> {
+    if let Some(token) = req.bearer() {
+        return if req.inner.auth.bearer_ok(token) {
+            Ok(Caller::Token)
+        } else {
+            Err(json_error(StatusCode::UNAUTHORIZED, "the bearer token is not the configured security_token"))
+        };
+    }
+    req.session().map(Caller::Session).ok_or_else(|| {
+        json_error(
+            StatusCode::UNAUTHORIZED,
+            &format!(
+                "log in at {}/login, or send `Authorization: Bearer <security_token>`",
+                req.base()
+            ),
+        )
+    })
+}
+
+pub(crate) async fn handle(req: &Req, path: &[&str]) -> Reply {
+    let caller = match caller(req) {
+        Ok(c) => c,
+        Err(response) => return response,
+    };
+    let method = req.method.as_str();
+    match path {
+        ["overview"] if method == "GET" => overview(req).await,
+        ["endpoints", id, "requests"] if method == "GET" => requests(req, id).await,
+        ["endpoints", id, "level"] if method == "PUT" => set_level(req, &caller, id).await,
+        ["overview"] | ["endpoints", _, "requests" | "level"] => json_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &format!("{method} is not allowed on this route"),
+        ),
+        _ => json_error(StatusCode::NOT_FOUND, "no such API route"),
+    }
+}
+
+fn unavailable(why: String) -> Reply {
+    json_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        &format!("the database is unavailable ({why}); recorded requests are kept and written when it returns"),
+    )
+}
+
+#[derive(Serialize)]
+struct OverviewItem {
+    id: i64,
+    name: String,
+    monitor_level: i32,
+    hits_today: i64,
+    hits_week: i64,
+    hits_overall: i64,
+    errors_today: i64,
+    errors_week: i64,
+    errors_overall: i64,
+    median_today_ms: Option<f64>,
+    median_week_ms: Option<f64>,
+    median_overall_ms: Option<f64>,
+    last_requested: Option<String>,
+    exception_groups: i64,
+}
+
+async fn overview(req: &Req) -> Reply {
+    let (today, week) = windows(fmd_core::now_micros(), req.inner.config.tz());
+    match blocking(req, move |s| s.overview(today, week)).await {
+        Ok(rows) => {
+            let items: Vec<OverviewItem> = rows
+                .into_iter()
+                .map(|r| OverviewItem {
+                    id: r.endpoint.id,
+                    name: r.endpoint.name,
+                    monitor_level: r.endpoint.monitor_level,
+                    hits_today: r.hits_today,
+                    hits_week: r.hits_week,
+                    hits_overall: r.hits_overall,
+                    errors_today: r.errors_today,
+                    errors_week: r.errors_week,
+                    errors_overall: r.errors_overall,
+                    median_today_ms: r.median_today_ms,
+                    median_week_ms: r.median_week_ms,
+                    median_overall_ms: r.median_overall_ms,
+                    last_requested: r.endpoint.last_requested.map(rfc3339),
+                    exception_groups: r.exception_groups,
+                })
+                .collect();
+            json(StatusCode::OK, &items)
+        }
+        Err(why) => unavailable(why),
+    }
+}
+
+/// A path segment that must be a database id.
+pub(crate) fn parse_id(raw: &str) -> Result<i64, Reply> {
+    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+        json_error(
+            StatusCode::BAD_REQUEST,
+            &format!("the endpoint id must be a positive whole number, not {raw:?}"),
+        )
+    })
+}
+
+/// `offset` (default 0) and `limit` (default 50, at most 1000) from the query string.
+pub(crate) fn paging(query: Option<&str>) -> Result<(i64, i64), String> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(query.unwrap_or("")).map_err(|e| format!("cannot read the query string: {e}"))?;
+    let mut offset = 0;
+    let mut limit = 50;
+    for (key, value) in pairs {
+        let parsed = value.parse::<i64>();
+        match key.as_str() {
+            "offset" => match parsed {
+                Ok(v) if v >= 0 => offset = v,
+                _ => return Err(format!("offset must be a whole number >= 0, not {value:?}")),
+            },
+            "limit" => match parsed {
+                Ok(v) if (1..=1000).contains(&v) => limit = v,
+                _ => return Err(format!("limit must be a whole number from 1 to 1000, not {value:?}")),
+            },
+            _ => {}
+        }
+    }
+    Ok((offset, limit))
+}
+
+#[derive(Serialize)]
+struct RequestItem {
+    id: i64,
+    duration_ms: f64,
+    time_requested: String,
+    version: String,
+    group_by: String,
+    ip: String,
+    status_code: i32,
+}
+
+async fn requests(req: &Req, raw_id: &str) -> Reply {
+    let id = match parse_id(raw_id) {
+        Ok(id) => id,
+        Err(response) => return response,
+    };
+    let (offset, limit) = match paging(req.query.as_deref()) {
+        Ok(p) => p,
+        Err(why) => return json_error(StatusCode::BAD_REQUEST, &why),
+    };
+    let found = blocking(req, move |s| {
+        Ok(match s.endpoint(id)? {
+            Some(_) => Some(s.requests(id, offset, limit)?),
+            None => None,
+        })
+    })
+    .await;
+    match found {
+        Ok(Some(rows)) => {
+            let items: Vec<RequestItem> = rows
+                .into_iter()
+                .map(|r| RequestItem {
+                    id: r.id,
+                    duration_ms: r.duration_us as f64 / 1000.0,
+                    time_requested: rfc3339(r.time_requested),
+                    version: r.version_requested,
+                    group_by: r.group_by.unwrap_or_default(),
+                    ip: r.ip.unwrap_or_default(),
+                    status_code: r.status_code,
+                })
+                .collect();
+            json(StatusCode::OK, &items)
+        }
+        Ok(None) => json_error(StatusCode::NOT_FOUND, &format!("no endpoint with id {id}")),
+        Err(why) => unavailable(why),
+    }
+}
+
+async fn set_level(req: &Req, caller: &Caller, raw_id: &str) -> Reply {
+    let session = match caller {
+        Caller::Token => {
+            return json_error(StatusCode::FORBIDDEN, "the security token gives read-only access; log in as an administrator")
+        }
+        Caller::Session(s) if s.role != Role::Admin => {
+            return json_error(StatusCode::FORBIDDEN, "only administrators can change monitoring levels")
+        }
+        Caller::Session(s) => s,
+    };
+    if csrf_header(req) != Some(session.csrf.as_str()) {
+        return json_error(
+            StatusCode::FORBIDDEN,
+            "missing or wrong X-CSRF-Token header: send the value of the fmd_csrf cookie",
+        );
+    }
+    let id = match parse_id(raw_id) {
+        Ok(id) => id,
+        Err(response) => return response,
+    };
+    let level = match serde_json::from_slice::<serde_json::Value>(&req.body) {
+        Ok(body) => match body.get("level").and_then(|l| l.as_u64()) {
+            Some(level) if level <= 3 => level as u8,
+            _ => return json_error(StatusCode::BAD_REQUEST, "send {\"level\": 0, 1, 2 or 3}"),
+        },
+        Err(e) => return json_error(StatusCode::BAD_REQUEST, &format!("the body is not JSON ({e}); send {{\"level\": 0..3}}")),
+    };
+    match blocking(req, move |s| s.set_level(id, level)).await {
+        Ok(true) => {
+            if let Some(endpoint) = req.inner.by_id.get(&id) {
+                endpoint.set_level(level);
+            }
+            json(StatusCode::OK, &serde_json::json!({ "id": id, "monitor_level": level }))
+        }
+        Ok(false) => json_error(StatusCode::NOT_FOUND, &format!("no endpoint with id {id}")),
+        Err(why) => unavailable(why),
+    }
+}

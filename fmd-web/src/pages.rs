@@ -1,0 +1,235 @@
+//! Server-rendered pages (Handlebars templates embedded in the binary, escaped by default).
+
+use handlebars::Handlebars;
+use serde_json::{json, Value};
+use warp::http::StatusCode;
+use warp::reply::Response as Reply;
+
+use fmd_core::Config;
+use fmd_store::OverviewRow;
+
+use crate::auth::{Role, Session};
+use crate::routes::{blocking, html, role_name, Req};
+use crate::time::{local, rfc3339, windows};
+
+/// Requests per page on the endpoint page.
+const PER_PAGE: i64 = 25;
+
+const LEVEL_LABELS: [&str; 4] = ["last request only", "performance", "+ outliers", "+ profiler"];
+
+pub(crate) struct Pages {
+    hb: Handlebars<'static>,
+}
+
+impl Pages {
+    pub(crate) fn new(_config: &Config) -> Pages {
+        let mut hb = Handlebars::new();
+        let templates = [
+            ("layout", include_str!("../assets/templates/layout.hbs")),
+            ("login", include_str!("../assets/templates/login.hbs")),
+            ("overview", include_str!("../assets/templates/overview.hbs")),
+            ("endpoint", include_str!("../assets/templates/endpoint.hbs")),
+            ("error", include_str!("../assets/templates/error.hbs")),
+        ];
+        for (name, source) in templates {
+            // The templates are part of the binary and covered by tests; a broken one is a bug.
+            hb.register_template_string(name, source)
+                .unwrap_or_else(|e| panic!("template {name} is invalid: {e}"));
+        }
+        Pages { hb }
+    }
+}
+
+/// The values every page's layout needs.
+fn layout(req: &Req, title: &str, session: Option<&Session>) -> serde_json::Map<String, Value> {
+    let version = &req.inner.version;
+    let short: String = if version.len() == 40 { version[..10].to_owned() } else { version.clone() };
+    let mut map = serde_json::Map::new();
+    map.insert("base".into(), json!(req.base()));
+    map.insert("title".into(), json!(title));
+    map.insert("short_version".into(), json!(short));
+    map.insert("timezone".into(), json!(req.inner.config.timezone));
+    if let Some(s) = session {
+        map.insert("user".into(), json!(s.username));
+        map.insert("role".into(), json!(role_name(s.role)));
+        map.insert("is_admin".into(), json!(s.role == Role::Admin));
+        map.insert("csrf".into(), json!(s.csrf));
+    }
+    map
+}
+
+fn render(req: &Req, template: &str, status: StatusCode, data: serde_json::Map<String, Value>) -> Reply {
+    match req.inner.pages.hb.render(template, &Value::Object(data)) {
+        Ok(body) => html(status, body),
+        Err(e) => html(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("<!doctype html><p>The page could not be rendered: {}</p>", escape(&e.to_string())),
+        ),
+    }
+}
+
+fn escape(s: &str) -> String {
+    handlebars::html_escape(s)
+}
+
+pub(crate) fn login(req: &Req, error: Option<&str>, status: StatusCode) -> Reply {
+    let mut data = layout(req, "Log in", None);
+    let next: Option<String> = req
+        .query
+        .as_deref()
+        .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
+        .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "next").map(|(_, v)| v));
+    data.insert("next".into(), json!(next.unwrap_or_default()));
+    if let Some(e) = error {
+        data.insert("error".into(), json!(e));
+    }
+    render(req, "login", status, data)
+}
+
+pub(crate) fn error(req: &Req, status: StatusCode, message: &str) -> Reply {
+    let session = req.session();
+    let mut data = layout(req, status.canonical_reason().unwrap_or("Error"), session.as_ref());
+    data.insert("status".into(), json!(status.as_u16()));
+    data.insert("message".into(), json!(message));
+    render(req, "error", status, data)
+}
+
+fn ms(value: Option<f64>) -> String {
+    match value {
+        None => "–".into(),
+        Some(v) if v < 10.0 => format!("{v:.2}"),
+        Some(v) if v < 100.0 => format!("{v:.1}"),
+        Some(v) => format!("{v:.0}"),
+    }
+}
+
+fn overview_item(row: &OverviewRow, tz: chrono_tz::Tz) -> Value {
+    let e = &row.endpoint;
+    let level = e.monitor_level.clamp(0, 3);
+    json!({
+        "id": e.id,
+        "name": e.name,
+        "level": level,
+        "levels": (0..4).map(|l| json!({"value": l, "label": LEVEL_LABELS[l as usize], "selected": l == level})).collect::<Vec<_>>(),
+        "hits_today": row.hits_today,
+        "hits_week": row.hits_week,
+        "hits_overall": row.hits_overall,
+        "errors_today": row.errors_today,
+        "errors_week": row.errors_week,
+        "errors_overall": row.errors_overall,
+        "median_today": ms(row.median_today_ms),
+        "median_week": ms(row.median_week_ms),
+        "median_overall": ms(row.median_overall_ms),
+        "median_today_sort": row.median_today_ms.unwrap_or(-1.0),
+        "median_week_sort": row.median_week_ms.unwrap_or(-1.0),
+        "median_overall_sort": row.median_overall_ms.unwrap_or(-1.0),
+        "last_requested_iso": e.last_requested.map(rfc3339),
+        "last_requested_local": e.last_requested.map(|t| local(t, tz)),
+        "last_requested_sort": e.last_requested.unwrap_or(0),
+        "exception_groups": row.exception_groups,
+    })
+}
+
+async fn load_overview(req: &Req) -> Result<Vec<OverviewRow>, String> {
+    let (today, week) = windows(fmd_core::now_micros(), req.inner.config.tz());
+    blocking(req, move |s| s.overview(today, week)).await
+}
+
+fn unavailable(req: &Req, why: &str) -> Reply {
+    error(
+        req,
+        StatusCode::SERVICE_UNAVAILABLE,
+        &format!("The database is unavailable ({why}). Recorded requests are kept and written when it returns; reload this page in a moment."),
+    )
+}
+
+pub(crate) async fn overview(req: &Req, session: &Session) -> Reply {
+    let rows = match load_overview(req).await {
+        Ok(rows) => rows,
+        Err(why) => return unavailable(req, &why),
+    };
+    let tz = req.inner.config.tz();
+    let stats = &req.inner.recorder.stats;
+    let dropped = stats.dropped();
+    let failing = stats.failing.load(std::sync::atomic::Ordering::Relaxed);
+    let last_error = stats.last_error.lock().map(|e| e.clone()).unwrap_or_default();
+    let mut data = layout(req, "Overview", Some(session));
+    data.insert("nav_overview".into(), json!(true));
+    data.insert("rows".into(), json!(rows.iter().map(|r| overview_item(r, tz)).collect::<Vec<_>>()));
+    data.insert(
+        "writer".into(),
+        json!({
+            "problem": failing || dropped > 0,
+            "failing": failing,
+            "dropped": dropped,
+            "backlog": stats.backlog.load(std::sync::atomic::Ordering::Relaxed),
+            "last_error": last_error,
+        }),
+    );
+    render(req, "overview", StatusCode::OK, data)
+}
+
+pub(crate) async fn endpoint(req: &Req, session: &Session, raw_id: &str) -> Reply {
+    let Some(id) = raw_id.parse::<i64>().ok().filter(|i| *i > 0) else {
+        return error(req, StatusCode::NOT_FOUND, "There is no such endpoint.");
+    };
+    let page: i64 = req
+        .query
+        .as_deref()
+        .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
+        .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "page"))
+        .and_then(|(_, v)| v.parse().ok())
+        .filter(|p: &i64| *p >= 1 && *p <= i64::MAX / PER_PAGE)
+        .unwrap_or(1);
+    let (today, week) = windows(fmd_core::now_micros(), req.inner.config.tz());
+    let loaded = blocking(req, move |s| {
+        let Some(row) = s.overview(today, week)?.into_iter().find(|r| r.endpoint.id == id) else {
+            return Ok(None);
+        };
+        let total = s.request_count(id)?;
+        let requests = s.requests(id, (page - 1) * PER_PAGE, PER_PAGE)?;
+        Ok(Some((row, total, requests)))
+    })
+    .await;
+    let (row, total, requests) = match loaded {
+        Ok(Some(found)) => found,
+        Ok(None) => return error(req, StatusCode::NOT_FOUND, "There is no such endpoint."),
+        Err(why) => return unavailable(req, &why),
+    };
+    let tz = req.inner.config.tz();
+    let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
+    let e = &row.endpoint;
+    let mut data = layout(req, &e.name, Some(session));
+    data.insert("endpoint".into(), json!(e));
+    data.insert("row".into(), json!(row));
+    data.insert("level_label".into(), json!(LEVEL_LABELS[e.monitor_level.clamp(0, 3) as usize]));
+    data.insert("median_today".into(), json!(ms(row.median_today_ms)));
+    data.insert("median_week".into(), json!(ms(row.median_week_ms)));
+    data.insert("median_overall".into(), json!(ms(row.median_overall_ms)));
+    data.insert("first_seen".into(), json!(local(e.time_added, tz)));
+    data.insert("last_requested_iso".into(), json!(e.last_requested.map(rfc3339)));
+    data.insert("last_requested_local".into(), json!(e.last_requested.map(|t| local(t, tz))));
+    data.insert("total".into(), json!(total));
+    data.insert("page".into(), json!(page));
+    data.insert("pages".into(), json!(pages));
+    data.insert("page_beyond".into(), json!(page > 1));
+    data.insert("prev".into(), json!((page > 1).then_some(page - 1)));
+    data.insert("next".into(), json!((page < pages).then_some(page + 1)));
+    data.insert(
+        "requests".into(),
+        json!(requests
+            .iter()
+            .map(|r| json!({
+                "iso": rfc3339(r.time_requested),
+                "local": local(r.time_requested, tz),
+                "duration": format!("{:.2}", r.duration_us as f64 / 1000.0),
+                "status_code": r.status_code,
+                "status_class": format!("s{}", r.status_code / 100),
+                "version": r.version_requested,
+                "group_by": r.group_by.clone().unwrap_or_default(),
+                "ip": r.ip.clone().unwrap_or_default(),
+            }))
+            .collect::<Vec<_>>()),
+    );
+    render(req, "endpoint", StatusCode::OK, data)
+}

@@ -1,0 +1,50 @@
+//! Time formatting: RFC 3339 UTC in the API, the configured timezone on pages.
+
+use chrono::{DateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+
+/// Microseconds since the epoch as RFC 3339 UTC, e.g. `2026-11-22T18:41:37.123Z`.
+pub(crate) fn rfc3339(micros: i64) -> String {
+    DateTime::<Utc>::from_timestamp_micros(micros)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+/// Microseconds since the epoch in `tz`, for people: `2026-11-22 19:41:37 CET`.
+pub(crate) fn local(micros: i64, tz: Tz) -> String {
+    DateTime::<Utc>::from_timestamp_micros(micros)
+        .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S %Z").to_string())
+        .unwrap_or_default()
+}
+
+/// The start of the day containing `now` in `tz`, and the time seven days before `now`, both in
+/// microseconds since the epoch: the overview's "today" and "week".
+pub(crate) fn windows(now: i64, tz: Tz) -> (i64, i64) {
+    let week = now - 7 * 24 * 3600 * 1_000_000;
+    let today = DateTime::<Utc>::from_timestamp_micros(now)
+        .and_then(|t| {
+            let midnight = t.with_timezone(&tz).date_naive().and_hms_opt(0, 0, 0)?;
+            // A day that starts inside a DST gap has no local midnight: take the earliest instant.
+            tz.from_local_datetime(&midnight)
+                .earliest()
+                .or_else(|| tz.from_local_datetime(&(midnight + chrono::Duration::hours(1))).earliest())
+        })
+        .map(|t| t.timestamp_micros())
+        .unwrap_or(week);
+    (today, week)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn today_starts_at_local_midnight() {
+        // 2026-11-22 00:30 in Amsterdam is 2026-11-21 23:30 UTC.
+        let now = Utc.with_ymd_and_hms(2026, 11, 21, 23, 30, 0).unwrap().timestamp_micros();
+        let (today, week) = windows(now, chrono_tz::Europe::Amsterdam);
+        assert_eq!(rfc3339(today), "2026-11-21T23:00:00.000Z");
+        assert_eq!(rfc3339(week), "2026-11-14T23:30:00.000Z");
+        assert_eq!(local(today, chrono_tz::Europe::Amsterdam), "2026-11-22 00:00:00 CET");
+    }
+}
