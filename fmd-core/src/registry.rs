@@ -16,6 +16,8 @@ pub struct EndpointMeta {
     pub name: &'static str,
     /// `module_path!()` at the function.
     pub module_path: &'static str,
+    /// The function's name as written (for methods, without the type).
+    pub function: &'static str,
     /// `file!()` at the function: relative to the workspace root when built by cargo.
     pub file: &'static str,
     /// The first line of the captured source (attributes and doc comments included).
@@ -43,6 +45,11 @@ impl Endpoint {
             level: AtomicU8::new(LEVEL_INACTIVE),
             last_requested: AtomicI64::new(0),
         }
+    }
+
+    /// The handler's path, `module::function`.
+    pub fn path(&self) -> String {
+        format!("{}::{}", self.meta.module_path, self.meta.function)
     }
 
     /// The current monitoring level (0-3), or [`LEVEL_INACTIVE`] when no dashboard runs.

@@ -114,11 +114,13 @@ fn expand(func: ItemFn, name: &str, name_span: Span, captured: &source::Captured
     let sha = &captured.sha256;
     let line = captured.first_line;
     let name_lit = syn::LitStr::new(name, name_span);
+    let function = sig.ident.to_string();
     let endpoint = quote! {
         static __FMD_ENDPOINT: ::fmd::__private::Endpoint =
             ::fmd::__private::Endpoint::new(::fmd::__private::EndpointMeta {
                 name: #name_lit,
                 module_path: ::core::module_path!(),
+                function: #function,
                 file: ::core::file!(),
                 line: #line,
                 source: #text,

@@ -18,7 +18,7 @@ pub struct EndpointRow {
     /// Name.
     #[diesel(sql_type = Text)]
     pub name: String,
-    /// Module path of the handler.
+    /// The handler's path, `module::function`.
     #[diesel(sql_type = Text)]
     pub module_path: String,
     /// Source file of the handler.
@@ -166,6 +166,7 @@ pub(crate) fn ensure_endpoint(
     version: &str,
 ) -> Result<(i64, u8), diesel::result::Error> {
     let meta = &endpoint.meta;
+    let path = endpoint.path();
     let sql = |s: &str| s.replace("{p}", prefix);
     conn.transaction(|c| {
         let function_id = ensure_function(c, prefix, meta.name, meta.source, meta.source_sha256)?;
@@ -180,7 +181,7 @@ pub(crate) fn ensure_endpoint(
                 diesel::sql_query(sql(
                     "UPDATE {p}endpoint SET module_path = ?, file = ?, line = ?, function_id = ? WHERE id = ?",
                 ))
-                .bind::<Text, _>(meta.module_path)
+                .bind::<Text, _>(&path)
                 .bind::<Text, _>(meta.file)
                 .bind::<Integer, _>(meta.line as i32)
                 .bind::<BigInt, _>(function_id)
@@ -194,7 +195,7 @@ pub(crate) fn ensure_endpoint(
                      VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 ))
                 .bind::<Text, _>(meta.name)
-                .bind::<Text, _>(meta.module_path)
+                .bind::<Text, _>(&path)
                 .bind::<Text, _>(meta.file)
                 .bind::<Integer, _>(meta.line as i32)
                 .bind::<BigInt, _>(function_id)

@@ -17,6 +17,9 @@ const PER_PAGE: i64 = 25;
 
 const LEVEL_LABELS: [&str; 4] = ["last request only", "performance", "+ outliers", "+ profiler"];
 
+/// Short names for the level select, where space is tight.
+const LEVEL_SHORT: [&str; 4] = ["off", "perf", "outliers", "profiler"];
+
 pub(crate) struct Pages {
     hb: Handlebars<'static>,
 }
@@ -97,6 +100,7 @@ pub(crate) fn error(req: &Req, status: StatusCode, message: &str) -> Reply {
 fn ms(value: Option<f64>) -> String {
     match value {
         None => "–".into(),
+        Some(v) if v < 0.1 => format!("{v:.3}"),
         Some(v) if v < 10.0 => format!("{v:.2}"),
         Some(v) if v < 100.0 => format!("{v:.1}"),
         Some(v) => format!("{v:.0}"),
@@ -110,7 +114,7 @@ fn overview_item(row: &OverviewRow, tz: chrono_tz::Tz) -> Value {
         "id": e.id,
         "name": e.name,
         "level": level,
-        "levels": (0..4).map(|l| json!({"value": l, "label": LEVEL_LABELS[l as usize], "selected": l == level})).collect::<Vec<_>>(),
+        "levels": (0..4).map(|l| json!({"value": l, "label": LEVEL_SHORT[l as usize], "title": LEVEL_LABELS[l as usize], "selected": l == level})).collect::<Vec<_>>(),
         "hits_today": row.hits_today,
         "hits_week": row.hits_week,
         "hits_overall": row.hits_overall,
@@ -155,6 +159,7 @@ pub(crate) async fn overview(req: &Req, session: &Session) -> Reply {
     let last_error = stats.last_error.lock().map(|e| e.clone()).unwrap_or_default();
     let mut data = layout(req, "Overview", Some(session));
     data.insert("nav_overview".into(), json!(true));
+    data.insert("endpoint_count".into(), json!(rows.len()));
     data.insert("rows".into(), json!(rows.iter().map(|r| overview_item(r, tz)).collect::<Vec<_>>()));
     data.insert(
         "writer".into(),

@@ -7,6 +7,7 @@ use fmd_core::{Endpoint, EndpointMeta, RequestRecord};
 pub(crate) static HOME: Endpoint = Endpoint::new(EndpointMeta {
     name: "home",
     module_path: "tests",
+    function: "f",
     file: "tests/common.rs",
     line: 1,
     source: "fn home() {}",
@@ -16,6 +17,7 @@ pub(crate) static HOME: Endpoint = Endpoint::new(EndpointMeta {
 pub(crate) static OTHER: Endpoint = Endpoint::new(EndpointMeta {
     name: "other",
     module_path: "tests",
+    function: "f",
     file: "tests/common.rs",
     line: 2,
     source: "fn other() {}",

@@ -1,0 +1,139 @@
+//! A real server on 127.0.0.1 for the end-to-end tests, and logged-in clients.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use reqwest::redirect::Policy;
+use reqwest::{Client, StatusCode};
+use tokio::sync::{oneshot, Mutex, MutexGuard};
+use warp::{Filter, Rejection, Reply};
+
+/// Endpoint levels are process-wide, so the tests of one binary run one at a time.
+static SERIAL: Mutex<()> = Mutex::const_new(());
+
+pub async fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().await
+}
+
+pub const ADMIN_PW: &str = "admin-pw";
+pub const GUEST_PW: &str = "guest-pw";
+pub const TOKEN: &str = "read-token";
+
+pub fn config(dir: &tempfile::TempDir) -> fmd::Config {
+    fmd::Config::default()
+        .database(format!("sqlite://{}", dir.path().join("fmd.db").display()))
+        .app_version("9.9")
+        .password(ADMIN_PW)
+        .guest_password(vec![GUEST_PW.into()])
+        .security_token(TOKEN)
+}
+
+pub struct Server {
+    pub base: String,
+    pub dashboard: fmd::Dashboard,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    pub async fn start<F, R>(config: fmd::Config, app: F) -> Server
+    where
+        F: Filter<Extract = (R,), Error = Rejection> + Clone + Send + Sync + 'static,
+        R: Reply,
+    {
+        let dashboard = fmd::Dashboard::new(config).await.expect("dashboard starts");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(
+            warp::serve(dashboard.bind(app))
+                .incoming(listener)
+                .graceful(async {
+                    let _ = stopped.await;
+                })
+                .run(),
+        );
+        Server { base, dashboard, stop: Some(stop), task }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Stops serving and shuts the dashboard down (everything recorded is written).
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(10), &mut self.task).await;
+        self.dashboard.shutdown().await.expect("shutdown writes everything");
+    }
+}
+
+pub fn client() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// A client logged in as `user`, and the CSRF token of its session.
+pub async fn login(server: &Server, user: &str, password: &str) -> (Client, String) {
+    let client = client();
+    let response = client
+        .post(server.url("/dashboard/login"))
+        .form(&[("username", user), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "login of {user} failed");
+    let csrf = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("fmd_csrf="))
+        .and_then(|c| c.split(';').next())
+        .expect("login sets fmd_csrf")
+        .to_owned();
+    (client, csrf)
+}
+
+pub async fn json(client: &Client, url: &str) -> (StatusCode, serde_json::Value) {
+    let response = client.get(url).send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// The overview row of endpoint `name`.
+pub async fn overview_row(server: &Server, client: &Client, name: &str) -> serde_json::Value {
+    let (status, body) = json(client, &server.url("/dashboard/api/overview")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body.as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == name)
+        .unwrap_or_else(|| panic!("{name} not in the overview: {body}"))
+        .clone()
+}
+
+/// The requests the API lists for endpoint `name`, newest first.
+pub async fn requests_of(server: &Server, client: &Client, name: &str) -> Vec<serde_json::Value> {
+    let id = overview_row(server, client, name).await["id"].as_i64().unwrap();
+    let (status, body) = json(client, &server.url(&format!("/dashboard/api/endpoints/{id}/requests?limit=1000"))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body.as_array().unwrap().clone()
+}
+
+pub async fn set_level(server: &Server, client: &Client, csrf: &str, name: &str, level: u8) {
+    let id = overview_row(server, client, name).await["id"].as_i64().unwrap();
+    let response = client
+        .put(server.url(&format!("/dashboard/api/endpoints/{id}/level")))
+        .header("x-csrf-token", csrf)
+        .json(&serde_json::json!({ "level": level }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
