@@ -95,12 +95,22 @@ pub(crate) fn dashboard(
         .unify()
         .and(common)
         .and(warp::any().map(Bytes::new));
+    // No dashboard route takes a chunked body: one sent without a length is read as empty, so
+    // the route answers (405, 400) instead of warp's 411. Oversized bodies still get 413.
+    let body = warp::body::content_length_limit(MAX_BODY)
+        .and(warp::body::bytes())
+        .or_else(|rejection: Rejection| async move {
+            if rejection.find::<warp::reject::LengthRequired>().is_some() {
+                Ok((Bytes::new(),))
+            } else {
+                Err(rejection)
+            }
+        });
     let with_body = warp::post()
         .or(warp::put())
         .unify()
         .and(common)
-        .and(warp::body::content_length_limit(MAX_BODY))
-        .and(warp::body::bytes());
+        .and(body);
     warp::path(link).and(
         without_body
             .or(with_body)
