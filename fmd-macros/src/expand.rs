@@ -43,12 +43,6 @@ fn validate_item(item: TokenStream) -> syn::Result<ItemFn> {
                     "`#[monitored]` cannot be applied to a `const fn`: it measures calls at run time",
                 ));
             }
-            if let Some(variadic) = &func.sig.variadic {
-                return Err(syn::Error::new_spanned(
-                    variadic,
-                    "`#[monitored]` cannot be applied to a variadic function",
-                ));
-            }
             Ok(func)
         }
         Err(parse_err) => match syn::parse2::<syn::Item>(item.clone()) {

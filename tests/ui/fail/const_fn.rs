@@ -1,0 +1,6 @@
+#[fmd::monitored]
+const fn answer() -> u32 {
+    42
+}
+
+fn main() {}

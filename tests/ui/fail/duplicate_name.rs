@@ -1,0 +1,4 @@
+#[fmd::monitored(name = "a", name = "b")]
+async fn show() {}
+
+fn main() {}

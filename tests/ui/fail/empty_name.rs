@@ -1,0 +1,4 @@
+#[fmd::monitored(name = "  ")]
+async fn show() {}
+
+fn main() {}

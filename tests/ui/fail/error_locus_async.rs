@@ -1,0 +1,9 @@
+use std::convert::Infallible;
+
+#[fmd::monitored]
+async fn count() -> Result<u32, Infallible> {
+    let total = 3;
+    Ok("three")
+}
+
+fn main() {}

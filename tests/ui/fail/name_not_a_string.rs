@@ -1,0 +1,4 @@
+#[fmd::monitored(name = users.show)]
+async fn show() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+trait Api {
+    #[fmd::monitored]
+    fn show(&self) -> u32;
+}
+
+fn main() {}

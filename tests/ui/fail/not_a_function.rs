@@ -1,0 +1,6 @@
+#[fmd::monitored]
+struct Handler {
+    id: u32,
+}
+
+fn main() {}

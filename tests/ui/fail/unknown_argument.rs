@@ -1,0 +1,4 @@
+#[fmd::monitored(nmae = "users.show")]
+async fn show() {}
+
+fn main() {}
