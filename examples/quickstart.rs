@@ -27,7 +27,7 @@ async fn show_user(id: u32) -> Result<impl Reply, Rejection> {
     fmd::set_group_by(("User", id));
     let millis = rand::rng().random_range(2..12);
     tokio::time::sleep(Duration::from_millis(millis)).await;
-    if id % 5 == 0 {
+    if id.is_multiple_of(5) {
         return Err(warp::reject::not_found());
     }
     Ok(format!("user {id}\n"))
@@ -53,7 +53,9 @@ async fn checkout() -> Result<impl Reply, Rejection> {
 
 /// Panics when asked to: `/search?q=rust&crash=1`.
 #[monitored]
-async fn search(query: std::collections::HashMap<String, String>) -> Result<impl Reply, Infallible> {
+async fn search(
+    query: std::collections::HashMap<String, String>,
+) -> Result<impl Reply, Infallible> {
     if query.contains_key("crash") {
         panic!("search index corrupted (asked to crash by the query)");
     }
@@ -73,9 +75,12 @@ async fn export() -> Result<impl Reply, Rejection> {
     Ok("export\n")
 }
 
-fn app() -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone + Send + Sync + 'static {
+fn app() -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone + Send + Sync + 'static
+{
     let index = warp::path::end().and(warp::get()).and_then(index);
-    let users = warp::path!("users" / u32).and(warp::get()).and_then(show_user);
+    let users = warp::path!("users" / u32)
+        .and(warp::get())
+        .and_then(show_user);
     let report = warp::path!("report").and(warp::get()).and_then(report);
     let checkout = warp::path!("checkout").and_then(checkout);
     let search = warp::path!("search")
@@ -113,7 +118,11 @@ async fn demo_traffic(base: String) {
             (path, users[rng.random_range(0..users.len())])
         };
         // A panicking handler closes the connection; the error is expected.
-        let _ = client.get(format!("{base}{path}")).header("x-user", user).send().await;
+        let _ = client
+            .get(format!("{base}{path}"))
+            .header("x-user", user)
+            .send()
+            .await;
         tokio::time::sleep(Duration::from_millis(40)).await;
     }
 }
@@ -138,7 +147,10 @@ async fn main() -> Result<(), fmd::Error> {
     let config = config.group_by(|req| req.header("x-user").map(fmd::GroupBy::from));
 
     let dashboard = fmd::Dashboard::new(config.clone()).await?;
-    let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(8080);
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(8080);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
     let base = format!("http://{addr}");
@@ -146,15 +158,24 @@ async fn main() -> Result<(), fmd::Error> {
     println!("fmd quickstart serving on {base}");
     println!("dashboard: {base}{}/overview", dashboard.path());
     if password_given {
-        println!("log in as {:?} with your configured password", config.username);
+        println!(
+            "log in as {:?} with your configured password",
+            config.username
+        );
     } else {
-        println!("log in as {:?} with password \"fmd-demo\" (guest: \"guest\" / \"dashboardguest!\")", config.username);
+        println!(
+            "log in as {:?} with password \"fmd-demo\" (guest: \"guest\" / \"dashboardguest!\")",
+            config.username
+        );
     }
     if demo {
         // The demo crashes /search on purpose now and then: print one line instead of a
         // backtrace each time.
         std::panic::set_hook(Box::new(|info| {
-            let location = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+            let location = info
+                .location()
+                .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                .unwrap_or_default();
             eprintln!("demo: a handler panicked{location}; the connection was closed and the service keeps serving");
         }));
         println!("sending demo traffic to {base}; Ctrl-C to stop");

@@ -11,11 +11,16 @@ use warp::Filter;
 
 #[monitored]
 async fn item(n: u32) -> Result<String, Infallible> {
-    fmd::set_group_by(if n == 666 { "<script>alert(1)</script>".to_owned() } else { format!("user{n}") });
+    fmd::set_group_by(if n == 666 {
+        "<script>alert(1)</script>".to_owned()
+    } else {
+        format!("user{n}")
+    });
     Ok(format!("item {n}"))
 }
 
-fn app() -> impl Filter<Extract = (String,), Error = warp::Rejection> + Clone + Send + Sync + 'static {
+fn app() -> impl Filter<Extract = (String,), Error = warp::Rejection> + Clone + Send + Sync + 'static
+{
     warp::path!("item" / u32).and_then(item)
 }
 
@@ -24,11 +29,16 @@ async fn started() -> (tempfile::TempDir, Server, reqwest::Client, String, i64) 
     let server = Server::start(config(&dir), app()).await;
     let c = client();
     for n in 0..30 {
-        c.get(server.url(&format!("/item/{n}"))).send().await.unwrap();
+        c.get(server.url(&format!("/item/{n}")))
+            .send()
+            .await
+            .unwrap();
     }
     server.dashboard.flush().await.unwrap();
     let (admin, csrf) = login(&server, "admin", ADMIN_PW).await;
-    let id = overview_row(&server, &admin, "item").await["id"].as_i64().unwrap();
+    let id = overview_row(&server, &admin, "item").await["id"]
+        .as_i64()
+        .unwrap();
     (dir, server, admin, csrf, id)
 }
 
@@ -38,14 +48,28 @@ async fn overview_has_every_documented_field() {
     let (_dir, server, admin, _, _) = started().await;
     let row = overview_row(&server, &admin, "item").await;
     for field in [
-        "id", "name", "monitor_level", "hits_today", "hits_week", "hits_overall", "errors_today",
-        "errors_week", "errors_overall", "median_today_ms", "median_week_ms", "median_overall_ms",
-        "last_requested", "exception_groups",
+        "id",
+        "name",
+        "monitor_level",
+        "hits_today",
+        "hits_week",
+        "hits_overall",
+        "errors_today",
+        "errors_week",
+        "errors_overall",
+        "median_today_ms",
+        "median_week_ms",
+        "median_overall_ms",
+        "last_requested",
+        "exception_groups",
     ] {
         assert!(row.get(field).is_some(), "overview lacks {field}: {row}");
     }
     assert_eq!(row["hits_today"], 30);
-    assert!(row["last_requested"].as_str().unwrap().ends_with('Z'), "RFC 3339 UTC");
+    assert!(
+        row["last_requested"].as_str().unwrap().ends_with('Z'),
+        "RFC 3339 UTC"
+    );
     server.stop().await;
 }
 
@@ -59,7 +83,15 @@ async fn requests_are_paginated_newest_first() {
     let all = all.as_array().unwrap().clone();
     assert_eq!(all.len(), 30);
     assert_eq!(all[0]["group_by"], "user29", "newest first");
-    for field in ["id", "duration_ms", "time_requested", "version", "group_by", "ip", "status_code"] {
+    for field in [
+        "id",
+        "duration_ms",
+        "time_requested",
+        "version",
+        "group_by",
+        "ip",
+        "status_code",
+    ] {
         assert!(all[0].get(field).is_some(), "request lacks {field}");
     }
     let (_, page) = json(&admin, &url("?offset=10&limit=5")).await;
@@ -81,16 +113,35 @@ async fn bad_parameters_get_json_errors_with_4xx() {
         (format!("endpoints/{id}/requests?limit=1001"), 400, "limit"),
         (format!("endpoints/{id}/requests?limit=ten"), 400, "limit"),
         (format!("endpoints/{id}/requests?offset=-1"), 400, "offset"),
-        (format!("endpoints/{id}/requests?offset=99999999999999999999"), 400, "offset"),
-        ("endpoints/abc/requests".to_owned(), 400, "positive whole number"),
-        ("endpoints/0/requests".to_owned(), 400, "positive whole number"),
-        ("endpoints/987654/requests".to_owned(), 404, "no endpoint with id 987654"),
+        (
+            format!("endpoints/{id}/requests?offset=99999999999999999999"),
+            400,
+            "offset",
+        ),
+        (
+            "endpoints/abc/requests".to_owned(),
+            400,
+            "positive whole number",
+        ),
+        (
+            "endpoints/0/requests".to_owned(),
+            400,
+            "positive whole number",
+        ),
+        (
+            "endpoints/987654/requests".to_owned(),
+            404,
+            "no endpoint with id 987654",
+        ),
         ("nothing/here".to_owned(), 404, "no such API route"),
     ];
     for (path, status, needle) in gets {
         let (got, body) = json(&admin, &api(&path)).await;
         assert_eq!(got.as_u16(), status, "GET {path}: {body}");
-        assert!(body["error"].as_str().unwrap_or("").contains(needle), "GET {path}: {body}");
+        assert!(
+            body["error"].as_str().unwrap_or("").contains(needle),
+            "GET {path}: {body}"
+        );
     }
     let level = api(&format!("endpoints/{id}/level"));
     let puts: [(&str, &[u8], u16); 5] = [
@@ -98,22 +149,51 @@ async fn bad_parameters_get_json_errors_with_4xx() {
         (&level, b"{\"level\": 7}", 400),
         (&level, b"{\"level\": -1}", 400),
         (&level, b"{\"lvl\": 1}", 400),
-        ("/dashboard/api/endpoints/987654/level", b"{\"level\": 1}", 404),
+        (
+            "/dashboard/api/endpoints/987654/level",
+            b"{\"level\": 1}",
+            404,
+        ),
     ];
     for (url, body, status) in puts {
-        let url = if url.starts_with('/') { server.url(url) } else { url.to_owned() };
-        let r = admin.put(&url).header("x-csrf-token", &csrf).body(body.to_vec()).send().await.unwrap();
-        assert_eq!(r.status().as_u16(), status, "PUT {url} {:?}", String::from_utf8_lossy(body));
+        let url = if url.starts_with('/') {
+            server.url(url)
+        } else {
+            url.to_owned()
+        };
+        let r = admin
+            .put(&url)
+            .header("x-csrf-token", &csrf)
+            .body(body.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status().as_u16(),
+            status,
+            "PUT {url} {:?}",
+            String::from_utf8_lossy(body)
+        );
         let body: serde_json::Value = r.json().await.unwrap();
         assert!(body["error"].is_string());
     }
     let r = admin.post(api("overview")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert!(r.json::<serde_json::Value>().await.unwrap()["error"].is_string());
-    let r = admin.request(Method::PATCH, api("overview")).send().await.unwrap();
+    let r = admin
+        .request(Method::PATCH, api("overview"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
     let huge = vec![b'x'; 200 * 1024];
-    let r = admin.put(&level).header("x-csrf-token", &csrf).body(huge).send().await.unwrap();
+    let r = admin
+        .put(&level)
+        .header("x-csrf-token", &csrf)
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
     server.stop().await;
 }
@@ -123,13 +203,40 @@ async fn no_request_under_the_dashboard_gets_a_server_error() {
     let _serial = serial().await;
     let (_dir, server, admin, csrf, id) = started().await;
     let paths = [
-        "", "/", "/overview", "/overview/", "/endpoint/", "/endpoint/x", "/endpoint/-1",
-        "/endpoint/99999999999999999999999", "/endpoint/1?page=-5", "/endpoint/1?page=abc",
-        "/endpoint/1?page=99999999999999", "/static/", "/static/../../etc/passwd", "/static/nope.js",
-        "/login?next=%ZZ", "/api", "/api/", "/api/overview?x=%ZZ", "/api/endpoints", "/api/endpoints//requests",
-        "/api/endpoints/1/requests?limit=%00", "/api/endpoints/%F0%9F%98%80/level", "/%FF%FE", "/api/../overview",
+        "",
+        "/",
+        "/overview",
+        "/overview/",
+        "/endpoint/",
+        "/endpoint/x",
+        "/endpoint/-1",
+        "/endpoint/99999999999999999999999",
+        "/endpoint/1?page=-5",
+        "/endpoint/1?page=abc",
+        "/endpoint/1?page=99999999999999",
+        "/static/",
+        "/static/../../etc/passwd",
+        "/static/nope.js",
+        "/login?next=%ZZ",
+        "/api",
+        "/api/",
+        "/api/overview?x=%ZZ",
+        "/api/endpoints",
+        "/api/endpoints//requests",
+        "/api/endpoints/1/requests?limit=%00",
+        "/api/endpoints/%F0%9F%98%80/level",
+        "/%FF%FE",
+        "/api/../overview",
     ];
-    let methods = [Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::PATCH, Method::HEAD, Method::OPTIONS];
+    let methods = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::PATCH,
+        Method::HEAD,
+        Method::OPTIONS,
+    ];
     for path in paths {
         for method in &methods {
             for who in [&admin, &client()] {
@@ -140,7 +247,11 @@ async fn no_request_under_the_dashboard_gets_a_server_error() {
                     .send()
                     .await
                     .unwrap();
-                assert!(r.status().as_u16() < 500, "{method} /dashboard{path} answered {}", r.status());
+                assert!(
+                    r.status().as_u16() < 500,
+                    "{method} /dashboard{path} answered {}",
+                    r.status()
+                );
             }
         }
     }
@@ -154,26 +265,62 @@ async fn pages_render_with_data_and_escape_recorded_values() {
     let (_dir, server, admin, _, id) = started().await;
     client().get(server.url("/item/666")).send().await.unwrap();
     server.dashboard.flush().await.unwrap();
-    let overview = admin.get(server.url("/dashboard/overview")).send().await.unwrap();
+    let overview = admin
+        .get(server.url("/dashboard/overview"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(overview.status(), StatusCode::OK);
-    assert_eq!(overview.headers()["content-type"], "text/html; charset=utf-8");
+    assert_eq!(
+        overview.headers()["content-type"],
+        "text/html; charset=utf-8"
+    );
     let html = overview.text().await.unwrap();
-    assert!(html.contains(&format!("href=\"/dashboard/endpoint/{id}\">item</a>")), "{html}");
+    assert!(
+        html.contains(&format!("href=\"/dashboard/endpoint/{id}\">item</a>")),
+        "{html}"
+    );
     assert!(html.contains("data-value=\"31\""), "31 hits shown");
-    let page = admin.get(server.url(&format!("/dashboard/endpoint/{id}"))).send().await.unwrap();
+    let page = admin
+        .get(server.url(&format!("/dashboard/endpoint/{id}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
-    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "group_by is escaped");
-    assert!(!html.contains("<script>alert(1)"), "no raw script from recorded data");
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "group_by is escaped"
+    );
+    assert!(
+        !html.contains("<script>alert(1)"),
+        "no raw script from recorded data"
+    );
     assert!(html.contains("page 1 of 2"), "31 requests at 25 a page");
-    let second = admin.get(server.url(&format!("/dashboard/endpoint/{id}?page=2"))).send().await.unwrap();
+    let second = admin
+        .get(server.url(&format!("/dashboard/endpoint/{id}?page=2")))
+        .send()
+        .await
+        .unwrap();
     let html = second.text().await.unwrap();
     assert!(html.contains("page 2 of 2"));
-    assert_eq!(html.matches("<tr>").count(), 1 + 6, "header row and the 6 oldest requests");
-    let missing = admin.get(server.url("/dashboard/endpoint/987654")).send().await.unwrap();
+    assert_eq!(
+        html.matches("<tr>").count(),
+        1 + 6,
+        "header row and the 6 oldest requests"
+    );
+    let missing = admin
+        .get(server.url("/dashboard/endpoint/987654"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     for asset in ["fmd.css", "fmd.js", "favicon.svg"] {
-        let r = client().get(server.url(&format!("/dashboard/static/{asset}"))).send().await.unwrap();
+        let r = client()
+            .get(server.url(&format!("/dashboard/static/{asset}")))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::OK, "{asset}");
     }
     server.stop().await;
@@ -185,12 +332,34 @@ async fn a_custom_link_moves_everything() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(config(&dir).custom_link("monitor"), app()).await;
     let c = client();
-    let r = c.post(server.url("/monitor/login")).form(&[("username", "admin"), ("password", ADMIN_PW)]).send().await.unwrap();
+    let r = c
+        .post(server.url("/monitor/login"))
+        .form(&[("username", "admin"), ("password", ADMIN_PW)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.headers()["location"], "/monitor/overview");
-    let html = c.get(server.url("/monitor/overview")).send().await.unwrap().text().await.unwrap();
+    let html = c
+        .get(server.url("/monitor/overview"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("href=\"/monitor/static/fmd.css\""));
-    assert!(!html.contains("/dashboard/"), "no link to the default prefix");
+    assert!(
+        !html.contains("/dashboard/"),
+        "no link to the default prefix"
+    );
     // The old prefix belongs to the app now.
-    assert_eq!(c.get(server.url("/dashboard/overview")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        c.get(server.url("/dashboard/overview"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
     server.stop().await;
 }

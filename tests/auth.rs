@@ -14,12 +14,16 @@ async fn hello() -> Result<&'static str, Infallible> {
     Ok("hello")
 }
 
-fn app() -> impl Filter<Extract = (&'static str,), Error = warp::Rejection> + Clone + Send + Sync + 'static {
+fn app(
+) -> impl Filter<Extract = (&'static str,), Error = warp::Rejection> + Clone + Send + Sync + 'static
+{
     warp::path!("hello").and_then(hello)
 }
 
 async fn hello_id(server: &Server, client: &reqwest::Client) -> i64 {
-    overview_row(server, client, "hello").await["id"].as_i64().unwrap()
+    overview_row(server, client, "hello").await["id"]
+        .as_i64()
+        .unwrap()
 }
 
 #[tokio::test]
@@ -28,9 +32,16 @@ async fn anonymous_visitors_are_sent_to_the_login_page() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(config(&dir), app()).await;
     let c = client();
-    let r = c.get(server.url("/dashboard/overview")).send().await.unwrap();
+    let r = c
+        .get(server.url("/dashboard/overview"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(r.headers()["location"], "/dashboard/login?next=%2Fdashboard%2Foverview");
+    assert_eq!(
+        r.headers()["location"],
+        "/dashboard/login?next=%2Fdashboard%2Foverview"
+    );
     let r = c.get(server.url("/dashboard/login")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.text().await.unwrap().contains("name=\"password\""));
@@ -54,7 +65,11 @@ async fn wrong_passwords_and_unknown_users_are_refused() {
             .unwrap();
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{user}/{pw}");
         assert!(r.headers().get("set-cookie").is_none());
-        assert!(r.text().await.unwrap().contains("Wrong username or password"));
+        assert!(r
+            .text()
+            .await
+            .unwrap()
+            .contains("Wrong username or password"));
     }
     server.stop().await;
 }
@@ -66,14 +81,34 @@ async fn session_cookies_are_http_only_and_strict() {
     let server = Server::start(config(&dir), app()).await;
     let r = client()
         .post(server.url("/dashboard/login"))
-        .form(&[("username", "admin"), ("password", ADMIN_PW), ("next", "https://evil.example/")])
+        .form(&[
+            ("username", "admin"),
+            ("password", ADMIN_PW),
+            ("next", "https://evil.example/"),
+        ])
         .send()
         .await
         .unwrap();
-    assert_eq!(r.headers()["location"], "/dashboard/overview", "never redirects out of the dashboard");
-    let cookies: Vec<&str> = r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).collect();
-    let session = cookies.iter().find(|c| c.starts_with("fmd_session=")).unwrap();
-    assert!(session.contains("HttpOnly") && session.contains("SameSite=Strict") && session.contains("Max-Age="));
+    assert_eq!(
+        r.headers()["location"],
+        "/dashboard/overview",
+        "never redirects out of the dashboard"
+    );
+    let cookies: Vec<&str> = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("fmd_session="))
+        .unwrap();
+    assert!(
+        session.contains("HttpOnly")
+            && session.contains("SameSite=Strict")
+            && session.contains("Max-Age=")
+    );
     let csrf = cookies.iter().find(|c| c.starts_with("fmd_csrf=")).unwrap();
     assert!(!csrf.contains("HttpOnly"), "scripts read the CSRF cookie");
     server.stop().await;
@@ -85,9 +120,19 @@ async fn guests_see_everything_but_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(config(&dir), app()).await;
     let (guest, csrf) = login(&server, "guest", GUEST_PW).await;
-    let page = guest.get(server.url("/dashboard/overview")).send().await.unwrap().text().await.unwrap();
+    let page = guest
+        .get(server.url("/dashboard/overview"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("hello"));
-    assert!(!page.contains("<select class=\"level\""), "guests get no level select");
+    assert!(
+        !page.contains("<select class=\"level\""),
+        "guests get no level select"
+    );
     let id = hello_id(&server, &guest).await;
     let r = guest
         .put(server.url(&format!("/dashboard/api/endpoints/{id}/level")))
@@ -97,10 +142,23 @@ async fn guests_see_everything_but_change_nothing() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    assert_eq!(overview_row(&server, &guest, "hello").await["monitor_level"], 1);
+    assert_eq!(
+        overview_row(&server, &guest, "hello").await["monitor_level"],
+        1
+    );
     let (admin, _) = login(&server, "admin", ADMIN_PW).await;
-    let page = admin.get(server.url("/dashboard/overview")).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("<select class=\"level\""), "admins get the level select");
+    let page = admin
+        .get(server.url("/dashboard/overview"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("<select class=\"level\""),
+        "admins get the level select"
+    );
     server.stop().await;
 }
 
@@ -116,13 +174,34 @@ async fn level_changes_need_the_csrf_token() {
     let missing = admin.put(&url).json(&body).send().await.unwrap();
     assert_eq!(missing.status(), StatusCode::FORBIDDEN);
     assert!(missing.text().await.unwrap().contains("X-CSRF-Token"));
-    let wrong = admin.put(&url).header("x-csrf-token", "forged").json(&body).send().await.unwrap();
+    let wrong = admin
+        .put(&url)
+        .header("x-csrf-token", "forged")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
-    assert_eq!(overview_row(&server, &admin, "hello").await["monitor_level"], 1);
-    let ok = admin.put(&url).header("x-csrf-token", &csrf).json(&body).send().await.unwrap();
+    assert_eq!(
+        overview_row(&server, &admin, "hello").await["monitor_level"],
+        1
+    );
+    let ok = admin
+        .put(&url)
+        .header("x-csrf-token", &csrf)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
-    assert_eq!(ok.json::<serde_json::Value>().await.unwrap()["monitor_level"], 3);
-    assert_eq!(overview_row(&server, &admin, "hello").await["monitor_level"], 3);
+    assert_eq!(
+        ok.json::<serde_json::Value>().await.unwrap()["monitor_level"],
+        3
+    );
+    assert_eq!(
+        overview_row(&server, &admin, "hello").await["monitor_level"],
+        3
+    );
     server.stop().await;
 }
 
@@ -133,10 +212,20 @@ async fn expired_sessions_are_refused() {
     let config = config(&dir).session_hours(1.0 / 3600.0); // one second
     let server = Server::start(config, app()).await;
     let (admin, _) = login(&server, "admin", ADMIN_PW).await;
-    assert_eq!(json(&admin, &server.url("/dashboard/api/overview")).await.0, StatusCode::OK);
+    assert_eq!(
+        json(&admin, &server.url("/dashboard/api/overview")).await.0,
+        StatusCode::OK
+    );
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    assert_eq!(json(&admin, &server.url("/dashboard/api/overview")).await.0, StatusCode::UNAUTHORIZED);
-    let r = admin.get(server.url("/dashboard/overview")).send().await.unwrap();
+    assert_eq!(
+        json(&admin, &server.url("/dashboard/api/overview")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let r = admin
+        .get(server.url("/dashboard/overview"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     server.stop().await;
 }
@@ -166,7 +255,9 @@ async fn a_tampered_session_cookie_is_refused() {
     use base64::Engine;
     let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let (payload, signature) = cookie.split_once('.').unwrap();
-    let forged = String::from_utf8(engine.decode(payload).unwrap()).unwrap().replace("|g|", "|a|");
+    let forged = String::from_utf8(engine.decode(payload).unwrap())
+        .unwrap()
+        .replace("|g|", "|a|");
     let forged = format!("{}.{signature}", engine.encode(forged));
     let r = client()
         .get(server.url("/dashboard/api/overview"))
@@ -184,11 +275,28 @@ async fn the_security_token_reads_but_does_not_write() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(config(&dir), app()).await;
     let c = client();
-    let r = c.get(server.url("/dashboard/api/overview")).bearer_auth(TOKEN).send().await.unwrap();
+    let r = c
+        .get(server.url("/dashboard/api/overview"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let rows: serde_json::Value = r.json().await.unwrap();
-    let id = rows.as_array().unwrap().iter().find(|r| r["name"] == "hello").unwrap()["id"].as_i64().unwrap();
-    let r = c.get(server.url("/dashboard/api/overview")).bearer_auth("wrong").send().await.unwrap();
+    let id = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "hello")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let r = c
+        .get(server.url("/dashboard/api/overview"))
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let r = c
         .put(server.url(&format!("/dashboard/api/endpoints/{id}/level")))
@@ -199,7 +307,12 @@ async fn the_security_token_reads_but_does_not_write() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     // The token opens the API only, not the pages.
-    let r = c.get(server.url("/dashboard/overview")).bearer_auth(TOKEN).send().await.unwrap();
+    let r = c
+        .get(server.url("/dashboard/overview"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     server.stop().await;
 }
@@ -211,7 +324,12 @@ async fn without_a_configured_token_bearer_access_is_off() {
     let mut config = config(&dir);
     config.security_token = None;
     let server = Server::start(config, app()).await;
-    let r = client().get(server.url("/dashboard/api/overview")).bearer_auth("").send().await.unwrap();
+    let r = client()
+        .get(server.url("/dashboard/api/overview"))
+        .bearer_auth("")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     server.stop().await;
 }
@@ -223,14 +341,32 @@ async fn repeated_failed_logins_are_throttled() {
     let server = Server::start(config(&dir), app()).await;
     let attempt = |pw: &'static str| {
         let url = server.url("/dashboard/login");
-        async move { client().post(url).form(&[("username", "admin"), ("password", pw)]).send().await.unwrap() }
+        async move {
+            client()
+                .post(url)
+                .form(&[("username", "admin"), ("password", pw)])
+                .send()
+                .await
+                .unwrap()
+        }
     };
     for _ in 0..5 {
         assert_eq!(attempt("wrong").await.status(), StatusCode::UNAUTHORIZED);
     }
     let r = attempt(ADMIN_PW).await;
-    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "even the right password waits");
-    assert!(r.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() > 0);
+    assert_eq!(
+        r.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right password waits"
+    );
+    assert!(
+        r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            > 0
+    );
     assert!(r.text().await.unwrap().contains("Too many failed logins"));
     server.stop().await;
 }
@@ -241,11 +377,28 @@ async fn logout_ends_the_session() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(config(&dir), app()).await;
     let (admin, csrf) = login(&server, "admin", ADMIN_PW).await;
-    let stale = admin.post(server.url("/dashboard/logout")).form(&[("csrf", "stale")]).send().await.unwrap();
-    assert_eq!(stale.status(), StatusCode::FORBIDDEN, "logout needs the form's token");
-    let r = admin.post(server.url("/dashboard/logout")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    let stale = admin
+        .post(server.url("/dashboard/logout"))
+        .form(&[("csrf", "stale")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        stale.status(),
+        StatusCode::FORBIDDEN,
+        "logout needs the form's token"
+    );
+    let r = admin
+        .post(server.url("/dashboard/logout"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(json(&admin, &server.url("/dashboard/api/overview")).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        json(&admin, &server.url("/dashboard/api/overview")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     server.stop().await;
 }
 
@@ -271,5 +424,8 @@ async fn without_a_configured_password_one_is_generated_once() {
     let hash_before = store.user("admin").unwrap().unwrap().password_hash;
     let server = Server::start(config, app()).await;
     server.stop().await;
-    assert_eq!(store.user("admin").unwrap().unwrap().password_hash, hash_before);
+    assert_eq!(
+        store.user("admin").unwrap().unwrap().password_hash,
+        hash_before
+    );
 }

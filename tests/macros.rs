@@ -29,7 +29,13 @@ fn sync_panic() -> u32 {
 }
 
 fn requests(store: &fmd_store::Store, name: &str) -> Vec<fmd_store::RequestRow> {
-    let id = store.endpoints().unwrap().into_iter().find(|e| e.name == name).unwrap().id;
+    let id = store
+        .endpoints()
+        .unwrap()
+        .into_iter()
+        .find(|e| e.name == name)
+        .unwrap()
+        .id;
     store.requests(id, 0, 100).unwrap()
 }
 
@@ -52,7 +58,10 @@ async fn futures_are_timed_to_completion_and_panics_recorded() {
         let rows = requests(&store, name);
         assert_eq!(rows.len(), 1, "{name}");
         let ms = rows[0].duration_us as f64 / 1000.0;
-        assert!((30.0..50.0).contains(&ms), "{name} took {ms} ms: the future, not its construction");
+        assert!(
+            (30.0..50.0).contains(&ms),
+            "{name} took {ms} ms: the future, not its construction"
+        );
         assert_eq!(rows[0].status_code, 200);
     }
     let panicked = requests(&store, "timed.sync_panic");
@@ -66,11 +75,21 @@ fn the_source_is_captured_as_written() {
         .find(|e| e.meta.name == "timed.async_trait")
         .unwrap();
     let file = std::fs::read_to_string("tests/macros.rs").unwrap();
-    let start = file.lines().position(|l| l.starts_with("/// The doc comment")).unwrap() + 1;
-    assert_eq!(endpoint.meta.line as usize, start, "the first line of the captured text");
+    let start = file
+        .lines()
+        .position(|l| l.starts_with("/// The doc comment"))
+        .unwrap()
+        + 1;
+    assert_eq!(
+        endpoint.meta.line as usize, start,
+        "the first line of the captured text"
+    );
     let expected: Vec<&str> = file.lines().skip(start - 1).take(8).collect();
     assert_eq!(endpoint.meta.source, expected.join("\n"));
-    assert!(endpoint.meta.source.ends_with("    })\n}"), "through the closing brace");
+    assert!(
+        endpoint.meta.source.ends_with("    })\n}"),
+        "through the closing brace"
+    );
     assert_eq!(endpoint.meta.file, "tests/macros.rs");
     assert_eq!(endpoint.meta.function, "async_trait_shape");
     assert_eq!(endpoint.path(), "macros::async_trait_shape");

@@ -33,7 +33,10 @@ async fn plain() -> Result<impl Reply, Rejection> {
 
 #[monitored]
 async fn failing() -> Result<impl Reply, Rejection> {
-    Ok(warp::reply::with_status("no", Status::INTERNAL_SERVER_ERROR))
+    Ok(warp::reply::with_status(
+        "no",
+        Status::INTERNAL_SERVER_ERROR,
+    ))
 }
 
 #[monitored]
@@ -65,7 +68,11 @@ fn sync_handler() -> &'static str {
 async fn echo(n: u32) -> Result<impl Reply, Infallible> {
     fmd::set_group_by(n);
     tokio::task::yield_now().await;
-    let status = if n % 2 == 0 { Status::OK } else { Status::ACCEPTED };
+    let status = if n.is_multiple_of(2) {
+        Status::OK
+    } else {
+        Status::ACCEPTED
+    };
     Ok(warp::reply::with_status(n.to_string(), status))
 }
 
@@ -79,8 +86,11 @@ async fn never() -> Result<&'static str, Infallible> {
     Ok("never")
 }
 
-fn app() -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone + Send + Sync + 'static {
-    let routes = warp::path!("users" / u32).and(warp::get()).and_then(show)
+fn app() -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone + Send + Sync + 'static
+{
+    let routes = warp::path!("users" / u32)
+        .and(warp::get())
+        .and_then(show)
         .or(warp::path!("plain").and_then(plain))
         .or(warp::path!("failing").and_then(failing))
         .or(warp::path!("missing").and(warp::get()).and_then(missing))
@@ -129,9 +139,19 @@ async fn level_1_records_duration_time_version_group_ip_and_status() {
     let server = start(&dir).await;
     let c = client();
     let before = fmd_time_now();
-    let r = c.get(server.url("/users/7")).header("x-forwarded-for", "203.0.113.9, 10.0.0.1").header("x-user", "bob").send().await.unwrap();
+    let r = c
+        .get(server.url("/users/7"))
+        .header("x-forwarded-for", "203.0.113.9, 10.0.0.1")
+        .header("x-user", "bob")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.text().await.unwrap(), "user 7");
-    c.get(server.url("/plain")).header("x-user", "alice").send().await.unwrap();
+    c.get(server.url("/plain"))
+        .header("x-user", "alice")
+        .send()
+        .await
+        .unwrap();
     c.get(server.url("/plain")).send().await.unwrap();
     server.dashboard.flush().await.unwrap();
 
@@ -141,16 +161,31 @@ async fn level_1_records_duration_time_version_group_ip_and_status() {
     let u = &users[0];
     assert_eq!(u["status_code"], 200);
     assert_eq!(u["version"], "9.9");
-    assert_eq!(u["group_by"], "(User,7)", "set_group_by wins over the configured function");
-    assert_eq!(u["ip"], "203.0.113.9", "the trusted proxy header names the client");
+    assert_eq!(
+        u["group_by"], "(User,7)",
+        "set_group_by wins over the configured function"
+    );
+    assert_eq!(
+        u["ip"], "203.0.113.9",
+        "the trusted proxy header names the client"
+    );
     let t = chrono_like(u["time_requested"].as_str().unwrap());
-    assert!(t >= before - 1 && t <= fmd_time_now() + 1, "time_requested {t} not around now {before}");
+    assert!(
+        t >= before - 1 && t <= fmd_time_now() + 1,
+        "time_requested {t} not around now {before}"
+    );
     let plain = requests_of(&server, &admin, "plain").await;
     assert_eq!(plain.len(), 2);
-    assert_eq!(plain[1]["group_by"], "alice", "the configured group_by function");
+    assert_eq!(
+        plain[1]["group_by"], "alice",
+        "the configured group_by function"
+    );
     assert_eq!(plain[0]["group_by"], "", "no group: empty, not \"None\"");
     assert_eq!(plain[0]["ip"], "127.0.0.1");
-    assert!(plain[0]["duration_ms"].as_f64().unwrap() >= 2.0, "{plain:?}");
+    assert!(
+        plain[0]["duration_ms"].as_f64().unwrap() >= 2.0,
+        "{plain:?}"
+    );
     server.stop().await;
 }
 
@@ -159,7 +194,9 @@ fn fmd_time_now() -> i64 {
 }
 
 fn chrono_like(rfc3339: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(rfc3339).unwrap().timestamp()
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .unwrap()
+        .timestamp()
 }
 
 #[tokio::test]
@@ -168,25 +205,58 @@ async fn status_codes_are_those_the_client_received() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(&dir).await;
     let c = client();
-    let cases = [("/failing", 500), ("/missing", 405), ("/teapot", 418), ("/unhandled", 500), ("/sync", 200)];
+    let cases = [
+        ("/failing", 500),
+        ("/missing", 405),
+        ("/teapot", 418),
+        ("/unhandled", 500),
+        ("/sync", 200),
+    ];
     for (path, expected) in cases {
         let got = c.get(server.url(path)).send().await.unwrap().status();
         assert_eq!(got.as_u16(), expected, "client status of {path}");
     }
     // Unmatched: warp's 404, attributed to no endpoint.
-    assert_eq!(c.get(server.url("/no/such/path")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        c.get(server.url("/no/such/path"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
     server.dashboard.flush().await.unwrap();
     let (admin, _) = login(&server, "admin", ADMIN_PW).await;
-    for (name, expected) in [("failing", 500), ("missing", 405), ("teapot", 418), ("unhandled", 500), ("sync.handler", 200)] {
+    for (name, expected) in [
+        ("failing", 500),
+        ("missing", 405),
+        ("teapot", 418),
+        ("unhandled", 500),
+        ("sync.handler", 200),
+    ] {
         let rows = requests_of(&server, &admin, name).await;
         assert_eq!(rows.len(), 1, "{name}");
-        assert_eq!(rows[0]["status_code"], expected, "recorded status of {name}");
+        assert_eq!(
+            rows[0]["status_code"], expected,
+            "recorded status of {name}"
+        );
     }
     let (_, overview) = json(&admin, &server.url("/dashboard/api/overview")).await;
-    let total: i64 = overview.as_array().unwrap().iter().map(|r| r["hits_overall"].as_i64().unwrap()).sum();
+    let total: i64 = overview
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["hits_overall"].as_i64().unwrap())
+        .sum();
     assert_eq!(total, 5, "the unmatched request is nobody's");
     let failing = overview_row(&server, &admin, "failing").await;
-    assert_eq!((failing["errors_overall"].as_i64(), failing["hits_overall"].as_i64()), (Some(1), Some(1)));
+    assert_eq!(
+        (
+            failing["errors_overall"].as_i64(),
+            failing["hits_overall"].as_i64()
+        ),
+        (Some(1), Some(1))
+    );
     server.stop().await;
 }
 
@@ -198,7 +268,10 @@ async fn a_panic_is_recorded_as_500_and_the_service_keeps_serving() {
     let c = client();
     // The panic is resumed: the connection closes, as it would without fmd.
     assert!(c.get(server.url("/boom")).send().await.is_err());
-    assert_eq!(c.get(server.url("/plain")).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        c.get(server.url("/plain")).send().await.unwrap().status(),
+        StatusCode::OK
+    );
     server.dashboard.flush().await.unwrap();
     let (admin, _) = login(&server, "admin", ADMIN_PW).await;
     let rows = requests_of(&server, &admin, "boom").await;
@@ -216,13 +289,19 @@ async fn level_0_only_moves_last_requested() {
     set_level(&server, &admin, &csrf, "quiet", 0).await;
     let c = client();
     for _ in 0..3 {
-        assert_eq!(c.get(server.url("/quiet")).send().await.unwrap().status(), StatusCode::OK);
+        assert_eq!(
+            c.get(server.url("/quiet")).send().await.unwrap().status(),
+            StatusCode::OK
+        );
     }
     server.dashboard.flush().await.unwrap();
     let row = overview_row(&server, &admin, "quiet").await;
     assert_eq!(row["monitor_level"], 0);
     assert_eq!(row["hits_overall"], 0);
-    assert!(row["last_requested"].is_string(), "level 0 still moves last_requested: {row}");
+    assert!(
+        row["last_requested"].is_string(),
+        "level 0 still moves last_requested: {row}"
+    );
     // Back to level 1: the next request is recorded.
     set_level(&server, &admin, &csrf, "quiet", 1).await;
     c.get(server.url("/quiet")).send().await.unwrap();
@@ -247,11 +326,20 @@ async fn a_restart_loses_nothing_and_keeps_levels() {
 
     let server = start(&dir).await;
     let (admin, _) = login(&server, "admin", ADMIN_PW).await;
-    assert_eq!(overview_row(&server, &admin, "plain").await["hits_overall"], 25);
-    assert_eq!(overview_row(&server, &admin, "quiet").await["monitor_level"], 0);
+    assert_eq!(
+        overview_row(&server, &admin, "plain").await["hits_overall"],
+        25
+    );
+    assert_eq!(
+        overview_row(&server, &admin, "quiet").await["monitor_level"],
+        0
+    );
     c.get(server.url("/quiet")).send().await.unwrap();
     server.dashboard.flush().await.unwrap();
-    assert!(requests_of(&server, &admin, "quiet").await.is_empty(), "the stored level 0 is in force");
+    assert!(
+        requests_of(&server, &admin, "quiet").await.is_empty(),
+        "the stored level 0 is in force"
+    );
     server.stop().await;
 }
 
@@ -265,7 +353,11 @@ async fn concurrent_keep_alive_and_http2_requests_keep_their_own_context() {
     for conn in 0..8u32 {
         let url = server.base.clone();
         tasks.push(tokio::spawn(async move {
-            let c = reqwest::Client::builder().pool_max_idle_per_host(1).http1_only().build().unwrap();
+            let c = reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .http1_only()
+                .build()
+                .unwrap();
             for i in 0..40u32 {
                 let n = conn * 1000 + i;
                 let r = c.get(format!("{url}/echo/{n}")).send().await.unwrap();
@@ -274,7 +366,10 @@ async fn concurrent_keep_alive_and_http2_requests_keep_their_own_context() {
         }));
     }
     // One HTTP/2 connection with 100 concurrent streams.
-    let h2 = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
     for n in 50_000..50_100u32 {
         let (c, url) = (h2.clone(), server.base.clone());
         tasks.push(tokio::spawn(async move {
@@ -293,8 +388,11 @@ async fn concurrent_keep_alive_and_http2_requests_keep_their_own_context() {
     let mut seen = std::collections::HashSet::new();
     for row in &rows {
         let n: u32 = row["group_by"].as_str().unwrap().parse().unwrap();
-        let expected = if n % 2 == 0 { 200 } else { 202 };
-        assert_eq!(row["status_code"], expected, "request {n} got another request's status");
+        let expected = if n.is_multiple_of(2) { 200 } else { 202 };
+        assert_eq!(
+            row["status_code"], expected,
+            "request {n} got another request's status"
+        );
         assert!(seen.insert(n), "request {n} recorded twice");
     }
     server.stop().await;

@@ -151,7 +151,10 @@ impl fmt::Debug for Config {
             .field("git", &self.git)
             .field("custom_link", &self.custom_link)
             .field("monitor_level", &self.monitor_level)
-            .field("outlier_detection_constant", &self.outlier_detection_constant)
+            .field(
+                "outlier_detection_constant",
+                &self.outlier_detection_constant,
+            )
             .field("outlier_min_samples", &self.outlier_min_samples)
             .field("enable_logging", &self.enable_logging)
             .field("trusted_proxy_header", &self.trusted_proxy_header)
@@ -161,7 +164,10 @@ impl fmt::Debug for Config {
             .field("password", &hidden(&self.password))
             .field("password_hash", &hidden(&self.password_hash))
             .field("guest_username", &self.guest_username)
-            .field("guest_password", &format!("<{} hidden>", self.guest_password.len()))
+            .field(
+                "guest_password",
+                &format!("<{} hidden>", self.guest_password.len()),
+            )
             .field("security_token", &hidden(&self.security_token))
             .field("session_hours", &self.session_hours)
             .field("database", &self.database)
@@ -177,7 +183,9 @@ impl fmt::Debug for Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("cannot read configuration file {path}: {source} (check the path, or unset FMD_CONFIG)")]
+    #[error(
+        "cannot read configuration file {path}: {source} (check the path, or unset FMD_CONFIG)"
+    )]
     Read {
         /// The file.
         path: PathBuf,
@@ -308,10 +316,12 @@ impl Config {
     /// assert!(e.to_string().contains("did you mean `monitor_level`"));
     /// ```
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
-        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Syntax {
-            origin: origin.to_owned(),
-            message: e.to_string().trim().replace('\n', " "),
-        })?;
+        let table: toml::Table =
+            text.parse()
+                .map_err(|e: toml::de::Error| ConfigError::Syntax {
+                    origin: origin.to_owned(),
+                    message: e.to_string().trim().replace('\n', " "),
+                })?;
         let mut config = Config::default();
         for (section, value) in &table {
             let Some((_, keys)) = KEYS.iter().find(|(s, _)| s == section) else {
@@ -359,7 +369,9 @@ impl Config {
     }
 
     /// [`Config::from_env`] over the given variables instead of the process environment.
-    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
         let vars: Vec<(String, String)> = vars
             .into_iter()
             .filter(|(k, _)| k.starts_with("FMD_"))
@@ -459,7 +471,8 @@ impl Config {
             "table_prefix" => self.table_prefix = string()?,
             "timezone" => self.timezone = string()?,
             "colors" => {
-                let expected = "a table of endpoint names to [r, g, b] lists, e.g. { main = [0, 97, 255] }";
+                let expected =
+                    "a table of endpoint names to [r, g, b] lists, e.g. { main = [0, 97, 255] }";
                 let toml::Value::Table(t) = value else {
                     return Err(invalid(expected));
                 };
@@ -494,7 +507,11 @@ impl Config {
             found,
         };
         if self.monitor_level > 3 {
-            return Err(invalid("monitor_level", "0, 1, 2 or 3", self.monitor_level.to_string()));
+            return Err(invalid(
+                "monitor_level",
+                "0, 1, 2 or 3",
+                self.monitor_level.to_string(),
+            ));
         }
         let link = &self.custom_link;
         if link.is_empty()
@@ -520,7 +537,10 @@ impl Config {
             ));
         }
         if self.timezone.parse::<chrono_tz::Tz>().is_err() {
-            let hint = suggestion(&self.timezone, chrono_tz::TZ_VARIANTS.iter().map(|t| t.name()));
+            let hint = suggestion(
+                &self.timezone,
+                chrono_tz::TZ_VARIANTS.iter().map(|t| t.name()),
+            );
             return Err(invalid(
                 "timezone",
                 &format!("an IANA timezone such as \"Europe/Amsterdam\"{hint}"),

@@ -159,7 +159,10 @@ impl ContextGuard {
         let ctx = Arc::new(RequestContext {
             recorder,
             ip,
-            state: Mutex::new(State { group_by, run: None }),
+            state: Mutex::new(State {
+                group_by,
+                run: None,
+            }),
         });
         if lock(shard(&key)).insert(key, ctx.clone()).is_none() {
             ACTIVE.fetch_add(1, Ordering::Relaxed);
@@ -181,7 +184,10 @@ impl ContextGuard {
     fn unregister(&self) {
         let mut map = lock(shard(&self.key));
         // Only remove our own entry: a leaked guard must not unregister a later request's.
-        if map.get(&self.key).is_some_and(|c| Arc::ptr_eq(c, &self.ctx)) {
+        if map
+            .get(&self.key)
+            .is_some_and(|c| Arc::ptr_eq(c, &self.ctx))
+        {
             map.remove(&self.key);
             ACTIVE.fetch_sub(1, Ordering::Relaxed);
         }

@@ -130,6 +130,9 @@ mod tests {
         assert_eq!(GroupBy::from(true).to_string(), "true");
         assert_eq!(GroupBy::from(2.5).to_string(), "2.5");
         assert_eq!(GroupBy::from(Vec::<u8>::new()).to_string(), "()");
-        assert_eq!(GroupBy::from(("a", ("b", 1), 'c')).to_string(), "(a,(b,1),c)");
+        assert_eq!(
+            GroupBy::from(("a", ("b", 1), 'c')).to_string(),
+            "(a,(b,1),c)"
+        );
     }
 }

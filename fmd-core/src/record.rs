@@ -73,7 +73,8 @@ pub struct WriterStats {
 impl WriterStats {
     /// All records dropped so far, for whichever reason.
     pub fn dropped(&self) -> u64 {
-        self.dropped_queue_full.load(Ordering::Relaxed) + self.dropped_backlog.load(Ordering::Relaxed)
+        self.dropped_queue_full.load(Ordering::Relaxed)
+            + self.dropped_backlog.load(Ordering::Relaxed)
     }
 }
 
@@ -103,7 +104,9 @@ impl Recorder {
         match self.tx.try_send(WriterMsg::Record(record)) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
-                self.stats.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
+                self.stats
+                    .dropped_queue_full
+                    .fetch_add(1, Ordering::Relaxed);
                 if !self.queue_full_warned.swap(true, Ordering::Relaxed) {
                     crate::warn(
                         "the queue to the database writer is full; dropping records \
@@ -112,7 +115,9 @@ impl Recorder {
                 }
             }
             Err(TrySendError::Disconnected(_)) => {
-                self.stats.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
+                self.stats
+                    .dropped_queue_full
+                    .fetch_add(1, Ordering::Relaxed);
             }
         }
     }

@@ -50,8 +50,9 @@ pub fn git_commit(git_dir: &Path) -> Result<String, String> {
             return commit_id(loose.trim());
         }
     }
-    let packed = read(&common.join("packed-refs"))
-        .map_err(|_| format!("HEAD names {reference}, which is neither a loose nor a packed ref"))?;
+    let packed = read(&common.join("packed-refs")).map_err(|_| {
+        format!("HEAD names {reference}, which is neither a loose nor a packed ref")
+    })?;
     packed
         .lines()
         .filter(|l| !l.starts_with('#') && !l.starts_with('^'))

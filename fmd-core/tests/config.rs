@@ -3,7 +3,10 @@
 use fmd_core::{Config, ConfigError};
 
 fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn write(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
@@ -92,7 +95,9 @@ fn key_in_the_wrong_section_says_where_it_belongs() {
 
 #[test]
 fn unknown_section_is_an_error_with_a_suggestion() {
-    let err = Config::from_toml_str("[dashbord]\n", "f.toml").unwrap_err().to_string();
+    let err = Config::from_toml_str("[dashbord]\n", "f.toml")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("unknown section `[dashbord]`"), "{err}");
     assert!(err.contains("did you mean `[dashboard]`"), "{err}");
 }
@@ -100,16 +105,37 @@ fn unknown_section_is_an_error_with_a_suggestion() {
 #[test]
 fn wrong_types_say_what_was_expected() {
     let cases = [
-        ("[dashboard]\nmonitor_level = \"high\"\n", "`monitor_level` must be a whole number from 0 to 3, found the string \"high\""),
-        ("[dashboard]\nmonitor_level = 4\n", "`monitor_level` must be a whole number from 0 to 3, found the integer 4"),
-        ("[dashboard]\nenable_logging = \"yes\"\n", "`enable_logging` must be `true` or `false`"),
-        ("[authentication]\nguest_password = [1, 2]\n", "`guest_password` must be a string or a list of strings"),
-        ("[visualization]\ncolors = { main = [0, 97] }\n", "`colors` must be a table of endpoint names to [r, g, b] lists"),
-        ("[dashboard]\noutlier_detection_constant = 0.5\n", "`outlier_detection_constant` must be a number greater than 1"),
+        (
+            "[dashboard]\nmonitor_level = \"high\"\n",
+            "`monitor_level` must be a whole number from 0 to 3, found the string \"high\"",
+        ),
+        (
+            "[dashboard]\nmonitor_level = 4\n",
+            "`monitor_level` must be a whole number from 0 to 3, found the integer 4",
+        ),
+        (
+            "[dashboard]\nenable_logging = \"yes\"\n",
+            "`enable_logging` must be `true` or `false`",
+        ),
+        (
+            "[authentication]\nguest_password = [1, 2]\n",
+            "`guest_password` must be a string or a list of strings",
+        ),
+        (
+            "[visualization]\ncolors = { main = [0, 97] }\n",
+            "`colors` must be a table of endpoint names to [r, g, b] lists",
+        ),
+        (
+            "[dashboard]\noutlier_detection_constant = 0.5\n",
+            "`outlier_detection_constant` must be a number greater than 1",
+        ),
     ];
     for (text, expected) in cases {
         let err = Config::from_toml_str(text, "f.toml").unwrap_err();
-        assert!(matches!(err, ConfigError::Invalid { .. }), "{text}: {err:?}");
+        assert!(
+            matches!(err, ConfigError::Invalid { .. }),
+            "{text}: {err:?}"
+        );
         let msg = err.to_string();
         assert!(msg.starts_with("f.toml: "), "{msg}");
         assert!(msg.contains(expected), "{msg} should contain {expected}");
@@ -118,19 +144,38 @@ fn wrong_types_say_what_was_expected() {
 
 #[test]
 fn syntax_errors_and_missing_files_are_reported() {
-    let err = Config::from_toml_str("[dashboard\n", "broken.toml").unwrap_err().to_string();
+    let err = Config::from_toml_str("[dashboard\n", "broken.toml")
+        .unwrap_err()
+        .to_string();
     assert!(err.starts_with("broken.toml is not valid TOML"), "{err}");
-    let err = Config::from_file("/no/such/fmd.toml").unwrap_err().to_string();
-    assert!(err.contains("cannot read configuration file /no/such/fmd.toml"), "{err}");
+    let err = Config::from_file("/no/such/fmd.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cannot read configuration file /no/such/fmd.toml"),
+        "{err}"
+    );
 }
 
 #[test]
 fn validate_rejects_bad_values_set_in_code() {
-    assert!(Config::default().monitor_level(7).validate().unwrap_err().to_string().contains("monitor_level"));
-    let tz = Config::default().timezone("Europe/Amsterdm").validate().unwrap_err().to_string();
+    assert!(Config::default()
+        .monitor_level(7)
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("monitor_level"));
+    let tz = Config::default()
+        .timezone("Europe/Amsterdm")
+        .validate()
+        .unwrap_err()
+        .to_string();
     assert!(tz.contains("did you mean `Europe/Amsterdam`"), "{tz}");
     assert!(Config::default().custom_link("a/b").validate().is_err());
-    assert!(Config::default().table_prefix("x; DROP").validate().is_err());
+    assert!(Config::default()
+        .table_prefix("x; DROP")
+        .validate()
+        .is_err());
     assert!(Config::default().session_hours(0.0).validate().is_err());
 }
 
@@ -156,9 +201,16 @@ fn environment_overrides_the_file() {
 
 #[test]
 fn environment_errors_name_the_variable() {
-    let err = Config::from_vars(vars(&[("FMD_MONITOR_LEVEL", "loud")])).unwrap_err().to_string();
-    assert!(err.starts_with("environment variable FMD_MONITOR_LEVEL: `monitor_level` must be"), "{err}");
-    let err = Config::from_vars(vars(&[("FMD_DATABSE", "x")])).unwrap_err().to_string();
+    let err = Config::from_vars(vars(&[("FMD_MONITOR_LEVEL", "loud")]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("environment variable FMD_MONITOR_LEVEL: `monitor_level` must be"),
+        "{err}"
+    );
+    let err = Config::from_vars(vars(&[("FMD_DATABSE", "x")]))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("did you mean `FMD_DATABASE`"), "{err}");
 }
 

@@ -8,12 +8,23 @@ use fmd_core::Config;
 
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main"])
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "init.defaultBranch=main",
+        ])
         .args(args)
         .current_dir(dir)
         .output()
         .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
@@ -55,8 +66,12 @@ fn detached_head() {
 #[test]
 fn config_git_wins_over_app_version_and_falls_back_when_unreadable() {
     let (dir, head) = repo();
-    let config = Config::default().app_version("1.2").git(dir.path().join(".git"));
+    let config = Config::default()
+        .app_version("1.2")
+        .git(dir.path().join(".git"));
     assert_eq!(resolve(&config), head);
-    let broken = Config::default().app_version("1.2").git(dir.path().join("missing"));
+    let broken = Config::default()
+        .app_version("1.2")
+        .git(dir.path().join("missing"));
     assert_eq!(resolve(&broken), "1.2");
 }

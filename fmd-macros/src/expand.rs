@@ -152,22 +152,31 @@ fn expand(func: ItemFn, name: &str, name_span: Span, captured: &source::Captured
     }
 }
 
-/// `async move { let __fmd_ret: R = { body }; __fmd_ret }`: the annotation gives `?` and
-/// `.into()` in the body the return type to infer from, as the `async fn` signature did. `impl
-/// Trait` cannot be written in a `let`, so it becomes `_`.
+/// The body as an async block that infers its output type as the `async fn` did: a return edge
+/// of the declared type, never executed, precedes the untouched statements, so `?` and `.into()`
+/// resolve against the signature and a diverging body (`todo!()`) adds no unreachable code after
+/// it. `impl Trait` cannot be written in a `let`, so it becomes `_`.
 fn with_fake_return(output: &ReturnType, block: Block) -> TokenStream {
-    match output {
-        ReturnType::Default => quote!(#block),
-        ReturnType::Type(_, ty) => {
-            let mut ty = (**ty).clone();
-            ImplTraitToInfer.visit_type_mut(&mut ty);
-            quote! {{
-                #[allow(clippy::let_and_return, clippy::needless_return)]
-                let __fmd_ret: #ty = #block;
-                __fmd_ret
-            }}
+    let stmts = &block.stmts;
+    let ReturnType::Type(_, ty) = output else {
+        return quote!({ #(#stmts)* });
+    };
+    let mut ty = (**ty).clone();
+    ImplTraitToInfer.visit_type_mut(&mut ty);
+    quote! {{
+        #[allow(
+            unreachable_code,
+            clippy::diverging_sub_expression,
+            clippy::empty_loop,
+            clippy::let_unit_value,
+            clippy::needless_return
+        )]
+        if false {
+            let __fmd_fake_return: #ty = loop {};
+            return __fmd_fake_return;
         }
-    }
+        #(#stmts)*
+    }}
 }
 
 struct ImplTraitToInfer;

@@ -54,8 +54,13 @@ fn sqlite_path(url: &str) -> Result<PathBuf, StoreError> {
         url: url.to_owned(),
         why: why.to_owned(),
     };
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("mysql://") {
-        return Err(bad("this build supports SQLite only; use `sqlite://path/to/fmd.db`"));
+    if url.starts_with("postgres://")
+        || url.starts_with("postgresql://")
+        || url.starts_with("mysql://")
+    {
+        return Err(bad(
+            "this build supports SQLite only; use `sqlite://path/to/fmd.db`",
+        ));
     }
     let path = url
         .strip_prefix("sqlite://")
@@ -87,10 +92,11 @@ impl Store {
         }
         let busy_timeout_ms = busy.as_millis() as u64;
         // Open once outside the pool so a bad path reports the driver's error, not r2d2's.
-        let mut first = Conn::establish(&path.to_string_lossy()).map_err(|source| StoreError::Connect {
-            url: url.to_owned(),
-            source,
-        })?;
+        let mut first =
+            Conn::establish(&path.to_string_lossy()).map_err(|source| StoreError::Connect {
+                url: url.to_owned(),
+                source,
+            })?;
         apply_pragmas(&mut first, busy_timeout_ms)?;
         crate::migrations::run(&mut first, prefix)?;
         let manager = ConnectionManager::<Conn>::new(path.to_string_lossy());
@@ -114,9 +120,11 @@ impl Store {
 
     /// A new connection of its own, for the writer thread.
     pub(crate) fn dedicated(&self, busy: Duration) -> Result<Conn, StoreError> {
-        let mut conn = Conn::establish(&self.path.to_string_lossy()).map_err(|source| StoreError::Connect {
-            url: self.url.clone(),
-            source,
+        let mut conn = Conn::establish(&self.path.to_string_lossy()).map_err(|source| {
+            StoreError::Connect {
+                url: self.url.clone(),
+                source,
+            }
         })?;
         apply_pragmas(&mut conn, busy.as_millis() as u64)?;
         Ok(conn)

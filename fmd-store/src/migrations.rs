@@ -46,10 +46,12 @@ pub(crate) fn run(conn: &mut Conn, prefix: &str) -> Result<usize, StoreError> {
     conn.batch_execute(&format!(
         "CREATE TABLE IF NOT EXISTS {prefix}schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at BIGINT NOT NULL)"
     ))?;
-    let current = diesel::sql_query(format!("SELECT MAX(version) AS version FROM {prefix}schema_migrations"))
-        .get_result::<Version>(conn)?
-        .version
-        .unwrap_or(0);
+    let current = diesel::sql_query(format!(
+        "SELECT MAX(version) AS version FROM {prefix}schema_migrations"
+    ))
+    .get_result::<Version>(conn)?
+    .version
+    .unwrap_or(0);
     let known = MIGRATIONS.last().map(|m| m.version).unwrap_or(0);
     if current > known {
         return Err(StoreError::TooNew {

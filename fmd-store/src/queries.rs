@@ -242,7 +242,13 @@ fn ensure_function(
 }
 
 /// The median of an endpoint's durations since `since`, in ms, over `n` rows known to match.
-fn median_ms(conn: &mut Conn, prefix: &str, endpoint_id: i64, since: i64, n: i64) -> Result<Option<f64>, StoreError> {
+fn median_ms(
+    conn: &mut Conn,
+    prefix: &str,
+    endpoint_id: i64,
+    since: i64,
+    n: i64,
+) -> Result<Option<f64>, StoreError> {
     if n == 0 {
         return Ok(None);
     }
@@ -277,7 +283,8 @@ impl Store {
         endpoints
             .iter()
             .map(|e| {
-                let (id, level) = ensure_endpoint(&mut conn, &self.prefix, e, default_level, version)?;
+                let (id, level) =
+                    ensure_endpoint(&mut conn, &self.prefix, e, default_level, version)?;
                 Ok((*e, id, level))
             })
             .collect()
@@ -285,13 +292,17 @@ impl Store {
 
     /// Every stored endpoint, by name.
     pub fn endpoints(&self) -> Result<Vec<EndpointRow>, StoreError> {
-        let sql = self.sql(&format!("SELECT {ENDPOINT_COLUMNS} FROM {{p}}endpoint ORDER BY name"));
+        let sql = self.sql(&format!(
+            "SELECT {ENDPOINT_COLUMNS} FROM {{p}}endpoint ORDER BY name"
+        ));
         Ok(diesel::sql_query(sql).load(&mut *self.conn()?)?)
     }
 
     /// One endpoint.
     pub fn endpoint(&self, id: i64) -> Result<Option<EndpointRow>, StoreError> {
-        let sql = self.sql(&format!("SELECT {ENDPOINT_COLUMNS} FROM {{p}}endpoint WHERE id = ?"));
+        let sql = self.sql(&format!(
+            "SELECT {ENDPOINT_COLUMNS} FROM {{p}}endpoint WHERE id = ?"
+        ));
         Ok(diesel::sql_query(sql)
             .bind::<BigInt, _>(id)
             .get_result(&mut *self.conn()?)
@@ -300,10 +311,11 @@ impl Store {
 
     /// Stores an endpoint's level; false when there is no such endpoint.
     pub fn set_level(&self, id: i64, level: u8) -> Result<bool, StoreError> {
-        let n = diesel::sql_query(self.sql("UPDATE {p}endpoint SET monitor_level = ? WHERE id = ?"))
-            .bind::<Integer, _>(i32::from(level))
-            .bind::<BigInt, _>(id)
-            .execute(&mut *self.conn()?)?;
+        let n =
+            diesel::sql_query(self.sql("UPDATE {p}endpoint SET monitor_level = ? WHERE id = ?"))
+                .bind::<Integer, _>(i32::from(level))
+                .bind::<BigInt, _>(id)
+                .execute(&mut *self.conn()?)?;
         Ok(n > 0)
     }
 
@@ -339,18 +351,38 @@ impl Store {
             .map(|endpoint| {
                 let c = counts.iter().find(|c| c.endpoint_id == endpoint.id);
                 let get = |f: fn(&Counts) -> i64| c.map(f).unwrap_or(0);
-                let (today_n, week_n, all_n) = (get(|c| c.hits_today), get(|c| c.hits_week), get(|c| c.hits_overall));
+                let (today_n, week_n, all_n) = (
+                    get(|c| c.hits_today),
+                    get(|c| c.hits_week),
+                    get(|c| c.hits_overall),
+                );
                 Ok(OverviewRow {
-                    median_today_ms: median_ms(&mut conn, &self.prefix, endpoint.id, today, today_n)?,
+                    median_today_ms: median_ms(
+                        &mut conn,
+                        &self.prefix,
+                        endpoint.id,
+                        today,
+                        today_n,
+                    )?,
                     median_week_ms: median_ms(&mut conn, &self.prefix, endpoint.id, week, week_n)?,
-                    median_overall_ms: median_ms(&mut conn, &self.prefix, endpoint.id, i64::MIN, all_n)?,
+                    median_overall_ms: median_ms(
+                        &mut conn,
+                        &self.prefix,
+                        endpoint.id,
+                        i64::MIN,
+                        all_n,
+                    )?,
                     hits_today: today_n,
                     hits_week: week_n,
                     hits_overall: all_n,
                     errors_today: get(|c| c.errors_today),
                     errors_week: get(|c| c.errors_week),
                     errors_overall: get(|c| c.errors_overall),
-                    exception_groups: groups.iter().find(|g| g.0 == endpoint.id).map(|g| g.1).unwrap_or(0),
+                    exception_groups: groups
+                        .iter()
+                        .find(|g| g.0 == endpoint.id)
+                        .map(|g| g.1)
+                        .unwrap_or(0),
                     endpoint,
                 })
             })
@@ -358,7 +390,12 @@ impl Store {
     }
 
     /// An endpoint's requests, newest first.
-    pub fn requests(&self, endpoint_id: i64, offset: i64, limit: i64) -> Result<Vec<RequestRow>, StoreError> {
+    pub fn requests(
+        &self,
+        endpoint_id: i64,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<RequestRow>, StoreError> {
         Ok(diesel::sql_query(self.sql(
             "SELECT id, duration_us, time_requested, version_requested, group_by, ip, status_code \
              FROM {p}request WHERE endpoint_id = ? ORDER BY time_requested DESC, id DESC LIMIT ? OFFSET ?",
@@ -371,10 +408,12 @@ impl Store {
 
     /// How many requests an endpoint has.
     pub fn request_count(&self, endpoint_id: i64) -> Result<i64, StoreError> {
-        Ok(diesel::sql_query(self.sql("SELECT COUNT(*) AS n FROM {p}request WHERE endpoint_id = ?"))
-            .bind::<BigInt, _>(endpoint_id)
-            .get_result::<Count>(&mut *self.conn()?)?
-            .n)
+        Ok(diesel::sql_query(
+            self.sql("SELECT COUNT(*) AS n FROM {p}request WHERE endpoint_id = ?"),
+        )
+        .bind::<BigInt, _>(endpoint_id)
+        .get_result::<Count>(&mut *self.conn()?)?
+        .n)
     }
 
     /// A dashboard user by name.
@@ -388,7 +427,12 @@ impl Store {
     }
 
     /// Creates the user, or replaces its password hash and role.
-    pub fn upsert_user(&self, username: &str, password_hash: &str, is_admin: bool) -> Result<(), StoreError> {
+    pub fn upsert_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        is_admin: bool,
+    ) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
         conn.transaction(|c| {
             let updated = diesel::sql_query(self.sql(
@@ -414,9 +458,11 @@ impl Store {
 
     /// How many administrators exist.
     pub fn admin_count(&self) -> Result<i64, StoreError> {
-        Ok(diesel::sql_query(self.sql("SELECT COUNT(*) AS n FROM {p}dashboard_user WHERE is_admin = 1"))
-            .get_result::<Count>(&mut *self.conn()?)?
-            .n)
+        Ok(diesel::sql_query(
+            self.sql("SELECT COUNT(*) AS n FROM {p}dashboard_user WHERE is_admin = 1"),
+        )
+        .get_result::<Count>(&mut *self.conn()?)?
+        .n)
     }
 
     /// The stored value of a setting, storing `value` first when there is none. Concurrent
@@ -433,14 +479,17 @@ impl Store {
         if let Some(v) = current(&mut conn)? {
             return Ok(v.value);
         }
-        let inserted = diesel::sql_query(self.sql("INSERT INTO {p}setting (name, value) VALUES (?, ?)"))
-            .bind::<Text, _>(name)
-            .bind::<Text, _>(value)
-            .execute(&mut *conn);
+        let inserted =
+            diesel::sql_query(self.sql("INSERT INTO {p}setting (name, value) VALUES (?, ?)"))
+                .bind::<Text, _>(name)
+                .bind::<Text, _>(value)
+                .execute(&mut *conn);
         match inserted {
             Ok(_) => Ok(value.to_owned()),
             // Another instance stored one first: use theirs.
-            Err(_) => Ok(current(&mut conn)?.map(|v| v.value).unwrap_or_else(|| value.to_owned())),
+            Err(_) => Ok(current(&mut conn)?
+                .map(|v| v.value)
+                .unwrap_or_else(|| value.to_owned())),
         }
     }
 }

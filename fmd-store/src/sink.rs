@@ -25,7 +25,9 @@ pub struct SqlSink {
 
 impl std::fmt::Debug for SqlSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqlSink").field("prefix", &self.prefix).finish()
+        f.debug_struct("SqlSink")
+            .field("prefix", &self.prefix)
+            .finish()
     }
 }
 
@@ -59,7 +61,13 @@ impl SqlSink {
         if let Some(id) = self.ids.get(&key(endpoint)) {
             return Ok(*id);
         }
-        let (id, _) = ensure_endpoint(&mut self.conn, &self.prefix, endpoint, self.default_level, &self.version)?;
+        let (id, _) = ensure_endpoint(
+            &mut self.conn,
+            &self.prefix,
+            endpoint,
+            self.default_level,
+            &self.version,
+        )?;
         self.ids.insert(key(endpoint), id);
         Ok(id)
     }

@@ -143,7 +143,11 @@ impl<S: Sink> Writer<S> {
             Ok(())
         } else {
             let stats = &self.recorder.stats;
-            let last = stats.last_error.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let last = stats
+                .last_error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
             Err(format!(
                 "{} records are waiting for the database: {}",
                 self.pending.len(),
@@ -154,7 +158,10 @@ impl<S: Sink> Writer<S> {
 
     fn accept(&mut self, record: RequestRecord) {
         if self.failing && self.pending.len() >= self.options.backlog_capacity {
-            self.recorder.stats.dropped_backlog.fetch_add(1, Ordering::Relaxed);
+            self.recorder
+                .stats
+                .dropped_backlog
+                .fetch_add(1, Ordering::Relaxed);
         } else {
             self.pending.push(record);
         }
@@ -163,7 +170,10 @@ impl<S: Sink> Writer<S> {
 
     fn publish_backlog(&self) {
         let backlog = if self.failing { self.pending.len() } else { 0 };
-        self.recorder.stats.backlog.store(backlog as u64, Ordering::Relaxed);
+        self.recorder
+            .stats
+            .backlog
+            .store(backlog as u64, Ordering::Relaxed);
     }
 
     fn touched(&self) -> Vec<(&'static Endpoint, i64)> {

@@ -21,7 +21,8 @@ fn migrations_are_idempotent_and_prefix_every_table_and_index() {
     let (dir, url) = temp_db();
     Store::open(&url, "mon_").unwrap();
     Store::open(&url, "mon_").unwrap();
-    let mut conn = SqliteConnection::establish(dir.path().join("fmd.db").to_str().unwrap()).unwrap();
+    let mut conn =
+        SqliteConnection::establish(dir.path().join("fmd.db").to_str().unwrap()).unwrap();
     let names: Vec<String> = diesel::sql_query(
         "SELECT name FROM sqlite_master WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%'",
     )
@@ -34,7 +35,13 @@ fn migrations_are_idempotent_and_prefix_every_table_and_index() {
     for name in &names {
         assert!(name.starts_with("mon_"), "{name} lacks the prefix");
     }
-    for table in ["mon_request", "mon_endpoint", "mon_exception_occurrence", "mon_custom_graph", "mon_dashboard_user"] {
+    for table in [
+        "mon_request",
+        "mon_endpoint",
+        "mon_exception_occurrence",
+        "mon_custom_graph",
+        "mon_dashboard_user",
+    ] {
         assert!(names.iter().any(|n| n == table), "{table} missing");
     }
     assert!(names.iter().any(|n| n == "mon_request_endpoint_time"));
@@ -87,8 +94,14 @@ fn overview_counts_and_exact_medians() {
     sink.write(&records, &[]).unwrap();
     let rows = store.overview(now - day / 2, now - 7 * day).unwrap();
     let home = rows.iter().find(|r| r.endpoint.name == "home").unwrap();
-    assert_eq!((home.hits_today, home.hits_week, home.hits_overall), (4, 5, 7));
-    assert_eq!((home.errors_today, home.errors_week, home.errors_overall), (2, 2, 3));
+    assert_eq!(
+        (home.hits_today, home.hits_week, home.hits_overall),
+        (4, 5, 7)
+    );
+    assert_eq!(
+        (home.errors_today, home.errors_week, home.errors_overall),
+        (2, 2, 3)
+    );
     assert_eq!(home.median_today_ms, Some(25.0));
     assert_eq!(home.median_week_ms, Some(30.0));
     assert_eq!(home.median_overall_ms, Some(20.0));
@@ -96,7 +109,11 @@ fn overview_counts_and_exact_medians() {
     assert_eq!((other.hits_overall, other.median_overall_ms), (0, None));
     let page = store.requests(synced[0].1, 1, 2).unwrap();
     assert_eq!(page.len(), 2);
-    assert_eq!(page[0].time_requested, now + 2, "newest first, after the offset");
+    assert_eq!(
+        page[0].time_requested,
+        now + 2,
+        "newest first, after the offset"
+    );
     assert_eq!(page[0].group_by.as_deref(), Some("(User,3)"));
     assert_eq!(store.request_count(synced[0].1).unwrap(), 7);
 }
@@ -109,7 +126,10 @@ fn last_requested_only_moves_forward() {
     let mut sink = store.sink("1", &synced, 0, Duration::from_secs(1)).unwrap();
     sink.write(&[], &[(&HOME, 2_000)]).unwrap();
     sink.write(&[], &[(&HOME, 1_000)]).unwrap();
-    assert_eq!(store.endpoint(synced[0].1).unwrap().unwrap().last_requested, Some(2_000_000_000));
+    assert_eq!(
+        store.endpoint(synced[0].1).unwrap().unwrap().last_requested,
+        Some(2_000_000_000)
+    );
 }
 
 #[test]
@@ -122,10 +142,16 @@ fn settings_keep_the_first_value() {
 
 #[test]
 fn bad_urls_say_what_to_use() {
-    let err = Store::open("mysql://localhost/x", "fmd_").unwrap_err().to_string();
+    let err = Store::open("mysql://localhost/x", "fmd_")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("sqlite://"), "{err}");
-    let err = Store::open("sqlite:///no/such/folder/fmd.db", "fmd_").unwrap_err().to_string();
+    let err = Store::open("sqlite:///no/such/folder/fmd.db", "fmd_")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("does not exist"), "{err}");
-    let err = Store::open("sqlite::memory:", "fmd_").unwrap_err().to_string();
+    let err = Store::open("sqlite::memory:", "fmd_")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("file path"), "{err}");
 }

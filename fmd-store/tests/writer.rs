@@ -33,7 +33,9 @@ fn keeps_a_bounded_backlog_while_the_database_is_locked() {
     let (dir, url) = temp_db();
     let store = Store::open(&url, "fmd_").unwrap();
     let synced = store.sync_endpoints(&[&HOME], 1, "1").unwrap();
-    let sink = store.sink("1", &synced, 1, Duration::from_millis(50)).unwrap();
+    let sink = store
+        .sink("1", &synced, 1, Duration::from_millis(50))
+        .unwrap();
     let (recorder, rx) = Recorder::new(1_000);
     let options = WriterOptions {
         backlog_capacity: 50,
@@ -51,7 +53,8 @@ fn keeps_a_bounded_backlog_while_the_database_is_locked() {
     assert_eq!(stats.written.load(Ordering::Relaxed), 10);
 
     // Another connection takes the write lock: the database is unavailable to the writer.
-    let mut locker = SqliteConnection::establish(dir.path().join("fmd.db").to_str().unwrap()).unwrap();
+    let mut locker =
+        SqliteConnection::establish(dir.path().join("fmd.db").to_str().unwrap()).unwrap();
     locker.batch_execute("BEGIN EXCLUSIVE").unwrap();
     for i in 0..80 {
         recorder.record(record(&HOME, 2_000 + i, 100, 200));
@@ -59,10 +62,18 @@ fn keeps_a_bounded_backlog_while_the_database_is_locked() {
     wait_for("the backlog to fill", || {
         stats.failing.load(Ordering::Relaxed) && stats.backlog.load(Ordering::Relaxed) == 50
     });
-    wait_for("the drops to be counted", || stats.dropped_backlog.load(Ordering::Relaxed) == 30);
+    wait_for("the drops to be counted", || {
+        stats.dropped_backlog.load(Ordering::Relaxed) == 30
+    });
     let err = flush(&recorder).unwrap_err();
     assert!(err.contains("50 records are waiting"), "{err}");
-    assert!(stats.last_error.lock().unwrap().as_deref().unwrap_or("").contains("locked"));
+    assert!(stats
+        .last_error
+        .lock()
+        .unwrap()
+        .as_deref()
+        .unwrap_or("")
+        .contains("locked"));
 
     // The database returns: the backlog is written, nothing more is dropped.
     locker.batch_execute("COMMIT").unwrap();

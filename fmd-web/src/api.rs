@@ -14,18 +14,37 @@ enum Caller {
     Token,
 }
 
-fn caller(req: &Req) -> Result<Caller, Reply> {
+/// An API error: its status and the message of the `{"error": ...}` body.
+struct ApiError(StatusCode, String);
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError(status, message.into())
+    }
+
+    fn unavailable(why: String) -> Self {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the database is unavailable ({why}); recorded requests are kept and written when it returns"),
+        )
+    }
+}
+
+fn caller(req: &Req) -> Result<Caller, ApiError> {
     if let Some(token) = req.bearer() {
         return if req.inner.auth.bearer_ok(token) {
             Ok(Caller::Token)
         } else {
-            Err(json_error(StatusCode::UNAUTHORIZED, "the bearer token is not the configured security_token"))
+            Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "the bearer token is not the configured security_token",
+            ))
         };
     }
     req.session().map(Caller::Session).ok_or_else(|| {
-        json_error(
+        ApiError::new(
             StatusCode::UNAUTHORIZED,
-            &format!(
+            format!(
                 "log in at {}/login, or send `Authorization: Bearer <security_token>`",
                 req.base()
             ),
@@ -34,28 +53,25 @@ fn caller(req: &Req) -> Result<Caller, Reply> {
 }
 
 pub(crate) async fn handle(req: &Req, path: &[&str]) -> Reply {
-    let caller = match caller(req) {
-        Ok(c) => c,
-        Err(response) => return response,
-    };
+    match route(req, path).await {
+        Ok(reply) => reply,
+        Err(ApiError(status, message)) => json_error(status, &message),
+    }
+}
+
+async fn route(req: &Req, path: &[&str]) -> Result<Reply, ApiError> {
+    let caller = caller(req)?;
     let method = req.method.as_str();
     match path {
         ["overview"] if method == "GET" => overview(req).await,
         ["endpoints", id, "requests"] if method == "GET" => requests(req, id).await,
         ["endpoints", id, "level"] if method == "PUT" => set_level(req, &caller, id).await,
-        ["overview"] | ["endpoints", _, "requests" | "level"] => json_error(
+        ["overview"] | ["endpoints", _, "requests" | "level"] => Err(ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
-            &format!("{method} is not allowed on this route"),
-        ),
-        _ => json_error(StatusCode::NOT_FOUND, "no such API route"),
+            format!("{method} is not allowed on this route"),
+        )),
+        _ => Err(ApiError::new(StatusCode::NOT_FOUND, "no such API route")),
     }
-}
-
-fn unavailable(why: String) -> Reply {
-    json_error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        &format!("the database is unavailable ({why}); recorded requests are kept and written when it returns"),
-    )
 }
 
 #[derive(Serialize)]
@@ -76,49 +92,47 @@ struct OverviewItem {
     exception_groups: i64,
 }
 
-async fn overview(req: &Req) -> Reply {
+async fn overview(req: &Req) -> Result<Reply, ApiError> {
     let (today, week) = windows(fmd_core::now_micros(), req.inner.config.tz());
-    match blocking(req, move |s| s.overview(today, week)).await {
-        Ok(rows) => {
-            let items: Vec<OverviewItem> = rows
-                .into_iter()
-                .map(|r| OverviewItem {
-                    id: r.endpoint.id,
-                    name: r.endpoint.name,
-                    monitor_level: r.endpoint.monitor_level,
-                    hits_today: r.hits_today,
-                    hits_week: r.hits_week,
-                    hits_overall: r.hits_overall,
-                    errors_today: r.errors_today,
-                    errors_week: r.errors_week,
-                    errors_overall: r.errors_overall,
-                    median_today_ms: r.median_today_ms,
-                    median_week_ms: r.median_week_ms,
-                    median_overall_ms: r.median_overall_ms,
-                    last_requested: r.endpoint.last_requested.map(rfc3339),
-                    exception_groups: r.exception_groups,
-                })
-                .collect();
-            json(StatusCode::OK, &items)
-        }
-        Err(why) => unavailable(why),
-    }
+    let rows = blocking(req, move |s| s.overview(today, week))
+        .await
+        .map_err(ApiError::unavailable)?;
+    let items: Vec<OverviewItem> = rows
+        .into_iter()
+        .map(|r| OverviewItem {
+            id: r.endpoint.id,
+            name: r.endpoint.name,
+            monitor_level: r.endpoint.monitor_level,
+            hits_today: r.hits_today,
+            hits_week: r.hits_week,
+            hits_overall: r.hits_overall,
+            errors_today: r.errors_today,
+            errors_week: r.errors_week,
+            errors_overall: r.errors_overall,
+            median_today_ms: r.median_today_ms,
+            median_week_ms: r.median_week_ms,
+            median_overall_ms: r.median_overall_ms,
+            last_requested: r.endpoint.last_requested.map(rfc3339),
+            exception_groups: r.exception_groups,
+        })
+        .collect();
+    Ok(json(StatusCode::OK, &items))
 }
 
 /// A path segment that must be a database id.
-pub(crate) fn parse_id(raw: &str) -> Result<i64, Reply> {
+fn parse_id(raw: &str) -> Result<i64, ApiError> {
     raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
-        json_error(
+        ApiError::new(
             StatusCode::BAD_REQUEST,
-            &format!("the endpoint id must be a positive whole number, not {raw:?}"),
+            format!("the endpoint id must be a positive whole number, not {raw:?}"),
         )
     })
 }
 
 /// `offset` (default 0) and `limit` (default 50, at most 1000) from the query string.
-pub(crate) fn paging(query: Option<&str>) -> Result<(i64, i64), String> {
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str(query.unwrap_or("")).map_err(|e| format!("cannot read the query string: {e}"))?;
+fn paging(query: Option<&str>) -> Result<(i64, i64), String> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or(""))
+        .map_err(|e| format!("cannot read the query string: {e}"))?;
     let mut offset = 0;
     let mut limit = 50;
     for (key, value) in pairs {
@@ -130,7 +144,11 @@ pub(crate) fn paging(query: Option<&str>) -> Result<(i64, i64), String> {
             },
             "limit" => match parsed {
                 Ok(v) if (1..=1000).contains(&v) => limit = v,
-                _ => return Err(format!("limit must be a whole number from 1 to 1000, not {value:?}")),
+                _ => {
+                    return Err(format!(
+                        "limit must be a whole number from 1 to 1000, not {value:?}"
+                    ))
+                }
             },
             _ => {}
         }
@@ -149,78 +167,86 @@ struct RequestItem {
     status_code: i32,
 }
 
-async fn requests(req: &Req, raw_id: &str) -> Reply {
-    let id = match parse_id(raw_id) {
-        Ok(id) => id,
-        Err(response) => return response,
-    };
-    let (offset, limit) = match paging(req.query.as_deref()) {
-        Ok(p) => p,
-        Err(why) => return json_error(StatusCode::BAD_REQUEST, &why),
-    };
-    let found = blocking(req, move |s| {
+async fn requests(req: &Req, raw_id: &str) -> Result<Reply, ApiError> {
+    let id = parse_id(raw_id)?;
+    let (offset, limit) =
+        paging(req.query.as_deref()).map_err(|why| ApiError::new(StatusCode::BAD_REQUEST, why))?;
+    let rows = blocking(req, move |s| {
         Ok(match s.endpoint(id)? {
             Some(_) => Some(s.requests(id, offset, limit)?),
             None => None,
         })
     })
-    .await;
-    match found {
-        Ok(Some(rows)) => {
-            let items: Vec<RequestItem> = rows
-                .into_iter()
-                .map(|r| RequestItem {
-                    id: r.id,
-                    duration_ms: r.duration_us as f64 / 1000.0,
-                    time_requested: rfc3339(r.time_requested),
-                    version: r.version_requested,
-                    group_by: r.group_by.unwrap_or_default(),
-                    ip: r.ip.unwrap_or_default(),
-                    status_code: r.status_code,
-                })
-                .collect();
-            json(StatusCode::OK, &items)
-        }
-        Ok(None) => json_error(StatusCode::NOT_FOUND, &format!("no endpoint with id {id}")),
-        Err(why) => unavailable(why),
-    }
+    .await
+    .map_err(ApiError::unavailable)?
+    .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no endpoint with id {id}")))?;
+    let items: Vec<RequestItem> = rows
+        .into_iter()
+        .map(|r| RequestItem {
+            id: r.id,
+            duration_ms: r.duration_us as f64 / 1000.0,
+            time_requested: rfc3339(r.time_requested),
+            version: r.version_requested,
+            group_by: r.group_by.unwrap_or_default(),
+            ip: r.ip.unwrap_or_default(),
+            status_code: r.status_code,
+        })
+        .collect();
+    Ok(json(StatusCode::OK, &items))
 }
 
-async fn set_level(req: &Req, caller: &Caller, raw_id: &str) -> Reply {
+async fn set_level(req: &Req, caller: &Caller, raw_id: &str) -> Result<Reply, ApiError> {
     let session = match caller {
         Caller::Token => {
-            return json_error(StatusCode::FORBIDDEN, "the security token gives read-only access; log in as an administrator")
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "the security token gives read-only access; log in as an administrator",
+            ))
         }
         Caller::Session(s) if s.role != Role::Admin => {
-            return json_error(StatusCode::FORBIDDEN, "only administrators can change monitoring levels")
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "only administrators can change monitoring levels",
+            ))
         }
         Caller::Session(s) => s,
     };
     if csrf_header(req) != Some(session.csrf.as_str()) {
-        return json_error(
+        return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "missing or wrong X-CSRF-Token header: send the value of the fmd_csrf cookie",
-        );
+        ));
     }
-    let id = match parse_id(raw_id) {
-        Ok(id) => id,
-        Err(response) => return response,
-    };
-    let level = match serde_json::from_slice::<serde_json::Value>(&req.body) {
-        Ok(body) => match body.get("level").and_then(|l| l.as_u64()) {
-            Some(level) if level <= 3 => level as u8,
-            _ => return json_error(StatusCode::BAD_REQUEST, "send {\"level\": 0, 1, 2 or 3}"),
-        },
-        Err(e) => return json_error(StatusCode::BAD_REQUEST, &format!("the body is not JSON ({e}); send {{\"level\": 0..3}}")),
-    };
-    match blocking(req, move |s| s.set_level(id, level)).await {
-        Ok(true) => {
-            if let Some(endpoint) = req.inner.by_id.get(&id) {
-                endpoint.set_level(level);
-            }
-            json(StatusCode::OK, &serde_json::json!({ "id": id, "monitor_level": level }))
+    let id = parse_id(raw_id)?;
+    let body: serde_json::Value = serde_json::from_slice(&req.body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("the body is not JSON ({e}); send {{\"level\": 0..3}}"),
+        )
+    })?;
+    let level = match body.get("level").and_then(|l| l.as_u64()) {
+        Some(level) if level <= 3 => level as u8,
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "send {\"level\": 0, 1, 2 or 3}",
+            ))
         }
-        Ok(false) => json_error(StatusCode::NOT_FOUND, &format!("no endpoint with id {id}")),
-        Err(why) => unavailable(why),
+    };
+    let found = blocking(req, move |s| s.set_level(id, level))
+        .await
+        .map_err(ApiError::unavailable)?;
+    if !found {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no endpoint with id {id}"),
+        ));
     }
+    if let Some(endpoint) = req.inner.by_id.get(&id) {
+        endpoint.set_level(level);
+    }
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "id": id, "monitor_level": level }),
+    ))
 }

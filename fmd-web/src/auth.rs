@@ -172,9 +172,17 @@ impl Auth {
     }
 
     /// Checks a login; slow by design (argon2), so call it off the async threads.
-    pub(crate) fn login(&self, store: &Store, username: &str, password: &str) -> Result<Option<Role>, Error> {
+    pub(crate) fn login(
+        &self,
+        store: &Store,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<Role>, Error> {
         if username == self.guest_username && !self.guest_hashes.is_empty() {
-            let ok = self.guest_hashes.iter().any(|h| verify_password(password, h));
+            let ok = self
+                .guest_hashes
+                .iter()
+                .any(|h| verify_password(password, h));
             return Ok(ok.then_some(Role::Guest));
         }
         let Some(user) = store.user(username)? else {
@@ -183,11 +191,16 @@ impl Auth {
             return Ok(None);
         };
         let ok = verify_password(password, &user.password_hash);
-        Ok(ok.then_some(if user.is_admin != 0 { Role::Admin } else { Role::Guest }))
+        Ok(ok.then_some(if user.is_admin != 0 {
+            Role::Admin
+        } else {
+            Role::Guest
+        }))
     }
 
     fn sign(&self, payload: &str) -> String {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key)
+            .expect("HMAC takes any key length");
         mac.update(payload.as_bytes());
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
@@ -210,7 +223,11 @@ impl Auth {
             session.expires,
             session.csrf
         );
-        let cookie = format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), self.sign(&payload));
+        let cookie = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(&payload),
+            self.sign(&payload)
+        );
         (cookie, session)
     }
 

@@ -15,7 +15,12 @@ use crate::time::{local, rfc3339, windows};
 /// Requests per page on the endpoint page.
 const PER_PAGE: i64 = 25;
 
-const LEVEL_LABELS: [&str; 4] = ["last request only", "performance", "+ outliers", "+ profiler"];
+const LEVEL_LABELS: [&str; 4] = [
+    "last request only",
+    "performance",
+    "+ outliers",
+    "+ profiler",
+];
 
 /// Short names for the level select, where space is tight.
 const LEVEL_SHORT: [&str; 4] = ["off", "perf", "outliers", "profiler"];
@@ -46,7 +51,11 @@ impl Pages {
 /// The values every page's layout needs.
 fn layout(req: &Req, title: &str, session: Option<&Session>) -> serde_json::Map<String, Value> {
     let version = &req.inner.version;
-    let short: String = if version.len() == 40 { version[..10].to_owned() } else { version.clone() };
+    let short: String = if version.len() == 40 {
+        version[..10].to_owned()
+    } else {
+        version.clone()
+    };
     let mut map = serde_json::Map::new();
     map.insert("base".into(), json!(req.base()));
     map.insert("title".into(), json!(title));
@@ -61,12 +70,20 @@ fn layout(req: &Req, title: &str, session: Option<&Session>) -> serde_json::Map<
     map
 }
 
-fn render(req: &Req, template: &str, status: StatusCode, data: serde_json::Map<String, Value>) -> Reply {
+fn render(
+    req: &Req,
+    template: &str,
+    status: StatusCode,
+    data: serde_json::Map<String, Value>,
+) -> Reply {
     match req.inner.pages.hb.render(template, &Value::Object(data)) {
         Ok(body) => html(status, body),
         Err(e) => html(
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("<!doctype html><p>The page could not be rendered: {}</p>", escape(&e.to_string())),
+            format!(
+                "<!doctype html><p>The page could not be rendered: {}</p>",
+                escape(&e.to_string())
+            ),
         ),
     }
 }
@@ -91,7 +108,11 @@ pub(crate) fn login(req: &Req, error: Option<&str>, status: StatusCode) -> Reply
 
 pub(crate) fn error(req: &Req, status: StatusCode, message: &str) -> Reply {
     let session = req.session();
-    let mut data = layout(req, status.canonical_reason().unwrap_or("Error"), session.as_ref());
+    let mut data = layout(
+        req,
+        status.canonical_reason().unwrap_or("Error"),
+        session.as_ref(),
+    );
     data.insert("status".into(), json!(status.as_u16()));
     data.insert("message".into(), json!(message));
     render(req, "error", status, data)
@@ -156,11 +177,21 @@ pub(crate) async fn overview(req: &Req, session: &Session) -> Reply {
     let stats = &req.inner.recorder.stats;
     let dropped = stats.dropped();
     let failing = stats.failing.load(std::sync::atomic::Ordering::Relaxed);
-    let last_error = stats.last_error.lock().map(|e| e.clone()).unwrap_or_default();
+    let last_error = stats
+        .last_error
+        .lock()
+        .map(|e| e.clone())
+        .unwrap_or_default();
     let mut data = layout(req, "Overview", Some(session));
     data.insert("nav_overview".into(), json!(true));
     data.insert("endpoint_count".into(), json!(rows.len()));
-    data.insert("rows".into(), json!(rows.iter().map(|r| overview_item(r, tz)).collect::<Vec<_>>()));
+    data.insert(
+        "rows".into(),
+        json!(rows
+            .iter()
+            .map(|r| overview_item(r, tz))
+            .collect::<Vec<_>>()),
+    );
     data.insert(
         "writer".into(),
         json!({
@@ -188,7 +219,11 @@ pub(crate) async fn endpoint(req: &Req, session: &Session, raw_id: &str) -> Repl
         .unwrap_or(1);
     let (today, week) = windows(fmd_core::now_micros(), req.inner.config.tz());
     let loaded = blocking(req, move |s| {
-        let Some(row) = s.overview(today, week)?.into_iter().find(|r| r.endpoint.id == id) else {
+        let Some(row) = s
+            .overview(today, week)?
+            .into_iter()
+            .find(|r| r.endpoint.id == id)
+        else {
             return Ok(None);
         };
         let total = s.request_count(id)?;
@@ -207,13 +242,22 @@ pub(crate) async fn endpoint(req: &Req, session: &Session, raw_id: &str) -> Repl
     let mut data = layout(req, &e.name, Some(session));
     data.insert("endpoint".into(), json!(e));
     data.insert("row".into(), json!(row));
-    data.insert("level_label".into(), json!(LEVEL_LABELS[e.monitor_level.clamp(0, 3) as usize]));
+    data.insert(
+        "level_label".into(),
+        json!(LEVEL_LABELS[e.monitor_level.clamp(0, 3) as usize]),
+    );
     data.insert("median_today".into(), json!(ms(row.median_today_ms)));
     data.insert("median_week".into(), json!(ms(row.median_week_ms)));
     data.insert("median_overall".into(), json!(ms(row.median_overall_ms)));
     data.insert("first_seen".into(), json!(local(e.time_added, tz)));
-    data.insert("last_requested_iso".into(), json!(e.last_requested.map(rfc3339)));
-    data.insert("last_requested_local".into(), json!(e.last_requested.map(|t| local(t, tz))));
+    data.insert(
+        "last_requested_iso".into(),
+        json!(e.last_requested.map(rfc3339)),
+    );
+    data.insert(
+        "last_requested_local".into(),
+        json!(e.last_requested.map(|t| local(t, tz))),
+    );
     data.insert("total".into(), json!(total));
     data.insert("page".into(), json!(page));
     data.insert("pages".into(), json!(pages));

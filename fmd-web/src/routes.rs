@@ -44,7 +44,8 @@ impl Req {
 
     /// The logged-in user, from a valid, unexpired session cookie.
     pub(crate) fn session(&self) -> Option<Session> {
-        self.cookie(SESSION_COOKIE).and_then(|c| self.inner.auth.verify(c))
+        self.cookie(SESSION_COOKIE)
+            .and_then(|c| self.inner.auth.verify(c))
     }
 
     /// The bearer token of the `Authorization` header, if any.
@@ -106,11 +107,7 @@ pub(crate) fn dashboard(
                 Err(rejection)
             }
         });
-    let with_body = warp::post()
-        .or(warp::put())
-        .unify()
-        .and(common)
-        .and(body);
+    let with_body = warp::post().or(warp::put()).unify().and(common).and(body);
     warp::path(link).and(
         without_body
             .or(with_body)
@@ -135,7 +132,11 @@ async fn recover(rejection: Rejection) -> Result<Reply, Rejection> {
         _ => format!("bad request: {rejection:?}"),
     };
     // No rejection under the prefix is a server error: report it as the client's.
-    let status = if status.is_server_error() { StatusCode::BAD_REQUEST } else { status };
+    let status = if status.is_server_error() {
+        StatusCode::BAD_REQUEST
+    } else {
+        status
+    };
     Ok(json_error(status, &message))
 }
 
@@ -183,13 +184,18 @@ async fn dispatch(
             StatusCode::METHOD_NOT_ALLOWED,
             "This page does not accept that method.",
         ),
-        _ => pages::error(&req, StatusCode::NOT_FOUND, "There is no such page in the dashboard."),
+        _ => pages::error(
+            &req,
+            StatusCode::NOT_FOUND,
+            "There is no such page in the dashboard.",
+        ),
     };
     Ok(response)
 }
 
 fn to_login(req: &Req, next: &str) -> Reply {
-    let next = serde_urlencoded::to_string([("next", format!("{}/{next}", req.base()))]).unwrap_or_default();
+    let next = serde_urlencoded::to_string([("next", format!("{}/{next}", req.base()))])
+        .unwrap_or_default();
     redirect(&format!("{}/login?{next}", req.base()))
 }
 
@@ -205,7 +211,11 @@ struct LoginForm {
 
 async fn login(req: &Req) -> Reply {
     let Ok(form) = serde_urlencoded::from_bytes::<LoginForm>(&req.body) else {
-        return pages::login(req, Some("Send the form's username and password."), StatusCode::BAD_REQUEST);
+        return pages::login(
+            req,
+            Some("Send the form's username and password."),
+            StatusCode::BAD_REQUEST,
+        );
     };
     let ip = req.client_ip();
     if let Some(wait) = req.inner.auth.throttled(ip) {
@@ -225,15 +235,33 @@ async fn login(req: &Req) -> Reply {
     }
     let inner = req.inner.clone();
     let (username, password) = (form.username.clone(), form.password);
-    let checked = tokio::task::spawn_blocking(move || inner.auth.login(&inner.store, &username, &password)).await;
+    let checked =
+        tokio::task::spawn_blocking(move || inner.auth.login(&inner.store, &username, &password))
+            .await;
     let role = match checked {
         Ok(Ok(role)) => role,
-        Ok(Err(e)) => return pages::error(req, StatusCode::SERVICE_UNAVAILABLE, &format!("Cannot check the login: {e}")),
-        Err(_) => return pages::error(req, StatusCode::SERVICE_UNAVAILABLE, "Cannot check the login."),
+        Ok(Err(e)) => {
+            return pages::error(
+                req,
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!("Cannot check the login: {e}"),
+            )
+        }
+        Err(_) => {
+            return pages::error(
+                req,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Cannot check the login.",
+            )
+        }
     };
     let Some(role) = role else {
         req.inner.auth.record_failure(ip);
-        return pages::login(req, Some("Wrong username or password."), StatusCode::UNAUTHORIZED);
+        return pages::login(
+            req,
+            Some("Wrong username or password."),
+            StatusCode::UNAUTHORIZED,
+        );
     };
     req.inner.auth.record_success(ip);
     let (cookie, session) = req.inner.auth.issue(&form.username, role);
@@ -246,8 +274,13 @@ async fn login(req: &Req) -> Reply {
     let max_age = req.inner.auth.lifetime().as_secs();
     let mut response = redirect(&target);
     let cookies = [
-        format!("{SESSION_COOKIE}={cookie}; Path={base}; HttpOnly; SameSite=Strict; Max-Age={max_age}"),
-        format!("{CSRF_COOKIE}={}; Path={base}; SameSite=Strict; Max-Age={max_age}", session.csrf),
+        format!(
+            "{SESSION_COOKIE}={cookie}; Path={base}; HttpOnly; SameSite=Strict; Max-Age={max_age}"
+        ),
+        format!(
+            "{CSRF_COOKIE}={}; Path={base}; SameSite=Strict; Max-Age={max_age}",
+            session.csrf
+        ),
     ];
     for c in cookies {
         if let Ok(v) = HeaderValue::from_str(&c) {
@@ -272,12 +305,18 @@ fn logout(req: &Req) -> Reply {
             .or_else(|| csrf_header(req).map(str::to_owned))
             .unwrap_or_default();
         if token != session.csrf {
-            return pages::error(req, StatusCode::FORBIDDEN, "The logout form is stale; reload the page and try again.");
+            return pages::error(
+                req,
+                StatusCode::FORBIDDEN,
+                "The logout form is stale; reload the page and try again.",
+            );
         }
     }
     let mut response = redirect(&format!("{base}/login"));
     for name in [SESSION_COOKIE, CSRF_COOKIE] {
-        if let Ok(v) = HeaderValue::from_str(&format!("{name}=; Path={base}; Max-Age=0; SameSite=Strict")) {
+        if let Ok(v) =
+            HeaderValue::from_str(&format!("{name}=; Path={base}; Max-Age=0; SameSite=Strict"))
+        {
             response.headers_mut().append(header::SET_COOKIE, v);
         }
     }
@@ -285,7 +324,9 @@ fn logout(req: &Req) -> Reply {
 }
 
 pub(crate) fn csrf_header(req: &Req) -> Option<&str> {
-    req.headers.get("x-csrf-token").and_then(|v| v.to_str().ok())
+    req.headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
 }
 
 pub(crate) fn role_name(role: Role) -> &'static str {
@@ -297,9 +338,18 @@ pub(crate) fn role_name(role: Role) -> &'static str {
 
 fn static_asset(file: &str) -> Reply {
     let (body, content_type): (&'static [u8], &str) = match file {
-        "fmd.css" => (include_bytes!("../assets/static/fmd.css"), "text/css; charset=utf-8"),
-        "fmd.js" => (include_bytes!("../assets/static/fmd.js"), "text/javascript; charset=utf-8"),
-        "favicon.svg" => (include_bytes!("../assets/static/favicon.svg"), "image/svg+xml"),
+        "fmd.css" => (
+            include_bytes!("../assets/static/fmd.css"),
+            "text/css; charset=utf-8",
+        ),
+        "fmd.js" => (
+            include_bytes!("../assets/static/fmd.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        "favicon.svg" => (
+            include_bytes!("../assets/static/favicon.svg"),
+            "image/svg+xml",
+        ),
         _ => return json_error(StatusCode::NOT_FOUND, "no such asset"),
     };
     Response::builder()
@@ -318,7 +368,8 @@ pub(crate) fn redirect(location: &str) -> Reply {
 }
 
 pub(crate) fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> Reply {
-    let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{\"error\":\"cannot encode the answer\"}".to_vec());
+    let body = serde_json::to_vec(value)
+        .unwrap_or_else(|_| b"{\"error\":\"cannot encode the answer\"}".to_vec());
     Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, "application/json")

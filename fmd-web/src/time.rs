@@ -13,7 +13,11 @@ pub(crate) fn rfc3339(micros: i64) -> String {
 /// Microseconds since the epoch in `tz`, for people: `2026-11-22 19:41:37 CET`.
 pub(crate) fn local(micros: i64, tz: Tz) -> String {
     DateTime::<Utc>::from_timestamp_micros(micros)
-        .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S %Z").to_string())
+        .map(|t| {
+            t.with_timezone(&tz)
+                .format("%Y-%m-%d %H:%M:%S %Z")
+                .to_string()
+        })
         .unwrap_or_default()
 }
 
@@ -25,9 +29,10 @@ pub(crate) fn windows(now: i64, tz: Tz) -> (i64, i64) {
         .and_then(|t| {
             let midnight = t.with_timezone(&tz).date_naive().and_hms_opt(0, 0, 0)?;
             // A day that starts inside a DST gap has no local midnight: take the earliest instant.
-            tz.from_local_datetime(&midnight)
-                .earliest()
-                .or_else(|| tz.from_local_datetime(&(midnight + chrono::Duration::hours(1))).earliest())
+            tz.from_local_datetime(&midnight).earliest().or_else(|| {
+                tz.from_local_datetime(&(midnight + chrono::Duration::hours(1)))
+                    .earliest()
+            })
         })
         .map(|t| t.timestamp_micros())
         .unwrap_or(week);
@@ -41,10 +46,16 @@ mod tests {
     #[test]
     fn today_starts_at_local_midnight() {
         // 2026-11-22 00:30 in Amsterdam is 2026-11-21 23:30 UTC.
-        let now = Utc.with_ymd_and_hms(2026, 11, 21, 23, 30, 0).unwrap().timestamp_micros();
+        let now = Utc
+            .with_ymd_and_hms(2026, 11, 21, 23, 30, 0)
+            .unwrap()
+            .timestamp_micros();
         let (today, week) = windows(now, chrono_tz::Europe::Amsterdam);
         assert_eq!(rfc3339(today), "2026-11-21T23:00:00.000Z");
         assert_eq!(rfc3339(week), "2026-11-14T23:30:00.000Z");
-        assert_eq!(local(today, chrono_tz::Europe::Amsterdam), "2026-11-22 00:00:00 CET");
+        assert_eq!(
+            local(today, chrono_tz::Europe::Amsterdam),
+            "2026-11-22 00:00:00 CET"
+        );
     }
 }

@@ -107,12 +107,21 @@ pub(crate) fn rejection_status(rejection: &Rejection) -> u16 {
         (rejection.find::<MissingHeader>().is_some(), 400),
         (rejection.find::<MissingCookie>().is_some(), 400),
         (rejection.find::<InvalidQuery>().is_some(), 400),
-        (rejection.find::<warp::filters::body::BodyDeserializeError>().is_some(), 400),
+        (
+            rejection
+                .find::<warp::filters::body::BodyDeserializeError>()
+                .is_some(),
+            400,
+        ),
         (rejection.find::<LengthRequired>().is_some(), 411),
         (rejection.find::<PayloadTooLarge>().is_some(), 413),
         (rejection.find::<UnsupportedMediaType>().is_some(), 415),
     ];
-    let found: Vec<u16> = known.iter().filter(|(hit, _)| *hit).map(|(_, s)| *s).collect();
+    let found: Vec<u16> = known
+        .iter()
+        .filter(|(hit, _)| *hit)
+        .map(|(_, s)| *s)
+        .collect();
     if found.is_empty() {
         // Not a plain 404 and no known rejection: a custom one, which warp answers with 500.
         return 500;
@@ -134,7 +143,10 @@ mod tests {
         let ip = |s: &str| parse_forwarded_ip(s).map(|i| i.to_string());
         assert_eq!(ip("203.0.113.7, 10.0.0.1").as_deref(), Some("203.0.113.7"));
         assert_eq!(ip("203.0.113.7:4711").as_deref(), Some("203.0.113.7"));
-        assert_eq!(ip("[2001:db8::1]:80, 10.0.0.1").as_deref(), Some("2001:db8::1"));
+        assert_eq!(
+            ip("[2001:db8::1]:80, 10.0.0.1").as_deref(),
+            Some("2001:db8::1")
+        );
         assert_eq!(ip("for=\"198.51.100.2\"").as_deref(), Some("198.51.100.2"));
         assert_eq!(ip("unknown"), None);
     }

@@ -11,15 +11,15 @@ use warp::{Filter, Rejection, Reply};
 /// Endpoint levels are process-wide, so the tests of one binary run one at a time.
 static SERIAL: Mutex<()> = Mutex::const_new(());
 
-pub async fn serial() -> MutexGuard<'static, ()> {
+pub(crate) async fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().await
 }
 
-pub const ADMIN_PW: &str = "admin-pw";
-pub const GUEST_PW: &str = "guest-pw";
-pub const TOKEN: &str = "read-token";
+pub(crate) const ADMIN_PW: &str = "admin-pw";
+pub(crate) const GUEST_PW: &str = "guest-pw";
+pub(crate) const TOKEN: &str = "read-token";
 
-pub fn config(dir: &tempfile::TempDir) -> fmd::Config {
+pub(crate) fn config(dir: &tempfile::TempDir) -> fmd::Config {
     fmd::Config::default()
         .database(format!("sqlite://{}", dir.path().join("fmd.db").display()))
         .app_version("9.9")
@@ -28,15 +28,15 @@ pub fn config(dir: &tempfile::TempDir) -> fmd::Config {
         .security_token(TOKEN)
 }
 
-pub struct Server {
-    pub base: String,
-    pub dashboard: fmd::Dashboard,
+pub(crate) struct Server {
+    pub(crate) base: String,
+    pub(crate) dashboard: fmd::Dashboard,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Server {
-    pub async fn start<F, R>(config: fmd::Config, app: F) -> Server
+    pub(crate) async fn start<F, R>(config: fmd::Config, app: F) -> Server
     where
         F: Filter<Extract = (R,), Error = Rejection> + Clone + Send + Sync + 'static,
         R: Reply,
@@ -53,24 +53,32 @@ impl Server {
                 })
                 .run(),
         );
-        Server { base, dashboard, stop: Some(stop), task }
+        Server {
+            base,
+            dashboard,
+            stop: Some(stop),
+            task,
+        }
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
 
     /// Stops serving and shuts the dashboard down (everything recorded is written).
-    pub async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         let _ = tokio::time::timeout(Duration::from_secs(10), &mut self.task).await;
-        self.dashboard.shutdown().await.expect("shutdown writes everything");
+        self.dashboard
+            .shutdown()
+            .await
+            .expect("shutdown writes everything");
     }
 }
 
-pub fn client() -> Client {
+pub(crate) fn client() -> Client {
     Client::builder()
         .cookie_store(true)
         .redirect(Policy::none())
@@ -79,7 +87,7 @@ pub fn client() -> Client {
 }
 
 /// A client logged in as `user`, and the CSRF token of its session.
-pub async fn login(server: &Server, user: &str, password: &str) -> (Client, String) {
+pub(crate) async fn login(server: &Server, user: &str, password: &str) -> (Client, String) {
     let client = client();
     let response = client
         .post(server.url("/dashboard/login"))
@@ -87,7 +95,11 @@ pub async fn login(server: &Server, user: &str, password: &str) -> (Client, Stri
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::SEE_OTHER, "login of {user} failed");
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "login of {user} failed"
+    );
     let csrf = response
         .headers()
         .get_all("set-cookie")
@@ -100,14 +112,21 @@ pub async fn login(server: &Server, user: &str, password: &str) -> (Client, Stri
     (client, csrf)
 }
 
-pub async fn json(client: &Client, url: &str) -> (StatusCode, serde_json::Value) {
+pub(crate) async fn json(client: &Client, url: &str) -> (StatusCode, serde_json::Value) {
     let response = client.get(url).send().await.unwrap();
     let status = response.status();
-    (status, response.json().await.unwrap_or(serde_json::Value::Null))
+    (
+        status,
+        response.json().await.unwrap_or(serde_json::Value::Null),
+    )
 }
 
 /// The overview row of endpoint `name`.
-pub async fn overview_row(server: &Server, client: &Client, name: &str) -> serde_json::Value {
+pub(crate) async fn overview_row(
+    server: &Server,
+    client: &Client,
+    name: &str,
+) -> serde_json::Value {
     let (status, body) = json(client, &server.url("/dashboard/api/overview")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body.as_array()
@@ -119,15 +138,29 @@ pub async fn overview_row(server: &Server, client: &Client, name: &str) -> serde
 }
 
 /// The requests the API lists for endpoint `name`, newest first.
-pub async fn requests_of(server: &Server, client: &Client, name: &str) -> Vec<serde_json::Value> {
-    let id = overview_row(server, client, name).await["id"].as_i64().unwrap();
-    let (status, body) = json(client, &server.url(&format!("/dashboard/api/endpoints/{id}/requests?limit=1000"))).await;
+pub(crate) async fn requests_of(
+    server: &Server,
+    client: &Client,
+    name: &str,
+) -> Vec<serde_json::Value> {
+    let id = overview_row(server, client, name).await["id"]
+        .as_i64()
+        .unwrap();
+    let (status, body) = json(
+        client,
+        &server.url(&format!(
+            "/dashboard/api/endpoints/{id}/requests?limit=1000"
+        )),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body.as_array().unwrap().clone()
 }
 
-pub async fn set_level(server: &Server, client: &Client, csrf: &str, name: &str, level: u8) {
-    let id = overview_row(server, client, name).await["id"].as_i64().unwrap();
+pub(crate) async fn set_level(server: &Server, client: &Client, csrf: &str, name: &str, level: u8) {
+    let id = overview_row(server, client, name).await["id"]
+        .as_i64()
+        .unwrap();
     let response = client
         .put(server.url(&format!("/dashboard/api/endpoints/{id}/level")))
         .header("x-csrf-token", csrf)

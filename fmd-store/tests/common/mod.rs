@@ -24,7 +24,12 @@ pub(crate) static OTHER: Endpoint = Endpoint::new(EndpointMeta {
     source_sha256: "0000000000000000000000000000000000000000000000000000000000000002",
 });
 
-pub(crate) fn record(endpoint: &'static Endpoint, time: i64, duration_us: u64, status: u16) -> RequestRecord {
+pub(crate) fn record(
+    endpoint: &'static Endpoint,
+    time: i64,
+    duration_us: u64,
+    status: u16,
+) -> RequestRecord {
     RequestRecord {
         endpoint,
         time_requested: time,

@@ -1,4 +1,6 @@
-//! Every shape of function `#[monitored]` accepts compiles as it did without the macro.
+//! Every shape of function `#[monitored]` accepts compiles as it did without the macro, with
+//! no warning of its own.
+#![deny(warnings)]
 
 use std::convert::Infallible;
 use std::fmt::Display;
@@ -36,6 +38,17 @@ async fn impl_reply(id: u32) -> Result<impl Reply, Rejection> {
 async fn boxed(id: u32) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
     let user = lookup(id)?;
     Ok(user.into())
+}
+
+/// A body that diverges adds no unreachable code.
+#[monitored]
+async fn unfinished() -> Result<String, Rejection> {
+    todo!()
+}
+
+#[monitored]
+fn unfinished_sync() -> u32 {
+    unimplemented!()
 }
 
 #[monitored]
@@ -115,4 +128,12 @@ async fn main() {
     assert_eq!(s.greet("a").await, "hi a");
     assert_eq!(s.count(), 4);
     assert_eq!(s.handle(1).await, 5);
+    if x_is_never_true() {
+        let _ = unfinished().await;
+        let _ = unfinished_sync();
+    }
+}
+
+fn x_is_never_true() -> bool {
+    std::env::args().count() > 100
 }
