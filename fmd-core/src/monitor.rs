@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use crate::clock::Clock;
 use crate::context::{self, HandlerRun, Outcome};
-use crate::record::{default_recorder, RequestRecord};
+use crate::record::{record_default, RequestRecord};
 use crate::registry::{Endpoint, LEVEL_INACTIVE};
 
 #[derive(Debug, Clone, Copy)]
@@ -46,17 +46,16 @@ fn finish(endpoint: &'static Endpoint, start: Instant, outcome: Outcome) {
         duration_us,
         outcome,
     };
-    if let Some(ctx) = context::current() {
-        ctx.set_run(run);
-    } else if let Some(recorder) = default_recorder() {
-        recorder.record(RequestRecord {
+    match context::current() {
+        Some(ctx) => ctx.set_run(run),
+        None => record_default(RequestRecord {
             endpoint,
             time_requested: started,
             duration_us,
             status_code: outcome.fallback_status(),
             ip: None,
             group_by: None,
-        });
+        }),
     }
 }
 

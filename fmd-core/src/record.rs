@@ -4,7 +4,8 @@
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::thread::Thread;
 
 use crate::Endpoint;
 
@@ -79,12 +80,17 @@ impl WriterStats {
 }
 
 /// The sending side of the queue: cheap to call from the request path, never blocks.
+///
+/// The writer does not sleep in the channel's `recv`: a sender would then have to wake it with
+/// a system call, on nearly every request of a quiet service. It parks on a short timer and
+/// drains the queue instead; only control messages unpark it.
 #[derive(Debug)]
 pub struct Recorder {
     tx: SyncSender<WriterMsg>,
     /// The writer's counters.
     pub stats: Arc<WriterStats>,
     queue_full_warned: AtomicBool,
+    writer: OnceLock<Thread>,
 }
 
 impl Recorder {
@@ -95,6 +101,7 @@ impl Recorder {
             tx,
             stats: Arc::default(),
             queue_full_warned: AtomicBool::new(false),
+            writer: OnceLock::new(),
         };
         (Arc::new(recorder), rx)
     }
@@ -122,10 +129,19 @@ impl Recorder {
         }
     }
 
-    /// Sends a control message, waiting for room in the queue. Returns false when the writer has
-    /// stopped.
+    /// Sends a control message, waiting for room in the queue, and wakes the writer. Returns
+    /// false when the writer has stopped.
     pub fn send_control(&self, msg: WriterMsg) -> bool {
-        self.tx.send(msg).is_ok()
+        let sent = self.tx.send(msg).is_ok();
+        if let Some(writer) = self.writer.get() {
+            writer.unpark();
+        }
+        sent
+    }
+
+    /// Called by the writer thread once, so control messages can wake it.
+    pub fn set_writer_thread(&self, thread: Thread) {
+        let _ = self.writer.set(thread);
     }
 
     /// Lets the next full queue warn again; the writer calls it once the queue has drained.
@@ -149,7 +165,11 @@ pub fn clear_default(recorder: &Arc<Recorder>) {
     }
 }
 
-/// The recorder for monitored functions called outside a bound request.
-pub fn default_recorder() -> Option<Arc<Recorder>> {
-    DEFAULT.read().unwrap_or_else(|e| e.into_inner()).clone()
+/// Queues `record` on the default recorder: the one for monitored functions called outside a
+/// bound request. Does nothing when no dashboard runs.
+pub fn record_default(record: RequestRecord) {
+    // Used under the read guard: cloning the Arc would cost two more atomic operations.
+    if let Some(recorder) = DEFAULT.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        recorder.record(record);
+    }
 }

@@ -66,8 +66,11 @@ impl Endpoint {
     /// Marks the endpoint as requested at `secs` (seconds since the epoch).
     #[inline]
     pub fn touch(&self, secs: i64) {
-        // fetch_max keeps the newest time when requests on several threads race.
-        self.last_requested.fetch_max(secs, Ordering::Relaxed);
+        // Within the same second this is one load. Racing requests may store a second older by
+        // one than the newest; fetch_max would make every call a read-modify-write instead.
+        if secs > self.last_requested.load(Ordering::Relaxed) {
+            self.last_requested.store(secs, Ordering::Relaxed);
+        }
     }
 
     /// When the endpoint was last requested in this process, in seconds since the epoch (0: never).

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -38,8 +38,9 @@ impl Default for WriterOptions {
     }
 }
 
-/// How long the writer sleeps when idle; also the resolution of level-0 `last_requested`.
-const IDLE_WAIT: Duration = Duration::from_millis(250);
+/// How long the writer sleeps between drains of the queue: the longest a record waits before
+/// its write starts. At 10,000 queued records it leaves room for a million requests a second.
+const IDLE_WAIT: Duration = Duration::from_millis(10);
 
 struct Writer<S> {
     sink: S,
@@ -89,51 +90,55 @@ impl<S: Sink> Writer<S> {
     fn run(mut self) {
         // Held by the writer so that a dropped Recorder cannot disconnect the queue early.
         let recorder = self.recorder.clone();
+        recorder.set_writer_thread(std::thread::current());
         loop {
-            Clock::tick();
             let wait = match self.retry_at {
                 Some(at) => at
                     .saturating_duration_since(Instant::now())
-                    .clamp(Duration::from_millis(5), IDLE_WAIT),
+                    .clamp(Duration::from_millis(1), IDLE_WAIT),
                 None => IDLE_WAIT,
             };
-            let mut waiters = Vec::new();
-            let mut stop = None;
-            let first = match self.rx.recv_timeout(wait) {
-                Ok(msg) => Some(msg),
-                Err(RecvTimeoutError::Timeout) => None,
-                Err(RecvTimeoutError::Disconnected) => {
+            std::thread::park_timeout(wait);
+            Clock::tick();
+            // Drain everything queued, a batch (one transaction) at a time.
+            loop {
+                let mut waiters = Vec::new();
+                let mut stop = None;
+                let mut received = 0;
+                let mut disconnected = false;
+                while stop.is_none() && received < self.options.batch_size {
+                    match self.rx.try_recv() {
+                        Ok(WriterMsg::Record(r)) => {
+                            self.accept(r);
+                            received += 1;
+                        }
+                        Ok(WriterMsg::Flush(tx)) => waiters.push(tx),
+                        Ok(WriterMsg::Shutdown(tx)) => stop = Some(tx),
+                        Err(TryRecvError::Empty) => break,
+                        Err(TryRecvError::Disconnected) => {
+                            disconnected = true;
+                            break;
+                        }
+                    }
+                }
+                let forced = !waiters.is_empty() || stop.is_some() || disconnected;
+                if forced || self.retry_at.is_none_or(|at| Instant::now() >= at) {
                     self.attempt();
+                }
+                let result = self.result();
+                for tx in waiters {
+                    let _ = tx.send(result.clone());
+                }
+                if let Some(tx) = stop {
+                    let _ = tx.send(result);
                     return;
                 }
-            };
-            let mut received = 0;
-            let mut next = first;
-            while let Some(msg) = next.take() {
-                match msg {
-                    WriterMsg::Record(r) => {
-                        self.accept(r);
-                        received += 1;
-                    }
-                    WriterMsg::Flush(tx) => waiters.push(tx),
-                    WriterMsg::Shutdown(tx) => stop = Some(tx),
+                if disconnected {
+                    return;
                 }
-                if stop.is_none() && received < self.options.batch_size {
-                    next = self.rx.try_recv().ok();
+                if received < self.options.batch_size || self.failing {
+                    break;
                 }
-            }
-            let forced = !waiters.is_empty() || stop.is_some();
-            if forced || self.retry_at.is_none_or(|at| Instant::now() >= at) {
-                self.attempt();
-            }
-            let result = self.result();
-            for tx in waiters {
-                let _ = tx.send(result.clone());
-            }
-            if let Some(tx) = stop {
-                let _ = tx.send(result);
-                drop(recorder);
-                return;
             }
         }
     }

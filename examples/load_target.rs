@@ -1,0 +1,74 @@
+//! The service `scripts/load.sh` drives: the quickstart's fast endpoint, served bare (`--bare`:
+//! no dashboard at all) or through `dashboard.bind` at level 1.
+//!
+//! `cargo run --release --example load_target -- [--bare] [--port 9100] [--db fmd-load.db]`.
+//! On Ctrl-C (SIGINT) it prints `served N stored M`: responses the handler produced, and
+//! requests the database holds after shutdown.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use fmd::monitored;
+use warp::Filter;
+
+static SERVED: AtomicU64 = AtomicU64::new(0);
+
+#[monitored]
+async fn index() -> Result<&'static str, std::convert::Infallible> {
+    SERVED.fetch_add(1, Ordering::Relaxed);
+    Ok("Welcome to the fmd quickstart.\n")
+}
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), fmd::Error> {
+    let bare = std::env::args().any(|a| a == "--bare");
+    let port: u16 = arg("--port").and_then(|p| p.parse().ok()).unwrap_or(9100);
+    let db = arg("--db").unwrap_or_else(|| "fmd-load.db".into());
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let app = warp::path::end().and_then(index);
+    let stop = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    if bare {
+        println!("ready (bare) on {port}");
+        warp::serve(app)
+            .incoming(listener)
+            .graceful(stop)
+            .run()
+            .await;
+        println!("served {} stored 0", SERVED.load(Ordering::Relaxed));
+        return Ok(());
+    }
+    let config = fmd::Config::default()
+        .database(format!("sqlite://{db}"))
+        .password("load")
+        .queue_capacity(1_000_000);
+    let dashboard = fmd::Dashboard::new(config.clone()).await?;
+    println!("ready (bound) on {port}");
+    warp::serve(dashboard.bind(app))
+        .incoming(listener)
+        .graceful(stop)
+        .run()
+        .await;
+    dashboard.shutdown().await?;
+    let store = fmd_store::Store::open(&config.database, &config.table_prefix)?;
+    let id = store
+        .endpoints()?
+        .into_iter()
+        .find(|e| e.name == "index")
+        .map(|e| e.id)
+        .unwrap_or(0);
+    println!(
+        "served {} stored {} dropped {}",
+        SERVED.load(Ordering::Relaxed),
+        store.request_count(id)?,
+        dashboard.writer_stats().dropped()
+    );
+    Ok(())
+}

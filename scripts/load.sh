@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Throughput of the quickstart's fast endpoint with and without `dashboard.bind`, on loopback,
+# and whether every request served is stored. Bounded: ROUNDS x 2 runs of DURATION each.
+#
+#   scripts/load.sh            # 3 rounds of 10 s per mode
+#   ROUNDS=5 DURATION=5s scripts/load.sh
+#
+# Needs wrk (apt-get install wrk). Prints each run, the median requests/s per mode, the ratio
+# bound/bare, and served vs stored for the bound runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10s}
+PORT=${PORT:-9100}
+CONNECTIONS=${CONNECTIONS:-32}
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+cargo build --release --example load_target >/dev/null 2>&1 || cargo build --release --example load_target
+bin=target/release/examples/load_target
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+run() { # mode -> prints "rps served stored"
+  local mode=$1 flag=""
+  [ "$mode" = bare ] && flag=--bare
+  rm -f "$work"/fmd-load.db*
+  "$bin" $flag --port "$PORT" --db "$work/fmd-load.db" >"$work/out" 2>&1 &
+  local pid=$!
+  for _ in $(seq 100); do grep -q ready "$work/out" 2>/dev/null && break; sleep 0.1; done
+  local rps
+  rps=$(wrk -t1 -c"$CONNECTIONS" -d"$DURATION" "http://127.0.0.1:$PORT/" | awk '/Requests\/sec/ {print $2}')
+  kill -INT "$pid"; wait "$pid" || true
+  local served stored
+  served=$(awk '/^served/ {print $2}' "$work/out")
+  stored=$(awk '/^served/ {print $4}' "$work/out")
+  echo "$rps $served $stored"
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+: >"$work/bare"; : >"$work/bound"
+for round in $(seq "$ROUNDS"); do
+  for mode in bare bound; do
+    read -r rps served stored < <(run "$mode")
+    echo "round $round $mode: $rps req/s, served $served, stored $stored"
+    echo "$rps" >>"$work/$mode"
+    if [ "$mode" = bound ] && [ "$served" != "$stored" ]; then
+      echo "  MISMATCH: served $served but stored $stored"
+    fi
+  done
+done
+bare=$(median <"$work/bare"); bound=$(median <"$work/bound")
+echo "median bare $bare req/s, bound $bound req/s, ratio $(awk -v a="$bound" -v b="$bare" 'BEGIN {printf "%.3f", a/b}')"
