@@ -1,7 +1,7 @@
 //! The service `scripts/load.sh` drives: the quickstart's fast endpoint, served bare (`--bare`:
 //! no dashboard at all) or through `dashboard.bind` at level 1.
 //!
-//! `cargo run --release --example load_target -- [--bare] [--port 9100] [--db fmd-load.db]`.
+//! `cargo run --release --example load_target -- [--bare] [--level 1] [--port 9100] [--db fmd-load.db]`.
 //! On Ctrl-C (SIGINT) it prints `served N stored M`: responses the handler produced, and
 //! requests the database holds after shutdown.
 
@@ -45,9 +45,11 @@ async fn main() -> Result<(), fmd::Error> {
         println!("served {} stored 0", SERVED.load(Ordering::Relaxed));
         return Ok(());
     }
+    let level: u8 = arg("--level").and_then(|l| l.parse().ok()).unwrap_or(1);
     let config = fmd::Config::default()
         .database(format!("sqlite://{db}"))
         .password("load")
+        .monitor_level(level)
         .queue_capacity(1_000_000);
     let dashboard = fmd::Dashboard::new(config.clone()).await?;
     println!("ready (bound) on {port}");

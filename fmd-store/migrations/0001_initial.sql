@@ -29,7 +29,7 @@ CREATE TABLE {p}request (
     status_code INTEGER NOT NULL
 );
 CREATE INDEX {p}request_endpoint_time ON {p}request (endpoint_id, time_requested);
-CREATE INDEX {p}request_time ON {p}request (time_requested);
+
 
 -- Function definitions (thesis: FunctionDefinition): source text deduplicated by its sha256.
 CREATE TABLE {p}function_definition (

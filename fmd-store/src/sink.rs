@@ -1,9 +1,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use diesel::sqlite::Sqlite;
-use diesel::{Connection, RunQueryDsl};
+use diesel::{Connection, QueryResult, RunQueryDsl};
 
 use fmd_core::{Endpoint, RequestRecord, Sink, SinkError};
 
@@ -34,6 +35,60 @@ impl std::fmt::Debug for SqlSink {
 fn key(endpoint: &'static Endpoint) -> usize {
     endpoint as *const Endpoint as usize
 }
+
+/// One request row, borrowing what it can from the record.
+struct Row<'a> {
+    endpoint_id: i64,
+    duration_us: i64,
+    time_requested: i64,
+    group_by: Option<&'a str>,
+    ip: Option<String>,
+    status_code: i32,
+}
+
+/// A multi-row INSERT into the request table. Unlike `sql_query`, whose statements diesel never
+/// caches, its SQL (fixed for a given row count) keys diesel's prepared-statement cache, so a
+/// batch is not re-parsed each time; and `push_bind_param` writes each backend's placeholders.
+struct InsertRequests<'a> {
+    prefix: &'a str,
+    version: &'a str,
+    rows: &'a [Row<'a>],
+}
+
+impl QueryId for InsertRequests<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl QueryFragment<Sqlite> for InsertRequests<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_sql("INSERT INTO ");
+        out.push_sql(self.prefix);
+        out.push_sql(
+            "request (endpoint_id, duration_us, time_requested, version_requested, group_by, ip, status_code) VALUES ",
+        );
+        for (i, row) in self.rows.iter().enumerate() {
+            out.push_sql(if i == 0 { "(" } else { ", (" });
+            out.push_bind_param::<BigInt, _>(&row.endpoint_id)?;
+            out.push_sql(", ");
+            out.push_bind_param::<BigInt, _>(&row.duration_us)?;
+            out.push_sql(", ");
+            out.push_bind_param::<BigInt, _>(&row.time_requested)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, _>(&self.version)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Nullable<Text>, _>(&row.group_by)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Nullable<Text>, _>(&row.ip)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Integer, _>(&row.status_code)?;
+            out.push_sql(")");
+        }
+        Ok(())
+    }
+}
+
+impl RunQueryDsl<Conn> for InsertRequests<'_> {}
 
 impl Store {
     /// A sink for the writer, recording requests under `version`. `known` maps endpoints to their
@@ -77,34 +132,25 @@ impl SqlSink {
         records: &[RequestRecord],
         last_requested: &[(&'static Endpoint, i64)],
     ) -> Result<(), diesel::result::Error> {
-        let mut ids = Vec::with_capacity(records.len());
+        let mut rows = Vec::with_capacity(records.len());
         for r in records {
-            ids.push(self.id(r.endpoint)?);
+            rows.push(Row {
+                endpoint_id: self.id(r.endpoint)?,
+                duration_us: r.duration_us.min(i64::MAX as u64) as i64,
+                time_requested: r.time_requested,
+                group_by: r.group_by.as_deref().map(|g| truncate(g, 255)),
+                ip: r.ip.map(|ip| ip.to_string()),
+                status_code: i32::from(r.status_code),
+            });
         }
         let mut touched = Vec::with_capacity(last_requested.len());
         for (e, secs) in last_requested {
             touched.push((self.id(e)?, secs * 1_000_000));
         }
-        let prefix = self.prefix.clone();
-        let version = self.version.clone();
+        let (prefix, version) = (&self.prefix, &self.version);
         self.conn.transaction(|c| {
-            for (chunk, chunk_ids) in records.chunks(ROWS_PER_INSERT).zip(ids.chunks(ROWS_PER_INSERT)) {
-                let values = vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
-                let mut query = diesel::sql_query(format!(
-                    "INSERT INTO {prefix}request (endpoint_id, duration_us, time_requested, version_requested, group_by, ip, status_code) VALUES {values}"
-                ))
-                .into_boxed::<Sqlite>();
-                for (r, id) in chunk.iter().zip(chunk_ids) {
-                    query = query
-                        .bind::<BigInt, _>(*id)
-                        .bind::<BigInt, _>(r.duration_us.min(i64::MAX as u64) as i64)
-                        .bind::<BigInt, _>(r.time_requested)
-                        .bind::<Text, _>(version.clone())
-                        .bind::<Nullable<Text>, _>(r.group_by.as_deref().map(|g| truncate(g, 255).to_owned()))
-                        .bind::<Nullable<Text>, _>(r.ip.map(|ip| ip.to_string()))
-                        .bind::<Integer, _>(i32::from(r.status_code));
-                }
-                query.execute(c)?;
+            for chunk in rows.chunks(ROWS_PER_INSERT) {
+                InsertRequests { prefix, version, rows: chunk }.execute(c)?;
             }
             for (id, micros) in &touched {
                 diesel::sql_query(format!(

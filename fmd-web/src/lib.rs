@@ -124,19 +124,7 @@ impl Dashboard {
         F: Filter<Extract = (R,), Error = Rejection> + Clone + Send + Sync + 'static,
         R: Reply,
     {
-        let tracker = Tracker::new(&self.inner.config, self.inner.recorder.clone());
-        let query = warp::query::raw()
-            .map(Some)
-            .or(warp::any().map(|| None))
-            .unify();
-        let begin = warp::addr::remote()
-            .and(warp::method())
-            .and(warp::path::full())
-            .and(query)
-            .and(warp::header::headers_cloned())
-            .map(move |peer, method, path, query, headers| {
-                tracker.begin(peer, &method, &path, query, &headers)
-            });
+        let begin = Tracker::new(&self.inner.config, self.inner.recorder.clone()).begin();
         // Turn the app's rejection into a value so the guard sees it, then give it back to warp.
         let app = app
             .map(|reply: R| Ok::<_, Rejection>(reply.into_response()))

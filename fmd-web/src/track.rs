@@ -4,16 +4,25 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
+use warp::filters::BoxedFilter;
 use warp::http::{HeaderMap, Method};
 use warp::path::FullPath;
 use warp::reject::{
     InvalidHeader, InvalidQuery, LengthRequired, MethodNotAllowed, MissingCookie, MissingHeader,
     PayloadTooLarge, UnsupportedMediaType,
 };
-use warp::Rejection;
+use warp::{Filter, Rejection};
 
 use fmd_core::context::ContextGuard;
 use fmd_core::{Config, GroupByFn, Recorder, RequestInfo};
+
+/// What the group-by function and the proxy header need of a request.
+struct Parts {
+    method: Method,
+    path: FullPath,
+    query: Option<String>,
+    headers: HeaderMap,
+}
 
 /// What tracking needs from the dashboard, cloned into the filter.
 #[derive(Clone)]
@@ -32,23 +41,54 @@ impl Tracker {
         }
     }
 
-    /// Registers the request's context on the current task.
+    /// The filter that runs before the app: registers the request's context on the current
+    /// task and extracts the guard that records it. The request's method, path, query and
+    /// headers are extracted only when a group-by function or a proxy header needs them: cloning
+    /// every request's header map would cost more than the rest of the tracking.
     pub(crate) fn begin(
-        &self,
-        peer: Option<SocketAddr>,
-        method: &Method,
-        path: &FullPath,
-        query: Option<String>,
-        headers: &HeaderMap,
-    ) -> ContextGuard {
-        let ip = self.client_ip(peer, headers);
+        self,
+    ) -> impl Filter<Extract = (ContextGuard,), Error = Rejection> + Clone + Send + Sync + 'static
+    {
+        let parts: BoxedFilter<(Option<Parts>,)> =
+            if self.group_by.is_some() || self.proxy_header.is_some() {
+                let query = warp::query::raw()
+                    .map(Some)
+                    .or(warp::any().map(|| None))
+                    .unify();
+                warp::method()
+                    .and(warp::path::full())
+                    .and(query)
+                    .and(warp::header::headers_cloned())
+                    .map(|method, path, query, headers| {
+                        Some(Parts {
+                            method,
+                            path,
+                            query,
+                            headers,
+                        })
+                    })
+                    .boxed()
+            } else {
+                warp::any().map(|| None).boxed()
+            };
+        warp::addr::remote()
+            .and(parts)
+            .map(move |peer, parts| self.enter(peer, parts))
+    }
+
+    fn enter(&self, peer: Option<SocketAddr>, parts: Option<Parts>) -> ContextGuard {
+        let Some(parts) = parts else {
+            return ContextGuard::enter(self.recorder.clone(), peer.map(|p| p.ip()), None);
+        };
+        let ip = self.client_ip(peer, &parts.headers);
         let group_by = self.group_by.as_ref().and_then(|f| {
             let info = RequestInfo {
-                method: method.as_str().to_owned(),
-                path: path.as_str().to_owned(),
-                query,
+                method: parts.method.as_str().to_owned(),
+                path: parts.path.as_str().to_owned(),
+                query: parts.query,
                 remote_addr: ip,
-                headers: headers
+                headers: parts
+                    .headers
                     .iter()
                     .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
                     .collect(),
