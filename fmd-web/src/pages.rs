@@ -121,6 +121,8 @@ pub(crate) fn error(req: &Req, status: StatusCode, message: &str) -> Reply {
 fn ms(value: Option<f64>) -> String {
     match value {
         None => "–".into(),
+        // Durations are stored in microseconds: below one, all that is known is "under 1 µs".
+        Some(v) if v < 0.001 => "< 0.001".into(),
         Some(v) if v < 0.1 => format!("{v:.3}"),
         Some(v) if v < 10.0 => format!("{v:.2}"),
         Some(v) if v < 100.0 => format!("{v:.1}"),
