@@ -57,12 +57,7 @@ async fn wrong_passwords_and_unknown_users_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(config(&dir), app()).await;
     for (user, pw) in [("admin", "nope"), ("nobody", ADMIN_PW), ("guest", ADMIN_PW)] {
-        let r = client()
-            .post(server.url("/dashboard/login"))
-            .form(&[("username", user), ("password", pw)])
-            .send()
-            .await
-            .unwrap();
+        let r = post_login(&server, &client(), &[("username", user), ("password", pw)]).await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{user}/{pw}");
         assert!(r.headers().get("set-cookie").is_none());
         assert!(r
@@ -79,16 +74,16 @@ async fn session_cookies_are_http_only_and_strict() {
     let _serial = serial().await;
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(config(&dir), app()).await;
-    let r = client()
-        .post(server.url("/dashboard/login"))
-        .form(&[
+    let r = post_login(
+        &server,
+        &client(),
+        &[
             ("username", "admin"),
             ("password", ADMIN_PW),
             ("next", "https://evil.example/"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(
         r.headers()["location"],
         "/dashboard/overview",
@@ -120,17 +115,10 @@ async fn guests_see_everything_but_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(config(&dir), app()).await;
     let (guest, csrf) = login(&server, "guest", GUEST_PW).await;
-    let page = guest
-        .get(server.url("/dashboard/overview"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(page.contains("hello"));
+    let html = page(&server, &guest, "/dashboard/overview").await;
+    assert!(html.contains("hello"));
     assert!(
-        !page.contains("<select class=\"level\""),
+        !html.contains("<select class=\"level\""),
         "guests get no level select"
     );
     let id = hello_id(&server, &guest).await;
@@ -147,16 +135,9 @@ async fn guests_see_everything_but_change_nothing() {
         1
     );
     let (admin, _) = login(&server, "admin", ADMIN_PW).await;
-    let page = admin
-        .get(server.url("/dashboard/overview"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page(&server, &admin, "/dashboard/overview").await;
     assert!(
-        page.contains("<select class=\"level\""),
+        html.contains("<select class=\"level\""),
         "admins get the level select"
     );
     server.stop().await;
@@ -235,12 +216,12 @@ async fn a_tampered_session_cookie_is_refused() {
     let _serial = serial().await;
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(config(&dir), app()).await;
-    let r = client()
-        .post(server.url("/dashboard/login"))
-        .form(&[("username", "guest"), ("password", GUEST_PW)])
-        .send()
-        .await
-        .unwrap();
+    let r = post_login(
+        &server,
+        &client(),
+        &[("username", "guest"), ("password", GUEST_PW)],
+    )
+    .await;
     let cookie = r
         .headers()
         .get_all("set-cookie")
@@ -340,14 +321,14 @@ async fn repeated_failed_logins_are_throttled() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(config(&dir), app()).await;
     let attempt = |pw: &'static str| {
-        let url = server.url("/dashboard/login");
+        let server = &server;
         async move {
-            client()
-                .post(url)
-                .form(&[("username", "admin"), ("password", pw)])
-                .send()
-                .await
-                .unwrap()
+            post_login(
+                server,
+                &client(),
+                &[("username", "admin"), ("password", pw)],
+            )
+            .await
         }
     };
     for _ in 0..5 {
@@ -410,12 +391,12 @@ async fn without_a_configured_password_one_is_generated_once() {
     config.password = None;
     let server = Server::start(config.clone(), app()).await;
     // The generated password is printed, not known here: the configured one no longer works...
-    let r = client()
-        .post(server.url("/dashboard/login"))
-        .form(&[("username", "admin"), ("password", ADMIN_PW)])
-        .send()
-        .await
-        .unwrap();
+    let r = post_login(
+        &server,
+        &client(),
+        &[("username", "admin"), ("password", ADMIN_PW)],
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     server.stop().await;
     // ...and a later start keeps the stored administrator rather than making another.

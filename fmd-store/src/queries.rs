@@ -322,8 +322,32 @@ impl Store {
     /// The overview: per endpoint, hits and errors since `today` and `week` (microseconds since
     /// the epoch) and overall, and the median durations over the same windows.
     pub fn overview(&self, today: i64, week: i64) -> Result<Vec<OverviewRow>, StoreError> {
+        self.overview_rows(today, week, None)
+    }
+
+    /// The overview's row of one endpoint.
+    pub fn overview_of(
+        &self,
+        id: i64,
+        today: i64,
+        week: i64,
+    ) -> Result<Option<OverviewRow>, StoreError> {
+        Ok(self.overview_rows(today, week, Some(id))?.pop())
+    }
+
+    fn overview_rows(
+        &self,
+        today: i64,
+        week: i64,
+        only: Option<i64>,
+    ) -> Result<Vec<OverviewRow>, StoreError> {
         let mut conn = self.conn()?;
-        let endpoints = self.endpoints()?;
+        let endpoints = match only {
+            Some(id) => self.endpoint(id)?.into_iter().collect(),
+            None => self.endpoints()?,
+        };
+        // One endpoint, or all: a range keeps the SQL the same for both.
+        let (low, high) = only.map(|id| (id, id)).unwrap_or((i64::MIN, i64::MAX));
         let counts: Vec<Counts> = diesel::sql_query(self.sql(
             "SELECT endpoint_id, \
                COALESCE(SUM(CASE WHEN time_requested >= ? THEN 1 ELSE 0 END), 0) AS hits_today, \
@@ -332,16 +356,21 @@ impl Store {
                COALESCE(SUM(CASE WHEN time_requested >= ? AND status_code >= 400 THEN 1 ELSE 0 END), 0) AS errors_today, \
                COALESCE(SUM(CASE WHEN time_requested >= ? AND status_code >= 400 THEN 1 ELSE 0 END), 0) AS errors_week, \
                COALESCE(SUM(CASE WHEN status_code >= 400 THEN 1 ELSE 0 END), 0) AS errors_overall \
-             FROM {p}request GROUP BY endpoint_id",
+             FROM {p}request WHERE endpoint_id BETWEEN ? AND ? GROUP BY endpoint_id",
         ))
         .bind::<BigInt, _>(today)
         .bind::<BigInt, _>(week)
         .bind::<BigInt, _>(today)
         .bind::<BigInt, _>(week)
+        .bind::<BigInt, _>(low)
+        .bind::<BigInt, _>(high)
         .load(&mut *conn)?;
         let groups: Vec<(i64, i64)> = diesel::sql_query(self.sql(
-            "SELECT endpoint_id, COUNT(DISTINCT stack_trace_snapshot_id) AS n FROM {p}exception_occurrence GROUP BY endpoint_id",
+            "SELECT endpoint_id, COUNT(DISTINCT stack_trace_snapshot_id) AS n FROM {p}exception_occurrence \
+             WHERE endpoint_id BETWEEN ? AND ? GROUP BY endpoint_id",
         ))
+        .bind::<BigInt, _>(low)
+        .bind::<BigInt, _>(high)
         .load::<GroupCount>(&mut *conn)?
         .into_iter()
         .map(|g| (g.endpoint_id, g.n))

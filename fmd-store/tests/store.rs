@@ -105,6 +105,12 @@ fn overview_counts_and_exact_medians() {
     assert_eq!(home.median_today_ms, Some(25.0));
     assert_eq!(home.median_week_ms, Some(30.0));
     assert_eq!(home.median_overall_ms, Some(20.0));
+    let one = store
+        .overview_of(synced[0].1, now - day / 2, now - 7 * day)
+        .unwrap()
+        .unwrap();
+    assert_eq!((one.hits_overall, one.median_week_ms), (7, Some(30.0)));
+    assert!(store.overview_of(9999, 0, 0).unwrap().is_none());
     let other = rows.iter().find(|r| r.endpoint.name == "other").unwrap();
     assert_eq!((other.hits_overall, other.median_overall_ms), (0, None));
     let page = store.requests(synced[0].1, 1, 2).unwrap();

@@ -94,12 +94,10 @@ fn escape(s: &str) -> String {
 
 pub(crate) fn login(req: &Req, error: Option<&str>, status: StatusCode) -> Reply {
     let mut data = layout(req, "Log in", None);
-    let next: Option<String> = req
-        .query
-        .as_deref()
-        .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
-        .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "next").map(|(_, v)| v));
-    data.insert("next".into(), json!(next.unwrap_or_default()));
+    data.insert(
+        "next".into(),
+        json!(req.query_param("next").unwrap_or_default()),
+    );
     if let Some(e) = error {
         data.insert("error".into(), json!(e));
     }
@@ -212,11 +210,8 @@ pub(crate) async fn endpoint(req: &Req, session: &Session, raw_id: &str) -> Repl
         return error(req, StatusCode::NOT_FOUND, "There is no such endpoint.");
     };
     let page: i64 = req
-        .query
-        .as_deref()
-        .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
-        .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "page"))
-        .and_then(|(_, v)| v.parse().ok())
+        .query_param("page")
+        .and_then(|v| v.parse().ok())
         .filter(|p: &i64| *p >= 1 && *p <= i64::MAX / PER_PAGE)
         .unwrap_or(1);
     let (today, week) = windows(fmd_core::now_micros(), req.inner.config.tz());

@@ -13,7 +13,7 @@ use warp::reply::Response as Reply;
 use warp::{Filter, Rejection};
 
 use crate::auth::{Role, Session};
-use crate::track::parse_forwarded_ip;
+use crate::track::client_ip;
 use crate::{api, pages, Inner};
 
 /// Largest request body the dashboard reads (login forms, level changes).
@@ -57,14 +57,20 @@ impl Req {
 
     /// The client's address, honouring `trusted_proxy_header`.
     pub(crate) fn client_ip(&self) -> Option<IpAddr> {
-        self.inner
-            .config
-            .trusted_proxy_header
-            .as_ref()
-            .and_then(|h| self.headers.get(h.as_str()))
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_forwarded_ip)
-            .or(self.peer.map(|p| p.ip()))
+        client_ip(
+            self.inner.config.trusted_proxy_header.as_deref(),
+            self.peer,
+            &self.headers,
+        )
+    }
+
+    /// The first value of query parameter `name`.
+    pub(crate) fn query_param(&self, name: &str) -> Option<String> {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(self.query.as_deref()?)
+            .ok()?
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
     }
 
     pub(crate) fn base(&self) -> String {

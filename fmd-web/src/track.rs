@@ -80,7 +80,7 @@ impl Tracker {
         let Some(parts) = parts else {
             return ContextGuard::enter(self.recorder.clone(), peer.map(|p| p.ip()), None);
         };
-        let ip = self.client_ip(peer, &parts.headers);
+        let ip = client_ip(self.proxy_header.as_deref(), peer, &parts.headers);
         let group_by = self.group_by.as_ref().and_then(|f| {
             let info = RequestInfo {
                 method: parts.method.as_str().to_owned(),
@@ -97,16 +97,20 @@ impl Tracker {
         });
         ContextGuard::enter(self.recorder.clone(), ip, group_by)
     }
+}
 
-    fn client_ip(&self, peer: Option<SocketAddr>, headers: &HeaderMap) -> Option<IpAddr> {
-        let from_header = self
-            .proxy_header
-            .as_ref()
-            .and_then(|name| headers.get(name.as_str()))
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_forwarded_ip);
-        from_header.or(peer.map(|p| p.ip()))
-    }
+/// The client's address: the first address in `proxy_header` when that is configured and
+/// readable, else the peer's.
+pub(crate) fn client_ip(
+    proxy_header: Option<&str>,
+    peer: Option<SocketAddr>,
+    headers: &HeaderMap,
+) -> Option<IpAddr> {
+    proxy_header
+        .and_then(|name| headers.get(name))
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_forwarded_ip)
+        .or(peer.map(|p| p.ip()))
 }
 
 /// The first address of an `X-Forwarded-For`-style list: `client, proxy1, proxy2`. Accepts a

@@ -86,15 +86,41 @@ pub(crate) fn client() -> Client {
         .unwrap()
 }
 
+/// Posts the login form with `fields` from `client`.
+pub(crate) async fn post_login(
+    server: &Server,
+    client: &Client,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    client
+        .post(server.url("/dashboard/login"))
+        .form(fields)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The body of the page at `path`.
+pub(crate) async fn page(server: &Server, client: &Client, path: &str) -> String {
+    client
+        .get(server.url(path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 /// A client logged in as `user`, and the CSRF token of its session.
 pub(crate) async fn login(server: &Server, user: &str, password: &str) -> (Client, String) {
     let client = client();
-    let response = client
-        .post(server.url("/dashboard/login"))
-        .form(&[("username", user), ("password", password)])
-        .send()
-        .await
-        .unwrap();
+    let response = post_login(
+        server,
+        &client,
+        &[("username", user), ("password", password)],
+    )
+    .await;
     assert_eq!(
         response.status(),
         StatusCode::SEE_OTHER,
