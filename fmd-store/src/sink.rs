@@ -12,8 +12,21 @@ use crate::db::{Conn, Store};
 use crate::queries::ensure_endpoint;
 use crate::StoreError;
 
-/// Rows per INSERT statement: well under every backend's limit on bound parameters.
-const ROWS_PER_INSERT: usize = 100;
+/// Rows per INSERT statement, largest first: a batch is written in chunks of these sizes only,
+/// so three statements cover every batch and stay in the prepared-statement cache (a statement
+/// per batch size would be prepared anew for most batches). 100 rows of 7 parameters is well
+/// under every backend's limit on bound parameters.
+const CHUNK_SIZES: [usize; 3] = [100, 10, 1];
+
+/// Splits `rows` into chunks of the sizes in [`CHUNK_SIZES`], largest first.
+fn chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
+    std::iter::from_fn(move || {
+        let size = CHUNK_SIZES.into_iter().find(|s| *s <= rows.len())?;
+        let (chunk, rest) = rows.split_at(size);
+        rows = rest;
+        Some(chunk)
+    })
+}
 
 /// The writer's [`Sink`] on a connection of its own.
 pub struct SqlSink {
@@ -149,7 +162,7 @@ impl SqlSink {
         }
         let (prefix, version) = (&self.prefix, &self.version);
         self.conn.transaction(|c| {
-            for chunk in rows.chunks(ROWS_PER_INSERT) {
+            for chunk in chunks(&rows) {
                 InsertRequests { prefix, version, rows: chunk }.execute(c)?;
             }
             for (id, micros) in &touched {
@@ -185,5 +198,20 @@ impl Sink for SqlSink {
     ) -> Result<(), SinkError> {
         self.write_all(records, last_requested)
             .map_err(|e| SinkError(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_split_into_three_sizes() {
+        let rows: Vec<u32> = (0..234).collect();
+        let sizes: Vec<usize> = chunks(&rows).map(|c| c.len()).collect();
+        assert_eq!(sizes, [100, 100, 10, 10, 10, 1, 1, 1, 1]);
+        let flat: Vec<u32> = chunks(&rows).flatten().copied().collect();
+        assert_eq!(flat, rows);
+        assert_eq!(chunks::<u32>(&[]).count(), 0);
     }
 }
