@@ -59,22 +59,34 @@ struct Row<'a> {
     status_code: i32,
 }
 
-/// A multi-row INSERT into the request table. Unlike `sql_query`, whose statements diesel never
-/// caches, its SQL (fixed for a given row count) keys diesel's prepared-statement cache, so a
-/// batch is not re-parsed each time; and `push_bind_param` writes each backend's placeholders.
-struct InsertRequests<'a> {
+/// A multi-row INSERT of `N` rows into the request table; `push_bind_param` writes each
+/// backend's placeholders.
+///
+/// `sql_query` statements are never cached by diesel, and a statement cached by its SQL text
+/// has that text rebuilt on every execution to look it up. This one has a static query id, so
+/// diesel caches it by type: its SQL depends only on `N` and the table prefix, and the prefix is
+/// fixed for the connection the sink owns.
+struct InsertRequests<'a, const N: usize> {
     prefix: &'a str,
     version: &'a str,
     rows: &'a [Row<'a>],
 }
 
-impl QueryId for InsertRequests<'_> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
+/// The static query id of [`InsertRequests`].
+struct InsertRequestsId<const N: usize>;
+
+impl<const N: usize> QueryId for InsertRequests<'_, N> {
+    type QueryId = InsertRequestsId<N>;
+    const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl QueryFragment<Sqlite> for InsertRequests<'_> {
+impl<const N: usize> QueryFragment<Sqlite> for InsertRequests<'_, N> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        debug_assert_eq!(
+            self.rows.len(),
+            N,
+            "the cached SQL has room for exactly N rows"
+        );
         out.push_sql("INSERT INTO ");
         out.push_sql(self.prefix);
         out.push_sql(
@@ -101,7 +113,7 @@ impl QueryFragment<Sqlite> for InsertRequests<'_> {
     }
 }
 
-impl RunQueryDsl<Conn> for InsertRequests<'_> {}
+impl<const N: usize> RunQueryDsl<Conn> for InsertRequests<'_, N> {}
 
 impl Store {
     /// A sink for the writer, recording requests under `version`. `known` maps endpoints to their
@@ -162,8 +174,12 @@ impl SqlSink {
         }
         let (prefix, version) = (&self.prefix, &self.version);
         self.conn.transaction(|c| {
-            for chunk in chunks(&rows) {
-                InsertRequests { prefix, version, rows: chunk }.execute(c)?;
+            for rows in chunks(&rows) {
+                match rows.len() {
+                    100 => InsertRequests::<100> { prefix, version, rows }.execute(c)?,
+                    10 => InsertRequests::<10> { prefix, version, rows }.execute(c)?,
+                    _ => InsertRequests::<1> { prefix, version, rows }.execute(c)?,
+                };
             }
             for (id, micros) in &touched {
                 diesel::sql_query(format!(
