@@ -397,3 +397,62 @@ async fn concurrent_keep_alive_and_http2_requests_keep_their_own_context() {
     }
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_shows_an_unwritable_database_and_the_drop_count() {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+
+    let _serial = serial().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(&dir).backlog_capacity(0);
+    let server = Server::start(config, app()).await;
+    let (admin, _) = login(&server, "admin", ADMIN_PW).await;
+    let html = page(&server, &admin, "/dashboard/overview").await;
+    assert!(!html.contains("alert-error"), "no banner while all is well");
+
+    // Another connection holds the write lock: the writer cannot write, and with no backlog
+    // every record is dropped and counted.
+    let path = dir.path().join("fmd.db");
+    let mut locker = diesel::SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    locker.batch_execute("BEGIN EXCLUSIVE").unwrap();
+    let c = client();
+    for _ in 0..5 {
+        assert_eq!(
+            c.get(server.url("/plain")).send().await.unwrap().status(),
+            StatusCode::OK
+        );
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while server.dashboard.writer_stats().dropped() < 5 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the drops were not counted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(server.dashboard.writer_stats().dropped(), 5);
+    // Reading still works while the write lock is held (WAL), so the page tells the user.
+    let html = page(&server, &admin, "/dashboard/overview").await;
+    assert!(html.contains("The database cannot be written"), "{html}");
+    assert!(html.contains("5 records have been dropped"), "{html}");
+
+    locker.batch_execute("COMMIT").unwrap();
+    drop(locker);
+    // A flush makes the writer try at once instead of after its backoff, even with nothing to
+    // write: it finds the database back, and records are kept again.
+    server.dashboard.flush().await.unwrap();
+    c.get(server.url("/plain")).send().await.unwrap();
+    server.dashboard.flush().await.unwrap();
+    let html = page(&server, &admin, "/dashboard/overview").await;
+    assert!(
+        !html.contains("The database cannot be written"),
+        "recovered"
+    );
+    assert!(
+        html.contains("5 records have been dropped"),
+        "the count stays visible"
+    );
+    assert_eq!(requests_of(&server, &admin, "plain").await.len(), 1);
+    server.stop().await;
+}

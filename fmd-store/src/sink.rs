@@ -4,7 +4,7 @@ use std::time::Duration;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use diesel::sqlite::Sqlite;
-use diesel::{Connection, QueryResult, RunQueryDsl};
+use diesel::{QueryResult, RunQueryDsl};
 
 use fmd_core::{Endpoint, RequestRecord, Sink, SinkError};
 
@@ -173,7 +173,10 @@ impl SqlSink {
             touched.push((self.id(e)?, secs * 1_000_000));
         }
         let (prefix, version) = (&self.prefix, &self.version);
-        self.conn.transaction(|c| {
+        // IMMEDIATE takes the write lock up front: an empty write is then a real probe of
+        // whether the database can be written, and a busy database fails here rather than
+        // half-way through the batch.
+        self.conn.immediate_transaction(|c| {
             for rows in chunks(&rows) {
                 match rows.len() {
                     100 => InsertRequests::<100> { prefix, version, rows }.execute(c)?,

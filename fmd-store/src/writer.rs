@@ -144,21 +144,20 @@ impl<S: Sink> Writer<S> {
     }
 
     fn result(&self) -> Result<(), String> {
-        if self.pending.is_empty() {
-            Ok(())
-        } else {
-            let stats = &self.recorder.stats;
-            let last = stats
-                .last_error
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone();
-            Err(format!(
-                "{} records are waiting for the database: {}",
-                self.pending.len(),
-                last.unwrap_or_else(|| "the last write failed".into())
-            ))
+        if self.pending.is_empty() && !self.failing {
+            return Ok(());
         }
+        let stats = &self.recorder.stats;
+        let last = stats
+            .last_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .unwrap_or_else(|| "the last write failed".into());
+        Err(match self.pending.len() {
+            0 => format!("the database is unavailable: {last}"),
+            n => format!("{n} records are waiting for the database: {last}"),
+        })
     }
 
     fn accept(&mut self, record: RequestRecord) {
@@ -193,7 +192,9 @@ impl<S: Sink> Writer<S> {
 
     fn attempt(&mut self) {
         let touched = self.touched();
-        if self.pending.is_empty() && touched.is_empty() {
+        // While failing, an attempt with nothing to write still probes the database, so the
+        // writer learns that it is back before the next record has to be kept or dropped.
+        if self.pending.is_empty() && touched.is_empty() && !self.failing {
             return;
         }
         let stats = self.recorder.stats.clone();

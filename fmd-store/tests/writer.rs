@@ -102,3 +102,43 @@ fn a_full_queue_counts_drops_without_blocking() {
     }
     assert_eq!(recorder.stats.dropped_queue_full.load(Ordering::Relaxed), 7);
 }
+
+#[test]
+fn a_failing_writer_probes_the_database_even_with_nothing_to_write() {
+    let (dir, url) = temp_db();
+    let store = Store::open(&url, "fmd_").unwrap();
+    let synced = store.sync_endpoints(&[&HOME], 1, "1").unwrap();
+    let sink = store
+        .sink("1", &synced, 1, Duration::from_millis(50))
+        .unwrap();
+    let (recorder, rx) = Recorder::new(100);
+    let options = WriterOptions {
+        backlog_capacity: 0,
+        initial_backoff: Duration::from_secs(60),
+        ..WriterOptions::default()
+    };
+    writer::spawn(sink, rx, recorder.clone(), options).unwrap();
+    let mut locker =
+        SqliteConnection::establish(dir.path().join("fmd.db").to_str().unwrap()).unwrap();
+    locker.batch_execute("BEGIN EXCLUSIVE").unwrap();
+    recorder.record(record(&HOME, 1, 1, 200));
+    let err = flush(&recorder).unwrap_err();
+    assert!(err.contains("the database is unavailable"), "{err}");
+    assert_eq!(
+        recorder.stats.dropped(),
+        1,
+        "no backlog: the record is dropped and counted"
+    );
+    locker.batch_execute("COMMIT").unwrap();
+    // Nothing is pending, and the next retry is a minute away: the flush probes at once.
+    flush(&recorder).unwrap();
+    assert!(!recorder.stats.failing.load(Ordering::Relaxed));
+    recorder.record(record(&HOME, 2, 1, 200));
+    flush(&recorder).unwrap();
+    assert_eq!(
+        store.request_count(synced[0].1).unwrap(),
+        1,
+        "kept once the database is back"
+    );
+    assert_eq!(recorder.stats.dropped(), 1);
+}

@@ -63,6 +63,19 @@ pub(crate) struct Inner {
 impl Dashboard {
     /// Opens the database (running pending migrations), registers every `#[monitored]`
     /// endpoint of the binary, loads their levels and starts the background writer.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), fmd_web::Error> {
+    /// let dir = tempfile::tempdir()?;
+    /// let config = fmd_core::Config::default()
+    ///     .database(format!("sqlite://{}", dir.path().join("fmd.db").display()))
+    ///     .password("s3cret");
+    /// let dashboard = fmd_web::Dashboard::new(config).await?;
+    /// assert_eq!(dashboard.path(), "/dashboard");
+    /// dashboard.shutdown().await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn new(config: Config) -> Result<Dashboard, Error> {
         config.validate()?;
         match tokio::task::spawn_blocking(move || Dashboard::start(config)).await {
@@ -115,7 +128,17 @@ impl Dashboard {
     /// The dashboard's routes under `/{custom_link}`, then `app` with every request tracked.
     ///
     /// Requests to the dashboard itself are not tracked. The app's rejections pass through
-    /// unchanged, so warp answers them as it would without fmd.
+    /// unchanged, so warp answers them as it would without fmd. The app's error type must be
+    /// [`Rejection`]: a filter that cannot fail (`warp::any().map(..)`) becomes one when it
+    /// starts with a path or method filter.
+    ///
+    /// ```no_run
+    /// # async fn run(dashboard: fmd_web::Dashboard) {
+    /// use warp::Filter;
+    /// let app = warp::path!("hello").map(|| "hello");
+    /// warp::serve(dashboard.bind(app)).run(([127, 0, 0, 1], 8080)).await;
+    /// # }
+    /// ```
     pub fn bind<F, R>(
         &self,
         app: F,
@@ -149,13 +172,34 @@ impl Dashboard {
     }
 
     /// Waits until everything recorded so far is in the database. Fails when the database is
-    /// unavailable; the records stay queued and are written when it returns.
+    /// unavailable; the records stay queued (up to `backlog_capacity`) and are written when it
+    /// returns.
+    ///
+    /// ```no_run
+    /// # async fn run(dashboard: fmd_web::Dashboard) -> Result<(), fmd_web::Error> {
+    /// dashboard.flush().await?; // e.g. before reading the database in a test
+    /// # Ok(()) }
+    /// ```
     pub async fn flush(&self) -> Result<(), Error> {
         self.control(WriterMsg::Flush).await
     }
 
     /// Writes everything recorded so far, then stops the writer. Requests after this are not
-    /// recorded.
+    /// recorded. Call it after the server has stopped:
+    ///
+    /// ```no_run
+    /// # async fn run(dashboard: fmd_web::Dashboard) -> Result<(), fmd_web::Error> {
+    /// # let app = warp::any().map(|| "x");
+    /// use warp::Filter;
+    /// let listener = tokio::net::TcpListener::bind(("127.0.0.1", 8080)).await?;
+    /// warp::serve(dashboard.bind(warp::path::end().and(app)))
+    ///     .incoming(listener)
+    ///     .graceful(async { let _ = tokio::signal::ctrl_c().await; })
+    ///     .run()
+    ///     .await;
+    /// dashboard.shutdown().await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn shutdown(&self) -> Result<(), Error> {
         let result = self.control(WriterMsg::Shutdown).await;
         fmd_core::record::clear_default(&self.inner.recorder);

@@ -216,11 +216,7 @@ pub(crate) async fn endpoint(req: &Req, session: &Session, raw_id: &str) -> Repl
         .unwrap_or(1);
     let (today, week) = windows(fmd_core::now_micros(), req.inner.config.tz());
     let loaded = blocking(req, move |s| {
-        let Some(row) = s
-            .overview(today, week)?
-            .into_iter()
-            .find(|r| r.endpoint.id == id)
-        else {
+        let Some(row) = s.overview_of(id, today, week)? else {
             return Ok(None);
         };
         let total = s.request_count(id)?;
