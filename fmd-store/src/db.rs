@@ -134,14 +134,4 @@ impl Store {
     pub(crate) fn sql(&self, template: &str) -> String {
         template.replace("{p}", &self.prefix)
     }
-
-    /// The database's URL as configured.
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
-    /// The backend's name, for the dashboard.
-    pub fn backend(&self) -> &'static str {
-        "SQLite"
-    }
 }

@@ -111,7 +111,7 @@ impl Dashboard {
         }
         fmd_core::record::set_default(Some(recorder.clone()));
         let inner = Inner {
-            pages: pages::Pages::new(&config),
+            pages: pages::Pages::new(),
             by_id: synced.iter().map(|(e, id, _)| (*id, *e)).collect(),
             config,
             store,

@@ -5,7 +5,6 @@ use serde_json::{json, Value};
 use warp::http::StatusCode;
 use warp::reply::Response as Reply;
 
-use fmd_core::Config;
 use fmd_store::OverviewRow;
 
 use crate::auth::{Role, Session};
@@ -30,7 +29,7 @@ pub(crate) struct Pages {
 }
 
 impl Pages {
-    pub(crate) fn new(_config: &Config) -> Pages {
+    pub(crate) fn new() -> Pages {
         let mut hb = Handlebars::new();
         let templates = [
             ("layout", include_str!("../assets/templates/layout.hbs")),
@@ -82,14 +81,10 @@ fn render(
             StatusCode::SERVICE_UNAVAILABLE,
             format!(
                 "<!doctype html><p>The page could not be rendered: {}</p>",
-                escape(&e.to_string())
+                handlebars::html_escape(&e.to_string())
             ),
         ),
     }
-}
-
-fn escape(s: &str) -> String {
-    handlebars::html_escape(s)
 }
 
 pub(crate) fn login(req: &Req, error: Option<&str>, status: StatusCode) -> Reply {
