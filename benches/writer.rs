@@ -1,5 +1,8 @@
-//! Rows per second the SQLite sink writes, in batches of 1000 records (one transaction each):
-//! `cargo bench --bench writer`. Criterion reports the throughput in elements (rows) per second.
+//! Rows per second the sink writes, in batches of 1000 records (one transaction each), on every
+//! backend this build has: `cargo bench --all-features --bench writer`. Criterion reports the
+//! throughput in elements (rows) per second. PostgreSQL and MySQL are taken from
+//! `FMD_TEST_POSTGRES` / `FMD_TEST_MYSQL` or this machine's servers, under a prefix of their own
+//! whose tables are dropped at the end; a server that does not answer is skipped.
 
 use std::time::Duration;
 
@@ -16,36 +19,68 @@ static ENDPOINT: Endpoint = Endpoint::new(EndpointMeta {
     source_sha256: "0000000000000000000000000000000000000000000000000000000000000000",
 });
 
+const PREFIX: &str = "fmd_bench_";
+
+fn targets(dir: &std::path::Path) -> Vec<(&'static str, String)> {
+    let mut targets = vec![(
+        "sqlite",
+        format!("sqlite://{}", dir.join("fmd.db").display()),
+    )];
+    if cfg!(feature = "postgres") {
+        let url = std::env::var("FMD_TEST_POSTGRES")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        targets.push(("postgres", url));
+    }
+    if cfg!(feature = "mysql") {
+        let url = std::env::var("FMD_TEST_MYSQL")
+            .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into());
+        targets.push(("mysql", url));
+    }
+    targets
+}
+
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("fmd.db").display());
-    let store = fmd_store::Store::open(&url, "fmd_").unwrap();
-    let synced = store.sync_endpoints(&[&ENDPOINT], 1, "1.0").unwrap();
-    let mut sink = store
-        .sink("1.0", &synced, 1, Duration::from_secs(5))
-        .unwrap();
-    let mut batch: Vec<RequestRecord> = (0..1000)
-        .map(|i| RequestRecord {
-            endpoint: &ENDPOINT,
-            time_requested: 1_700_000_000_000_000 + i,
-            duration_us: 150 + (i as u64 % 50),
-            status_code: 200,
-            ip: Some("127.0.0.1".parse().unwrap()),
-            group_by: Some(format!("(User,{})", i % 17)),
-        })
-        .collect();
     let mut group = c.benchmark_group("writer");
-    group.throughput(Throughput::Elements(batch.len() as u64));
-    group.sample_size(30);
-    // Times advance as in a service, so rows append to the indexes as they do in production.
-    group.bench_function("sqlite batch of 1000", |b| {
-        b.iter(|| {
-            for r in batch.iter_mut() {
-                r.time_requested += 1000;
+    group.throughput(Throughput::Elements(1000));
+    group.sample_size(20);
+    for (name, url) in targets(dir.path()) {
+        let store = match fmd_store::Store::open(&url, PREFIX) {
+            Ok(store) => store,
+            Err(e) => {
+                eprintln!("skipping {name}: {e}");
+                continue;
             }
-            sink.write(&batch, &[]).unwrap()
-        })
-    });
+        };
+        let synced = store.sync_endpoints(&[&ENDPOINT], 1, "1.0").unwrap();
+        let mut sink = store
+            .sink("1.0", "bench", &synced, 1, Duration::from_secs(5))
+            .unwrap();
+        let mut batch: Vec<RequestRecord> = (0..1000)
+            .map(|i| RequestRecord {
+                endpoint: &ENDPOINT,
+                time_requested: 1_700_000_000_000_000 + i,
+                duration_us: 150 + (i as u64 % 50),
+                status_code: 200,
+                ip: Some("127.0.0.1".parse().unwrap()),
+                group_by: Some(format!("(User,{})", i % 17)),
+            })
+            .collect();
+        // Times advance as in a service, so rows append to the indexes as they do in
+        // production.
+        group.bench_function(format!("{name} batch of 1000"), |b| {
+            b.iter(|| {
+                for r in batch.iter_mut() {
+                    r.time_requested += 1000;
+                }
+                sink.write(&batch, &[]).unwrap()
+            })
+        });
+        drop(sink);
+        if name != "sqlite" {
+            store.drop_all_tables().unwrap();
+        }
+    }
     group.finish();
 }
 

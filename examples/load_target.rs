@@ -1,9 +1,11 @@
 //! The service `scripts/load.sh` drives: the quickstart's fast endpoint, served bare (`--bare`:
 //! no dashboard at all) or through `dashboard.bind` at level 1.
 //!
-//! `cargo run --release --example load_target -- [--bare] [--level 1] [--port 9100] [--db fmd-load.db]`.
-//! On Ctrl-C (SIGINT) it prints `served N stored M`: responses the handler produced, and
-//! requests the database holds after shutdown.
+//! `cargo run --release --example load_target -- [--bare] [--level 1] [--port 9100]
+//! [--db fmd-load.db | --db postgres://...] [--prefix fmd_] [--instance NAME]`.
+//! On Ctrl-C (SIGINT) it prints `served N stored M dropped D`: responses the handler produced,
+//! requests of this instance the database holds after shutdown, and records dropped.
+//! Several of these on one PostgreSQL or MySQL database are the multi-instance test's service.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -30,6 +32,11 @@ async fn main() -> Result<(), fmd::Error> {
     let bare = std::env::args().any(|a| a == "--bare");
     let port: u16 = arg("--port").and_then(|p| p.parse().ok()).unwrap_or(9100);
     let db = arg("--db").unwrap_or_else(|| "fmd-load.db".into());
+    let database = if db.contains("://") {
+        db
+    } else {
+        format!("sqlite://{db}")
+    };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let app = warp::path::end().and_then(index);
     let stop = async {
@@ -46,11 +53,15 @@ async fn main() -> Result<(), fmd::Error> {
         return Ok(());
     }
     let level: u8 = arg("--level").and_then(|l| l.parse().ok()).unwrap_or(1);
-    let config = fmd::Config::default()
-        .database(format!("sqlite://{db}"))
+    let mut config = fmd::Config::default()
+        .database(database)
+        .table_prefix(arg("--prefix").unwrap_or_else(|| "fmd_".into()))
         .password("load")
         .monitor_level(level)
         .queue_capacity(1_000_000);
+    if let Some(name) = arg("--instance") {
+        config = config.instance_name(name);
+    }
     let dashboard = fmd::Dashboard::new(config.clone()).await?;
     println!("ready (bound) on {port}");
     warp::serve(dashboard.bind(app))
@@ -66,10 +77,15 @@ async fn main() -> Result<(), fmd::Error> {
         .find(|e| e.name == "index")
         .map(|e| e.id)
         .unwrap_or(0);
+    let name = config.effective_instance_name();
+    let instance = store.instances()?.into_iter().find(|i| i.name == name);
+    let stored = match instance {
+        Some(i) => store.request_count(id, Some(i.id))?,
+        None => 0,
+    };
     println!(
-        "served {} stored {} dropped {}",
+        "served {} stored {stored} dropped {}",
         SERVED.load(Ordering::Relaxed),
-        store.request_count(id)?,
         dashboard.writer_stats().dropped()
     );
     Ok(())

@@ -36,7 +36,7 @@ fn requests(store: &fmd_store::Store, name: &str) -> Vec<fmd_store::RequestRow> 
         .find(|e| e.name == name)
         .unwrap()
         .id;
-    store.requests(id, 0, 100).unwrap()
+    store.requests(id, None, 0, 100).unwrap()
 }
 
 #[tokio::test]

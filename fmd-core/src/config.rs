@@ -84,6 +84,9 @@ pub struct Config {
     /// `[dashboard] backlog_capacity`: records the writer keeps while the database is
     /// unavailable, before it drops new ones.
     pub backlog_capacity: usize,
+    /// `[dashboard] instance_name`: names this process among the instances writing to one
+    /// database; unset means host name and process id ([`Config::effective_instance_name`]).
+    pub instance_name: Option<String>,
     /// `[authentication] username`: the administrator's user name.
     pub username: String,
     /// `[authentication] password`: the administrator's password, hashed at start-up.
@@ -99,7 +102,8 @@ pub struct Config {
     pub security_token: Option<String>,
     /// `[authentication] session_hours`: how long a login lasts (fractions allowed).
     pub session_hours: f64,
-    /// `[database] database`: `sqlite://path` (PostgreSQL and MySQL URLs in later versions).
+    /// `[database] database`: `sqlite://path`, `postgres://user@host/db` (feature `postgres`) or
+    /// `mysql://user@host/db` (feature `mysql`).
     pub database: String,
     /// `[database] table_prefix`: prefix of every table fmd creates.
     pub table_prefix: String,
@@ -126,6 +130,7 @@ impl Default for Config {
             trusted_proxy_header: None,
             queue_capacity: 10_000,
             backlog_capacity: 100_000,
+            instance_name: None,
             username: "admin".into(),
             password: None,
             password_hash: None,
@@ -160,6 +165,7 @@ impl fmt::Debug for Config {
             .field("trusted_proxy_header", &self.trusted_proxy_header)
             .field("queue_capacity", &self.queue_capacity)
             .field("backlog_capacity", &self.backlog_capacity)
+            .field("instance_name", &self.instance_name)
             .field("username", &self.username)
             .field("password", &hidden(&self.password))
             .field("password_hash", &hidden(&self.password_hash))
@@ -170,7 +176,7 @@ impl fmt::Debug for Config {
             )
             .field("security_token", &hidden(&self.security_token))
             .field("session_hours", &self.session_hours)
-            .field("database", &self.database)
+            .field("database", &redact_url(&self.database))
             .field("table_prefix", &self.table_prefix)
             .field("timezone", &self.timezone)
             .field("colors", &self.colors)
@@ -242,6 +248,7 @@ const KEYS: &[(&str, &[&str])] = &[
             "trusted_proxy_header",
             "queue_capacity",
             "backlog_capacity",
+            "instance_name",
         ],
     ),
     (
@@ -444,6 +451,7 @@ impl Config {
             "trusted_proxy_header" => self.trusted_proxy_header = Some(string()?),
             "queue_capacity" => self.queue_capacity = uint(100_000_000)?.max(1) as usize,
             "backlog_capacity" => self.backlog_capacity = uint(100_000_000)? as usize,
+            "instance_name" => self.instance_name = Some(string()?),
             "username" => self.username = string()?,
             "password" => self.password = Some(string()?),
             "password_hash" => self.password_hash = Some(string()?),
@@ -525,6 +533,15 @@ impl Config {
                 format!("{link:?}"),
             ));
         }
+        if let Some(name) = &self.instance_name {
+            if name.trim().is_empty() || name.len() > 255 {
+                return Err(invalid(
+                    "instance_name",
+                    "a name of 1 to 255 bytes",
+                    format!("{name:?}"),
+                ));
+            }
+        }
         if !self
             .table_prefix
             .chars()
@@ -560,6 +577,26 @@ impl Config {
     /// The configured timezone (UTC when invalid; [`Config::validate`] reports that).
     pub fn tz(&self) -> chrono_tz::Tz {
         self.timezone.parse().unwrap_or(chrono_tz::UTC)
+    }
+
+    /// This process's name among the instances sharing the database: `instance_name`, or the
+    /// host name and process id.
+    ///
+    /// ```
+    /// let named = fmd_core::Config::default().instance_name("web-1");
+    /// assert_eq!(named.effective_instance_name(), "web-1");
+    /// let default = fmd_core::Config::default().effective_instance_name();
+    /// assert!(default.ends_with(&format!("-{}", std::process::id())));
+    /// ```
+    pub fn effective_instance_name(&self) -> String {
+        match &self.instance_name {
+            Some(name) => name.clone(),
+            None => format!(
+                "{}-{}",
+                gethostname::gethostname().to_string_lossy(),
+                std::process::id()
+            ),
+        }
     }
 
     /// How long a login lasts.
@@ -629,6 +666,8 @@ setters! {
     queue_capacity: usize => |v: usize| v.max(1);
     /// Sets `backlog_capacity`.
     backlog_capacity: usize => |v: usize| v;
+    /// Sets `instance_name`.
+    instance_name: impl Into<String> => |v: String| Some(v);
     /// Sets `username`.
     username: impl Into<String> => |v: String| v;
     /// Sets `password` (hashed at start-up).
@@ -651,4 +690,27 @@ setters! {
     timezone: impl Into<String> => |v: String| v;
     /// Sets `colors`.
     colors: BTreeMap<String, [u8; 3]> => |v: BTreeMap<String, [u8; 3]>| v;
+}
+
+/// The URL with any password replaced by `***`, for messages, logs and `Debug`.
+///
+/// ```
+/// assert_eq!(
+///     fmd_core::config::redact_url("postgres://fmd:s3cret@db:5432/fmd"),
+///     "postgres://fmd:***@db:5432/fmd"
+/// );
+/// assert_eq!(fmd_core::config::redact_url("sqlite://fmd.db"), "sqlite://fmd.db");
+/// ```
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{host}{path}")
+        }
+        _ => url.to_owned(),
+    }
 }

@@ -52,6 +52,13 @@ pub trait Sink: Send + 'static {
         records: &[RequestRecord],
         last_requested: &[(&'static Endpoint, i64)],
     ) -> Result<(), SinkError>;
+
+    /// Called by the writer every few seconds while writes succeed: picks up what other
+    /// processes changed (endpoint levels set from a dashboard elsewhere) and tells them this
+    /// process is alive. The default does nothing.
+    fn poll(&mut self) -> Result<(), SinkError> {
+        Ok(())
+    }
 }
 
 /// Counters the dashboard shows about the writer.

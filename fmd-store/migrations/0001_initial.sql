@@ -1,5 +1,5 @@
 -- The whole data model of fmd. Placeholders: {p} is the table prefix; {id} an auto-increment
--- primary key, {bool} a 0/1 integer, {text} unbounded text, for the backend in use. Times are
+-- primary key, {bool} a 0/1 integer, {text} unbounded text, {table_options} a table's storage options, for the backend in use. Times are
 -- BIGINT microseconds since the Unix epoch, UTC; durations BIGINT microseconds.
 
 -- Endpoints registered by #[monitored]; function_id points at the current source.
@@ -15,7 +15,7 @@ CREATE TABLE {p}endpoint (
     version_added VARCHAR(100) NOT NULL DEFAULT '',
     last_requested BIGINT NULL,
     CONSTRAINT {p}endpoint_name_unique UNIQUE (name)
-);
+){table_options};
 
 -- One row per monitored request at level 1 and above.
 CREATE TABLE {p}request (
@@ -27,7 +27,7 @@ CREATE TABLE {p}request (
     group_by VARCHAR(255) NULL,
     ip VARCHAR(45) NULL,
     status_code INTEGER NOT NULL
-);
+){table_options};
 CREATE INDEX {p}request_endpoint_time ON {p}request (endpoint_id, time_requested);
 
 
@@ -38,7 +38,7 @@ CREATE TABLE {p}function_definition (
     code {text} NOT NULL,
     code_hash VARCHAR(64) NOT NULL,
     CONSTRAINT {p}function_definition_hash_unique UNIQUE (code_hash)
-);
+){table_options};
 
 -- Where a function definition lives (thesis: FunctionLocation); location_hash makes the
 -- (definition, file, line) triple unique without an index over long paths.
@@ -50,7 +50,7 @@ CREATE TABLE {p}function_location (
     function_start_line INTEGER NOT NULL,
     location_hash VARCHAR(64) NOT NULL,
     CONSTRAINT {p}function_location_hash_unique UNIQUE (location_hash)
-);
+){table_options};
 
 -- Level 2: extra information about outlier requests.
 CREATE TABLE {p}outlier (
@@ -64,7 +64,7 @@ CREATE TABLE {p}outlier (
     system_memory_bytes BIGINT NOT NULL DEFAULT 0,
     stuck_stack {text} NOT NULL,
     CONSTRAINT {p}outlier_request_unique UNIQUE (request_id)
-);
+){table_options};
 
 -- Level 3: one row per profiled span; the tree is rebuilt from parent positions.
 CREATE TABLE {p}profile_span (
@@ -77,7 +77,7 @@ CREATE TABLE {p}profile_span (
     start_us BIGINT NOT NULL,
     duration_us BIGINT NOT NULL,
     cancelled {bool} NOT NULL DEFAULT 0
-);
+){table_options};
 CREATE INDEX {p}profile_span_request ON {p}profile_span (request_id, position);
 
 -- Exceptions, normalised as in the thesis: each table deduplicated, so a repeated error costs
@@ -86,31 +86,31 @@ CREATE TABLE {p}exception_type (
     id {id},
     name VARCHAR(255) NOT NULL,
     CONSTRAINT {p}exception_type_name_unique UNIQUE (name)
-);
+){table_options};
 CREATE TABLE {p}exception_message (
     id {id},
     message {text} NOT NULL,
     message_hash VARCHAR(64) NOT NULL,
     CONSTRAINT {p}exception_message_hash_unique UNIQUE (message_hash)
-);
+){table_options};
 CREATE TABLE {p}stack_trace_snapshot (
     id {id},
     chained_hash VARCHAR(64) NOT NULL,
     CONSTRAINT {p}stack_trace_snapshot_hash_unique UNIQUE (chained_hash)
-);
+){table_options};
 CREATE TABLE {p}exception_frame (
     id {id},
     function_location_id BIGINT NOT NULL,
     line_number INTEGER NOT NULL,
     frame_hash VARCHAR(64) NOT NULL,
     CONSTRAINT {p}exception_frame_hash_unique UNIQUE (frame_hash)
-);
+){table_options};
 CREATE TABLE {p}exception_stack_line (
     stack_trace_snapshot_id BIGINT NOT NULL,
     exception_frame_id BIGINT NOT NULL,
     position INTEGER NOT NULL,
     PRIMARY KEY (stack_trace_snapshot_id, position)
-);
+){table_options};
 CREATE TABLE {p}exception_occurrence (
     id {id},
     request_id BIGINT NULL,
@@ -120,7 +120,7 @@ CREATE TABLE {p}exception_occurrence (
     stack_trace_snapshot_id BIGINT NOT NULL,
     is_user_captured {bool} NOT NULL DEFAULT 0,
     time_occurred BIGINT NOT NULL
-);
+){table_options};
 CREATE INDEX {p}exception_occurrence_endpoint ON {p}exception_occurrence (endpoint_id, time_occurred);
 
 -- Custom graphs and their values over time.
@@ -129,13 +129,13 @@ CREATE TABLE {p}custom_graph (
     title VARCHAR(255) NOT NULL,
     time_added BIGINT NOT NULL,
     CONSTRAINT {p}custom_graph_title_unique UNIQUE (title)
-);
+){table_options};
 CREATE TABLE {p}custom_graph_data (
     id {id},
     graph_id BIGINT NOT NULL,
     time_recorded BIGINT NOT NULL,
     value DOUBLE PRECISION NOT NULL
-);
+){table_options};
 CREATE INDEX {p}custom_graph_data_graph_time ON {p}custom_graph_data (graph_id, time_recorded);
 
 -- Dashboard users; passwords as argon2 PHC strings.
@@ -145,10 +145,10 @@ CREATE TABLE {p}dashboard_user (
     password_hash VARCHAR(255) NOT NULL,
     is_admin {bool} NOT NULL,
     CONSTRAINT {p}dashboard_user_name_unique UNIQUE (username)
-);
+){table_options};
 
 -- Small named values: the session signing key.
 CREATE TABLE {p}setting (
     name VARCHAR(64) NOT NULL PRIMARY KEY,
     value {text} NOT NULL
-)
+){table_options}

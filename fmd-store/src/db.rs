@@ -1,79 +1,344 @@
-use std::path::PathBuf;
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+#[cfg(feature = "mysql")]
+use diesel::MysqlConnection;
+#[cfg(feature = "postgres")]
+use diesel::PgConnection;
 use diesel::{Connection, SqliteConnection};
 
 use crate::StoreError;
 
-pub(crate) type Conn = SqliteConnection;
+/// The database system behind a [`Store`], chosen by the URL's scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `sqlite://path/to/fmd.db` (always available; the library is bundled).
+    Sqlite,
+    /// `postgres://user@host/db` (feature `postgres`).
+    Postgres,
+    /// `mysql://user@host/db`, MySQL or MariaDB (feature `mysql`).
+    Mysql,
+}
+
+impl Backend {
+    /// The backend a URL names.
+    pub fn of_url(url: &str) -> Result<Backend, StoreError> {
+        let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or("");
+        match scheme {
+            "sqlite" => Ok(Backend::Sqlite),
+            "postgres" | "postgresql" => Ok(Backend::Postgres),
+            "mysql" | "mariadb" => Ok(Backend::Mysql),
+            _ => Err(StoreError::Url {
+                url: redact(url),
+                why: "expected `sqlite://path/to/fmd.db`, `postgres://user@host/database` or \
+                      `mysql://user@host/database`"
+                    .into(),
+            }),
+        }
+    }
+
+    /// The backend's name, as the settings page shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+            Backend::Mysql => "MySQL",
+        }
+    }
+
+    fn feature(self) -> Option<&'static str> {
+        match self {
+            Backend::Sqlite => None,
+            Backend::Postgres if cfg!(feature = "postgres") => None,
+            Backend::Mysql if cfg!(feature = "mysql") => None,
+            Backend::Postgres => Some("postgres` (needs libpq: apt-get install libpq-dev"),
+            Backend::Mysql => {
+                Some("mysql` (needs the client library: apt-get install default-libmysqlclient-dev")
+            }
+        }
+    }
+}
+
+pub(crate) use fmd_core::config::redact_url as redact;
+
+/// SQL text for one backend and table prefix. Queries are written once, with `?` placeholders
+/// and a few markers, and rendered here:
+///
+/// - `{p}`: the table prefix;
+/// - `{insert_ignore}` and `{on_conflict_ignore}`: an INSERT that skips a row violating a unique
+///   constraint, without an error (`INSERT OR IGNORE`, `INSERT IGNORE`, or `ON CONFLICT DO
+///   NOTHING`), so instances racing to create the same row log nothing;
+/// - `?`: rewritten to `$1`, `$2`, ... for PostgreSQL.
+#[derive(Debug, Clone)]
+pub(crate) struct Dialect {
+    pub(crate) backend: Backend,
+    pub(crate) prefix: String,
+}
+
+impl Dialect {
+    pub(crate) fn sql(&self, template: &str) -> String {
+        let (insert_ignore, on_conflict) = match self.backend {
+            Backend::Sqlite => ("INSERT OR IGNORE", ""),
+            Backend::Postgres => ("INSERT", " ON CONFLICT DO NOTHING"),
+            Backend::Mysql => ("INSERT IGNORE", ""),
+        };
+        let sql = template
+            .replace("{p}", &self.prefix)
+            .replace("{insert_ignore}", insert_ignore)
+            .replace("{on_conflict_ignore}", on_conflict);
+        if self.backend == Backend::Postgres {
+            numbered_placeholders(&sql)
+        } else {
+            sql
+        }
+    }
+}
+
+/// `?` outside string literals becomes `$1`, `$2`, ...
+fn numbered_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let (mut n, mut quoted) = (0, false);
+    for ch in sql.chars() {
+        match ch {
+            '\'' => {
+                quoted = !quoted;
+                out.push(ch);
+            }
+            '?' if !quoted => {
+                n += 1;
+                out.push('$');
+                out.push_str(&n.to_string());
+            }
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+/// A connection of whichever backend the store uses. [`with_conn!`] runs one piece of code on
+/// the concrete connection, so a query is written once and compiled for every backend.
+pub(crate) enum AnyConn {
+    Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>),
+    #[cfg(feature = "postgres")]
+    Postgres(PooledConnection<ConnectionManager<PgConnection>>),
+    #[cfg(feature = "mysql")]
+    Mysql(PooledConnection<ConnectionManager<MysqlConnection>>),
+}
+
+/// `with_conn!(conn, c => expr)`: evaluates `expr` with `c` bound to the concrete diesel
+/// connection inside `conn: &mut AnyConn`.
+macro_rules! with_conn {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::db::AnyConn::Sqlite($c) => {
+                let $c: &mut ::diesel::SqliteConnection = &mut *$c;
+                $body
+            }
+            #[cfg(feature = "postgres")]
+            $crate::db::AnyConn::Postgres($c) => {
+                let $c: &mut ::diesel::PgConnection = &mut *$c;
+                $body
+            }
+            #[cfg(feature = "mysql")]
+            $crate::db::AnyConn::Mysql($c) => {
+                let $c: &mut ::diesel::MysqlConnection = &mut *$c;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_conn;
+
+impl AnyConn {
+    /// Runs `f` in a transaction, committed when it returns `Ok`. With `immediate`, SQLite takes
+    /// the write lock up front (`BEGIN IMMEDIATE`), so a busy database fails at the start rather
+    /// than half-way; the other backends lock rows as they go.
+    pub(crate) fn transaction<T, E>(
+        &mut self,
+        immediate: bool,
+        f: impl FnOnce(&mut AnyConn) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<diesel::result::Error>,
+    {
+        match self {
+            AnyConn::Sqlite(c) if immediate => {
+                AnsiTransactionManager::begin_transaction_sql(&mut **c, "BEGIN IMMEDIATE")?
+            }
+            _ => with_conn!(self, c => AnsiTransactionManager::begin_transaction(c))?,
+        }
+        match f(self) {
+            Ok(value) => {
+                with_conn!(self, c => AnsiTransactionManager::commit_transaction(c))?;
+                Ok(value)
+            }
+            Err(e) => {
+                // The first error is the one worth reporting; a failed rollback leaves the
+                // connection marked broken, and the pool replaces it.
+                let _ = with_conn!(self, c => AnsiTransactionManager::rollback_transaction(c));
+                Err(e)
+            }
+        }
+    }
+
+    pub(crate) fn batch_execute(&mut self, sql: &str) -> Result<(), diesel::result::Error> {
+        with_conn!(self, c => c.batch_execute(sql))
+    }
+}
+
+/// Statements run on every new connection.
+#[derive(Debug)]
+struct Setup(String);
+
+impl<C: Connection> CustomizeConnection<C, diesel::r2d2::Error> for Setup {
+    fn on_acquire(&self, conn: &mut C) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(&self.0)
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+fn setup_sql(backend: Backend, lock_wait: Duration) -> String {
+    let ms = lock_wait.as_millis().max(1);
+    match backend {
+        // WAL lets the dashboard read while the writer writes; busy_timeout makes a locked
+        // database wait briefly instead of failing at once.
+        Backend::Sqlite => format!(
+            "PRAGMA busy_timeout = {ms}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+        ),
+        // Notices ("relation already exists, skipping") would go to stderr.
+        Backend::Postgres => {
+            format!("SET lock_timeout = '{ms}ms'; SET client_min_messages = warning;")
+        }
+        // Whole seconds only; 1 s is the least MySQL waits.
+        Backend::Mysql => {
+            let s = lock_wait.as_secs().max(1);
+            format!(
+                "SET SESSION lock_wait_timeout = {s}; SET SESSION innodb_lock_wait_timeout = {s};"
+            )
+        }
+    }
+}
+
+/// A connection pool of the store's backend.
+#[derive(Clone)]
+pub(crate) enum Pools {
+    Sqlite(Pool<ConnectionManager<SqliteConnection>>),
+    #[cfg(feature = "postgres")]
+    Postgres(Pool<ConnectionManager<PgConnection>>),
+    #[cfg(feature = "mysql")]
+    Mysql(Pool<ConnectionManager<MysqlConnection>>),
+}
+
+fn pool<C>(target: &str, size: u32, setup: String) -> Result<Pool<ConnectionManager<C>>, StoreError>
+where
+    C: diesel::r2d2::R2D2Connection + 'static,
+{
+    // Unchecked: the caller has just connected once, and reported the driver's error if any.
+    Ok(Pool::builder()
+        .max_size(size)
+        .min_idle(Some(0))
+        .connection_timeout(Duration::from_secs(10))
+        .connection_customizer(Box::new(Setup(setup)))
+        .build_unchecked(ConnectionManager::<C>::new(target)))
+}
+
+impl Pools {
+    fn open(
+        backend: Backend,
+        target: &str,
+        size: u32,
+        lock_wait: Duration,
+    ) -> Result<Pools, StoreError> {
+        let setup = setup_sql(backend, lock_wait);
+        Ok(match backend {
+            Backend::Sqlite => Pools::Sqlite(pool(target, size, setup)?),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres => Pools::Postgres(pool(target, size, setup)?),
+            #[cfg(feature = "mysql")]
+            Backend::Mysql => Pools::Mysql(pool(target, size, setup)?),
+            #[allow(unreachable_patterns)]
+            other => unreachable!("{other:?} is refused by Store::open without its feature"),
+        })
+    }
+
+    pub(crate) fn get(&self) -> Result<AnyConn, StoreError> {
+        let err = |e: diesel::r2d2::PoolError| StoreError::Pool(e.to_string());
+        Ok(match self {
+            Pools::Sqlite(p) => AnyConn::Sqlite(p.get().map_err(err)?),
+            #[cfg(feature = "postgres")]
+            Pools::Postgres(p) => AnyConn::Postgres(p.get().map_err(err)?),
+            #[cfg(feature = "mysql")]
+            Pools::Mysql(p) => AnyConn::Mysql(p.get().map_err(err)?),
+        })
+    }
+}
 
 /// The database behind the dashboard: a small connection pool for the dashboard's queries, and
 /// the means to open the writer's own connection.
 #[derive(Clone)]
 pub struct Store {
-    pub(crate) pool: Pool<ConnectionManager<Conn>>,
-    pub(crate) prefix: String,
-    path: PathBuf,
+    pub(crate) pools: Pools,
+    pub(crate) dialect: Dialect,
+    /// What the driver connects to: the file path for SQLite, else the URL.
+    target: String,
     url: String,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
-            .field("url", &self.url)
-            .field("prefix", &self.prefix)
+            .field("url", &redact(&self.url))
+            .field("prefix", &self.dialect.prefix)
             .finish()
-    }
-}
-
-#[derive(Debug)]
-struct Pragmas {
-    busy_timeout_ms: u64,
-}
-
-fn apply_pragmas(conn: &mut Conn, busy_timeout_ms: u64) -> Result<(), diesel::result::Error> {
-    // WAL lets the dashboard read while the writer writes; busy_timeout makes a locked database
-    // wait briefly instead of failing at once.
-    conn.batch_execute(&format!(
-        "PRAGMA busy_timeout = {busy_timeout_ms}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-    ))
-}
-
-impl CustomizeConnection<Conn, diesel::r2d2::Error> for Pragmas {
-    fn on_acquire(&self, conn: &mut Conn) -> Result<(), diesel::r2d2::Error> {
-        apply_pragmas(conn, self.busy_timeout_ms).map_err(diesel::r2d2::Error::QueryError)
     }
 }
 
 /// The file path of a `sqlite://` URL: `sqlite://fmd.db` is relative to the working directory,
 /// `sqlite:///var/lib/fmd.db` absolute.
-fn sqlite_path(url: &str) -> Result<PathBuf, StoreError> {
-    let bad = |why: &str| StoreError::Url {
+fn sqlite_path(url: &str) -> Result<String, StoreError> {
+    let bad = |why: String| StoreError::Url {
         url: url.to_owned(),
-        why: why.to_owned(),
+        why,
     };
-    if url.starts_with("postgres://")
-        || url.starts_with("postgresql://")
-        || url.starts_with("mysql://")
-    {
-        return Err(bad(
-            "this build supports SQLite only; use `sqlite://path/to/fmd.db`",
-        ));
-    }
     let path = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
-        .ok_or_else(|| bad("expected `sqlite://path/to/fmd.db`"))?;
+        .ok_or_else(|| bad("expected `sqlite://path/to/fmd.db`".into()))?;
     if path.is_empty() || path.contains(":memory:") {
-        return Err(bad("give a file path, e.g. `sqlite://fmd.db`; an in-memory database would lose every record at exit"));
+        return Err(bad("give a file path, e.g. `sqlite://fmd.db`; an in-memory database would lose every record at exit".into()));
     }
-    Ok(PathBuf::from(path))
+    let parent = std::path::Path::new(path).parent();
+    if let Some(dir) = parent.filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.is_dir() {
+            return Err(bad(format!("the folder {} does not exist", dir.display())));
+        }
+    }
+    Ok(path.to_owned())
+}
+
+/// Opens one connection outside any pool, so that a bad URL reports the driver's own error.
+fn establish(backend: Backend, target: &str, url: &str) -> Result<(), StoreError> {
+    let err = |source| StoreError::Connect {
+        url: redact(url),
+        source,
+    };
+    match backend {
+        Backend::Sqlite => drop(SqliteConnection::establish(target).map_err(err)?),
+        #[cfg(feature = "postgres")]
+        Backend::Postgres => drop(PgConnection::establish(target).map_err(err)?),
+        #[cfg(feature = "mysql")]
+        Backend::Mysql => drop(MysqlConnection::establish(target).map_err(err)?),
+        #[allow(unreachable_patterns)]
+        _ => {}
+    }
+    Ok(())
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `url` and applies pending migrations.
+    /// Opens the database at `url` (`sqlite://`, `postgres://` or `mysql://`), creating a SQLite
+    /// file if needed, and applies pending migrations. Instances starting together against one
+    /// database migrate it once: the migrations run under a lock.
     pub fn open(url: &str, prefix: &str) -> Result<Store, StoreError> {
         Store::open_with_timeout(url, prefix, Duration::from_secs(5))
     }
@@ -81,57 +346,90 @@ impl Store {
     /// Like [`Store::open`], with how long a statement waits for a lock held by another
     /// connection before failing.
     pub fn open_with_timeout(url: &str, prefix: &str, busy: Duration) -> Result<Store, StoreError> {
-        let path = sqlite_path(url)?;
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if !dir.is_dir() {
-                return Err(StoreError::Url {
-                    url: url.to_owned(),
-                    why: format!("the folder {} does not exist", dir.display()),
-                });
-            }
+        let backend = Backend::of_url(url)?;
+        if let Some(feature) = backend.feature() {
+            return Err(StoreError::Url {
+                url: redact(url),
+                why: format!(
+                    "this build of fmd has no {} support; enable fmd's feature `{feature})",
+                    backend.name()
+                ),
+            });
         }
-        let busy_timeout_ms = busy.as_millis() as u64;
-        // Open once outside the pool so a bad path reports the driver's error, not r2d2's.
-        let mut first =
-            Conn::establish(&path.to_string_lossy()).map_err(|source| StoreError::Connect {
-                url: url.to_owned(),
-                source,
-            })?;
-        apply_pragmas(&mut first, busy_timeout_ms)?;
-        crate::migrations::run(&mut first, prefix)?;
-        let manager = ConnectionManager::<Conn>::new(path.to_string_lossy());
-        let pool = Pool::builder()
-            .max_size(4)
-            .connection_timeout(Duration::from_secs(10))
-            .connection_customizer(Box::new(Pragmas { busy_timeout_ms }))
-            .build(manager)
-            .map_err(|e| StoreError::Pool(e.to_string()))?;
-        Ok(Store {
-            pool,
-            prefix: prefix.to_owned(),
-            path,
+        let target = match backend {
+            Backend::Sqlite => sqlite_path(url)?,
+            _ => url.to_owned(),
+        };
+        establish(backend, &target, url)?;
+        let store = Store {
+            pools: Pools::open(backend, &target, 4, busy)?,
+            dialect: Dialect {
+                backend,
+                prefix: prefix.to_owned(),
+            },
+            target,
             url: url.to_owned(),
-        })
+        };
+        crate::migrations::run(&mut store.conn()?, &store.dialect)?;
+        Ok(store)
     }
 
-    pub(crate) fn conn(&self) -> Result<PooledConnection<ConnectionManager<Conn>>, StoreError> {
-        self.pool.get().map_err(|e| StoreError::Pool(e.to_string()))
+    /// Drops every table of this store's prefix: all that fmd recorded under it. For
+    /// uninstalling, and for benchmarks and tests that share a database server.
+    pub fn drop_all_tables(self) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        for table in crate::migrations::TABLES {
+            conn.batch_execute(&self.sql(&format!("DROP TABLE IF EXISTS {{p}}{table}")))?;
+        }
+        Ok(())
     }
 
-    /// A new connection of its own, for the writer thread.
-    pub(crate) fn dedicated(&self, busy: Duration) -> Result<Conn, StoreError> {
-        let mut conn = Conn::establish(&self.path.to_string_lossy()).map_err(|source| {
-            StoreError::Connect {
-                url: self.url.clone(),
-                source,
-            }
-        })?;
-        apply_pragmas(&mut conn, busy.as_millis() as u64)?;
-        Ok(conn)
+    /// The database system in use.
+    pub fn backend(&self) -> Backend {
+        self.dialect.backend
     }
 
-    /// The SQL with `{p}` replaced by the table prefix.
+    /// The table prefix.
+    pub fn prefix(&self) -> &str {
+        &self.dialect.prefix
+    }
+
+    pub(crate) fn conn(&self) -> Result<AnyConn, StoreError> {
+        self.pools.get()
+    }
+
+    /// A pool of one connection for the writer thread, whose statements give up after `busy`
+    /// when another connection holds a lock they need.
+    pub(crate) fn dedicated(&self, busy: Duration) -> Result<Pools, StoreError> {
+        Pools::open(self.dialect.backend, &self.target, 1, busy)
+    }
+
+    /// The SQL rendered for this store's backend and prefix.
     pub(crate) fn sql(&self, template: &str) -> String {
-        template.replace("{p}", &self.prefix)
+        self.dialect.sql(template)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_outside_strings() {
+        assert_eq!(
+            numbered_placeholders("SELECT '?' , a FROM t WHERE b = ? AND c IN (?, ?)"),
+            "SELECT '?' , a FROM t WHERE b = $1 AND c IN ($2, $3)"
+        );
+    }
+
+    #[test]
+    fn the_scheme_selects_the_backend() {
+        assert_eq!(Backend::of_url("sqlite://x.db").unwrap(), Backend::Sqlite);
+        assert_eq!(
+            Backend::of_url("postgresql://h/d").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(Backend::of_url("mysql://h/d").unwrap(), Backend::Mysql);
+        assert!(Backend::of_url("redis://h").is_err());
     }
 }

@@ -10,7 +10,7 @@
 //! let dir = tempfile::tempdir().unwrap();
 //! let url = format!("sqlite://{}", dir.path().join("fmd.db").display());
 //! let store = fmd_store::Store::open(&url, "fmd_").unwrap();
-//! assert!(store.overview(0, 0).unwrap().is_empty());
+//! assert!(store.overview(0, 0, None).unwrap().is_empty());
 //! ```
 
 mod db;
@@ -20,7 +20,7 @@ mod queries;
 mod sink;
 pub mod writer;
 
-pub use db::Store;
+pub use db::{Backend, Store};
 pub use error::StoreError;
-pub use queries::{EndpointRow, OverviewRow, RequestRow, UserRow};
+pub use queries::{EndpointRow, InstanceRow, OverviewRow, RequestRow, UserRow};
 pub use sink::SqlSink;

@@ -1,12 +1,12 @@
 //! The dashboard's queries. Counts and medians are computed in the database.
 
-use diesel::sql_types::{BigInt, Integer, Nullable, Text};
-use diesel::{Connection, OptionalExtension, QueryableByName, RunQueryDsl};
+use diesel::sql_types::{BigInt, Double, Integer, Nullable, Text};
+use diesel::{OptionalExtension, QueryableByName, RunQueryDsl};
 use serde::Serialize;
 
 use fmd_core::Endpoint;
 
-use crate::db::{Conn, Store};
+use crate::db::{with_conn, AnyConn, Backend, Dialect, Store};
 use crate::StoreError;
 
 /// An endpoint as stored.
@@ -92,6 +92,29 @@ pub struct RequestRow {
     /// The status code.
     #[diesel(sql_type = Integer)]
     pub status_code: i32,
+    /// The instance that served it (none for requests recorded before fmd knew instances).
+    #[diesel(sql_type = Nullable<Text>)]
+    pub instance: Option<String>,
+}
+
+/// A service instance writing to the database.
+#[derive(Debug, Clone, QueryableByName, Serialize)]
+pub struct InstanceRow {
+    /// Database id.
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    /// `instance_name` of its configuration.
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    /// The application version it runs.
+    #[diesel(sql_type = Text)]
+    pub version: String,
+    /// When it started, microseconds since the epoch.
+    #[diesel(sql_type = BigInt)]
+    pub started: i64,
+    /// Its latest heartbeat, microseconds since the epoch.
+    #[diesel(sql_type = BigInt)]
+    pub last_seen: i64,
 }
 
 /// A dashboard user.
@@ -118,6 +141,14 @@ struct Id {
 }
 
 #[derive(QueryableByName)]
+struct IdLevel {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Integer)]
+    monitor_level: i32,
+}
+
+#[derive(QueryableByName)]
 struct Counts {
     #[diesel(sql_type = BigInt)]
     endpoint_id: i64,
@@ -133,6 +164,12 @@ struct Counts {
     errors_week: i64,
     #[diesel(sql_type = BigInt)]
     errors_overall: i64,
+    #[diesel(sql_type = Nullable<Double>)]
+    median_today: Option<f64>,
+    #[diesel(sql_type = Nullable<Double>)]
+    median_week: Option<f64>,
+    #[diesel(sql_type = Nullable<Double>)]
+    median_overall: Option<f64>,
 }
 
 #[derive(QueryableByName)]
@@ -153,100 +190,144 @@ struct Value {
     value: String,
 }
 
+#[derive(QueryableByName)]
+struct GroupCount {
+    #[diesel(sql_type = BigInt)]
+    endpoint_id: i64,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
 const ENDPOINT_COLUMNS: &str =
     "id, name, module_path, file, line, monitor_level, time_added, version_added, last_requested";
 
+/// The SQL condition selecting one instance's requests, or all when the bound id is 0 (ids
+/// start at 1). Bind the id twice.
+const INSTANCE_FILTER: &str = "(? = 0 OR instance_id = ?)";
+
 /// Stores (or finds) the endpoint's row and its source; returns its id and stored level. A new
-/// endpoint gets `default_level`; an existing one keeps its stored level.
+/// endpoint gets `default_level`; an existing one keeps its stored level. Safe when several
+/// instances register the same endpoint at once: no statement can fail on a unique key.
 pub(crate) fn ensure_endpoint(
-    conn: &mut Conn,
-    prefix: &str,
+    conn: &mut AnyConn,
+    d: &Dialect,
     endpoint: &Endpoint,
     default_level: u8,
     version: &str,
 ) -> Result<(i64, u8), diesel::result::Error> {
     let meta = &endpoint.meta;
     let path = endpoint.path();
-    let sql = |s: &str| s.replace("{p}", prefix);
-    conn.transaction(|c| {
-        let function_id = ensure_function(c, prefix, meta.name, meta.source, meta.source_sha256)?;
-        let existing = diesel::sql_query(sql(&format!(
-            "SELECT {ENDPOINT_COLUMNS} FROM {{p}}endpoint WHERE name = ?"
-        )))
-        .bind::<Text, _>(meta.name)
-        .get_result::<EndpointRow>(c)
-        .optional()?;
-        match existing {
-            Some(row) => {
-                diesel::sql_query(sql(
-                    "UPDATE {p}endpoint SET module_path = ?, file = ?, line = ?, function_id = ? WHERE id = ?",
-                ))
-                .bind::<Text, _>(&path)
-                .bind::<Text, _>(meta.file)
-                .bind::<Integer, _>(meta.line as i32)
-                .bind::<BigInt, _>(function_id)
-                .bind::<BigInt, _>(row.id)
-                .execute(c)?;
-                Ok((row.id, row.monitor_level.clamp(0, 3) as u8))
-            }
-            None => {
-                diesel::sql_query(sql(
-                    "INSERT INTO {p}endpoint (name, module_path, file, line, function_id, monitor_level, time_added, version_added) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                ))
-                .bind::<Text, _>(meta.name)
-                .bind::<Text, _>(&path)
-                .bind::<Text, _>(meta.file)
-                .bind::<Integer, _>(meta.line as i32)
-                .bind::<BigInt, _>(function_id)
-                .bind::<Integer, _>(i32::from(default_level))
-                .bind::<BigInt, _>(fmd_core::now_micros())
-                .bind::<Text, _>(version)
-                .execute(c)?;
-                let id = diesel::sql_query(sql("SELECT id FROM {p}endpoint WHERE name = ?"))
-                    .bind::<Text, _>(meta.name)
-                    .get_result::<Id>(c)?
-                    .id;
-                Ok((id, default_level))
-            }
-        }
-    })
+    let function_id = ensure_function(conn, d, meta.name, meta.source, meta.source_sha256)?;
+    let insert = diesel::sql_query(d.sql(
+        "{insert_ignore} INTO {p}endpoint (name, module_path, file, line, function_id, monitor_level, time_added, version_added) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?){on_conflict_ignore}",
+    ))
+    .bind::<Text, _>(meta.name)
+    .bind::<Text, _>(&path)
+    .bind::<Text, _>(meta.file)
+    .bind::<Integer, _>(meta.line as i32)
+    .bind::<BigInt, _>(function_id)
+    .bind::<Integer, _>(i32::from(default_level))
+    .bind::<BigInt, _>(fmd_core::now_micros())
+    .bind::<Text, _>(version);
+    with_conn!(conn, c => insert.execute(c))?;
+    // The handler may have moved or changed since the row was made.
+    let update = diesel::sql_query(d.sql(
+        "UPDATE {p}endpoint SET module_path = ?, file = ?, line = ?, function_id = ? WHERE name = ?",
+    ))
+    .bind::<Text, _>(&path)
+    .bind::<Text, _>(meta.file)
+    .bind::<Integer, _>(meta.line as i32)
+    .bind::<BigInt, _>(function_id)
+    .bind::<Text, _>(meta.name);
+    with_conn!(conn, c => update.execute(c))?;
+    let select =
+        diesel::sql_query(d.sql("SELECT id, monitor_level FROM {p}endpoint WHERE name = ?"))
+            .bind::<Text, _>(meta.name);
+    let row = with_conn!(conn, c => select.get_result::<IdLevel>(c))?;
+    Ok((row.id, row.monitor_level.clamp(0, 3) as u8))
 }
 
 fn ensure_function(
-    conn: &mut Conn,
-    prefix: &str,
+    conn: &mut AnyConn,
+    d: &Dialect,
     name: &str,
     code: &str,
     code_hash: &str,
 ) -> Result<i64, diesel::result::Error> {
-    let select = format!("SELECT id FROM {prefix}function_definition WHERE code_hash = ?");
-    if let Some(found) = diesel::sql_query(&select)
-        .bind::<Text, _>(code_hash)
-        .get_result::<Id>(conn)
-        .optional()?
-    {
-        return Ok(found.id);
-    }
-    diesel::sql_query(format!(
-        "INSERT INTO {prefix}function_definition (name, code, code_hash) VALUES (?, ?, ?)"
+    let insert = diesel::sql_query(d.sql(
+        "{insert_ignore} INTO {p}function_definition (name, code, code_hash) VALUES (?, ?, ?){on_conflict_ignore}",
     ))
     .bind::<Text, _>(name)
     .bind::<Text, _>(code)
-    .bind::<Text, _>(code_hash)
-    .execute(conn)?;
-    Ok(diesel::sql_query(&select)
-        .bind::<Text, _>(code_hash)
-        .get_result::<Id>(conn)?
-        .id)
+    .bind::<Text, _>(code_hash);
+    with_conn!(conn, c => insert.execute(c))?;
+    let select =
+        diesel::sql_query(d.sql("SELECT id FROM {p}function_definition WHERE code_hash = ?"))
+            .bind::<Text, _>(code_hash);
+    Ok(with_conn!(conn, c => select.get_result::<Id>(c))?.id)
+}
+
+/// Registers this instance (or finds it after a restart) and returns its id.
+pub(crate) fn ensure_instance(
+    conn: &mut AnyConn,
+    d: &Dialect,
+    name: &str,
+    version: &str,
+) -> Result<i64, diesel::result::Error> {
+    let now = fmd_core::now_micros();
+    let insert = diesel::sql_query(d.sql(
+        "{insert_ignore} INTO {p}instance (name, version, started, last_seen) VALUES (?, ?, ?, ?){on_conflict_ignore}",
+    ))
+    .bind::<Text, _>(name)
+    .bind::<Text, _>(version)
+    .bind::<BigInt, _>(now)
+    .bind::<BigInt, _>(now);
+    with_conn!(conn, c => insert.execute(c))?;
+    let update = diesel::sql_query(
+        d.sql("UPDATE {p}instance SET version = ?, started = ?, last_seen = ? WHERE name = ?"),
+    )
+    .bind::<Text, _>(version)
+    .bind::<BigInt, _>(now)
+    .bind::<BigInt, _>(now)
+    .bind::<Text, _>(name);
+    with_conn!(conn, c => update.execute(c))?;
+    let select =
+        diesel::sql_query(d.sql("SELECT id FROM {p}instance WHERE name = ?")).bind::<Text, _>(name);
+    Ok(with_conn!(conn, c => select.get_result::<Id>(c))?.id)
+}
+
+/// Marks the instance as alive now.
+pub(crate) fn heartbeat(
+    conn: &mut AnyConn,
+    d: &Dialect,
+    instance_id: i64,
+) -> Result<(), diesel::result::Error> {
+    let update = diesel::sql_query(d.sql("UPDATE {p}instance SET last_seen = ? WHERE id = ?"))
+        .bind::<BigInt, _>(fmd_core::now_micros())
+        .bind::<BigInt, _>(instance_id);
+    with_conn!(conn, c => update.execute(c)).map(|_| ())
+}
+
+/// Every endpoint's stored level, by id.
+pub(crate) fn levels(
+    conn: &mut AnyConn,
+    d: &Dialect,
+) -> Result<Vec<(i64, u8)>, diesel::result::Error> {
+    let select = diesel::sql_query(d.sql("SELECT id, monitor_level FROM {p}endpoint"));
+    Ok(with_conn!(conn, c => select.load::<IdLevel>(c))?
+        .into_iter()
+        .map(|r| (r.id, r.monitor_level.clamp(0, 3) as u8))
+        .collect())
 }
 
 /// The median of an endpoint's durations since `since`, in ms, over `n` rows known to match.
 fn median_ms(
-    conn: &mut Conn,
-    prefix: &str,
+    conn: &mut AnyConn,
+    d: &Dialect,
     endpoint_id: i64,
     since: i64,
+    instance: i64,
     n: i64,
 ) -> Result<Option<f64>, StoreError> {
     if n == 0 {
@@ -254,15 +335,17 @@ fn median_ms(
     }
     // The middle one or two rows of the sorted durations: exact, computed by the database.
     let take = if n % 2 == 0 { 2 } else { 1 };
-    let rows = diesel::sql_query(format!(
-        "SELECT duration_us FROM {prefix}request WHERE endpoint_id = ? AND time_requested >= ? \
-         ORDER BY duration_us LIMIT ? OFFSET ?"
-    ))
+    let query = diesel::sql_query(d.sql(&format!(
+        "SELECT duration_us FROM {{p}}request WHERE endpoint_id = ? AND time_requested >= ? \
+         AND {INSTANCE_FILTER} ORDER BY duration_us LIMIT ? OFFSET ?"
+    )))
     .bind::<BigInt, _>(endpoint_id)
     .bind::<BigInt, _>(since)
+    .bind::<BigInt, _>(instance)
+    .bind::<BigInt, _>(instance)
     .bind::<BigInt, _>(take)
-    .bind::<BigInt, _>((n - 1) / 2)
-    .load::<Duration>(conn)?;
+    .bind::<BigInt, _>((n - 1) / 2);
+    let rows = with_conn!(conn, c => query.load::<Duration>(c))?;
     if rows.is_empty() {
         return Ok(None);
     }
@@ -284,7 +367,7 @@ impl Store {
             .iter()
             .map(|e| {
                 let (id, level) =
-                    ensure_endpoint(&mut conn, &self.prefix, e, default_level, version)?;
+                    ensure_endpoint(&mut conn, &self.dialect, e, default_level, version)?;
                 Ok((*e, id, level))
             })
             .collect()
@@ -292,37 +375,43 @@ impl Store {
 
     /// Every stored endpoint, by name.
     pub fn endpoints(&self) -> Result<Vec<EndpointRow>, StoreError> {
-        let sql = self.sql(&format!(
+        let query = diesel::sql_query(self.sql(&format!(
             "SELECT {ENDPOINT_COLUMNS} FROM {{p}}endpoint ORDER BY name"
-        ));
-        Ok(diesel::sql_query(sql).load(&mut *self.conn()?)?)
+        )));
+        Ok(with_conn!(&mut self.conn()?, c => query.load(c))?)
     }
 
     /// One endpoint.
     pub fn endpoint(&self, id: i64) -> Result<Option<EndpointRow>, StoreError> {
-        let sql = self.sql(&format!(
+        let query = diesel::sql_query(self.sql(&format!(
             "SELECT {ENDPOINT_COLUMNS} FROM {{p}}endpoint WHERE id = ?"
-        ));
-        Ok(diesel::sql_query(sql)
-            .bind::<BigInt, _>(id)
-            .get_result(&mut *self.conn()?)
-            .optional()?)
+        )))
+        .bind::<BigInt, _>(id);
+        Ok(with_conn!(&mut self.conn()?, c => query.get_result(c).optional())?)
     }
 
-    /// Stores an endpoint's level; false when there is no such endpoint.
+    /// Stores an endpoint's level; false when there is no such endpoint. Every instance picks
+    /// it up within its writer's poll interval.
     pub fn set_level(&self, id: i64, level: u8) -> Result<bool, StoreError> {
-        let n =
+        let query =
             diesel::sql_query(self.sql("UPDATE {p}endpoint SET monitor_level = ? WHERE id = ?"))
                 .bind::<Integer, _>(i32::from(level))
-                .bind::<BigInt, _>(id)
-                .execute(&mut *self.conn()?)?;
-        Ok(n > 0)
+                .bind::<BigInt, _>(id);
+        // MySQL counts changed rows, not matched ones: setting the current level changes none.
+        let changed = with_conn!(&mut self.conn()?, c => query.execute(c))?;
+        Ok(changed > 0 || self.endpoint(id)?.is_some())
     }
 
     /// The overview: per endpoint, hits and errors since `today` and `week` (microseconds since
-    /// the epoch) and overall, and the median durations over the same windows.
-    pub fn overview(&self, today: i64, week: i64) -> Result<Vec<OverviewRow>, StoreError> {
-        self.overview_rows(today, week, None)
+    /// the epoch) and overall, and the median durations over the same windows; of one instance
+    /// (by id), or of all.
+    pub fn overview(
+        &self,
+        today: i64,
+        week: i64,
+        instance: Option<i64>,
+    ) -> Result<Vec<OverviewRow>, StoreError> {
+        self.overview_rows(today, week, instance, None)
     }
 
     /// The overview's row of one endpoint.
@@ -331,50 +420,70 @@ impl Store {
         id: i64,
         today: i64,
         week: i64,
+        instance: Option<i64>,
     ) -> Result<Option<OverviewRow>, StoreError> {
-        Ok(self.overview_rows(today, week, Some(id))?.pop())
+        Ok(self.overview_rows(today, week, instance, Some(id))?.pop())
     }
 
     fn overview_rows(
         &self,
         today: i64,
         week: i64,
+        instance: Option<i64>,
         only: Option<i64>,
     ) -> Result<Vec<OverviewRow>, StoreError> {
-        let mut conn = self.conn()?;
         let endpoints = match only {
             Some(id) => self.endpoint(id)?.into_iter().collect(),
             None => self.endpoints()?,
         };
+        let mut conn = self.conn()?;
+        let d = &self.dialect;
+        let instance = instance.unwrap_or(0);
         // One endpoint, or all: a range keeps the SQL the same for both.
         let (low, high) = only.map(|id| (id, id)).unwrap_or((i64::MIN, i64::MAX));
-        let counts: Vec<Counts> = diesel::sql_query(self.sql(
+        // PostgreSQL computes exact medians for every endpoint in the same scan; elsewhere each
+        // median is read off the sorted rows below.
+        let medians = match d.backend {
+            Backend::Postgres => {
+                "percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_us) FILTER (WHERE time_requested >= ?) / 1000.0 AS median_today, \
+                 percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_us) FILTER (WHERE time_requested >= ?) / 1000.0 AS median_week, \
+                 percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_us) / 1000.0 AS median_overall"
+            }
+            // The binds are still consumed, so the parameter list is the same everywhere.
+            _ => {
+                "(CASE WHEN ? < ? THEN NULL END) AS median_today, \
+                 NULL AS median_week, NULL AS median_overall"
+            }
+        };
+        let query = diesel::sql_query(d.sql(&format!(
             "SELECT endpoint_id, \
-               COALESCE(SUM(CASE WHEN time_requested >= ? THEN 1 ELSE 0 END), 0) AS hits_today, \
-               COALESCE(SUM(CASE WHEN time_requested >= ? THEN 1 ELSE 0 END), 0) AS hits_week, \
+               COUNT(CASE WHEN time_requested >= ? THEN 1 END) AS hits_today, \
+               COUNT(CASE WHEN time_requested >= ? THEN 1 END) AS hits_week, \
                COUNT(*) AS hits_overall, \
-               COALESCE(SUM(CASE WHEN time_requested >= ? AND status_code >= 400 THEN 1 ELSE 0 END), 0) AS errors_today, \
-               COALESCE(SUM(CASE WHEN time_requested >= ? AND status_code >= 400 THEN 1 ELSE 0 END), 0) AS errors_week, \
-               COALESCE(SUM(CASE WHEN status_code >= 400 THEN 1 ELSE 0 END), 0) AS errors_overall \
-             FROM {p}request WHERE endpoint_id BETWEEN ? AND ? GROUP BY endpoint_id",
-        ))
+               COUNT(CASE WHEN time_requested >= ? AND status_code >= 400 THEN 1 END) AS errors_today, \
+               COUNT(CASE WHEN time_requested >= ? AND status_code >= 400 THEN 1 END) AS errors_week, \
+               COUNT(CASE WHEN status_code >= 400 THEN 1 END) AS errors_overall, \
+               {medians} \
+             FROM {{p}}request WHERE endpoint_id BETWEEN ? AND ? AND {INSTANCE_FILTER} GROUP BY endpoint_id",
+        )))
+        .bind::<BigInt, _>(today)
+        .bind::<BigInt, _>(week)
         .bind::<BigInt, _>(today)
         .bind::<BigInt, _>(week)
         .bind::<BigInt, _>(today)
         .bind::<BigInt, _>(week)
         .bind::<BigInt, _>(low)
         .bind::<BigInt, _>(high)
-        .load(&mut *conn)?;
-        let groups: Vec<(i64, i64)> = diesel::sql_query(self.sql(
+        .bind::<BigInt, _>(instance)
+        .bind::<BigInt, _>(instance);
+        let counts: Vec<Counts> = with_conn!(&mut conn, c => query.load(c))?;
+        let groups = diesel::sql_query(d.sql(
             "SELECT endpoint_id, COUNT(DISTINCT stack_trace_snapshot_id) AS n FROM {p}exception_occurrence \
              WHERE endpoint_id BETWEEN ? AND ? GROUP BY endpoint_id",
         ))
         .bind::<BigInt, _>(low)
-        .bind::<BigInt, _>(high)
-        .load::<GroupCount>(&mut *conn)?
-        .into_iter()
-        .map(|g| (g.endpoint_id, g.n))
-        .collect();
+        .bind::<BigInt, _>(high);
+        let groups: Vec<GroupCount> = with_conn!(&mut conn, c => groups.load(c))?;
         endpoints
             .into_iter()
             .map(|endpoint| {
@@ -385,22 +494,14 @@ impl Store {
                     get(|c| c.hits_week),
                     get(|c| c.hits_overall),
                 );
+                let mut median = |since: i64, n: i64, computed: Option<f64>| match d.backend {
+                    Backend::Postgres => Ok(computed),
+                    _ => median_ms(&mut conn, d, endpoint.id, since, instance, n),
+                };
                 Ok(OverviewRow {
-                    median_today_ms: median_ms(
-                        &mut conn,
-                        &self.prefix,
-                        endpoint.id,
-                        today,
-                        today_n,
-                    )?,
-                    median_week_ms: median_ms(&mut conn, &self.prefix, endpoint.id, week, week_n)?,
-                    median_overall_ms: median_ms(
-                        &mut conn,
-                        &self.prefix,
-                        endpoint.id,
-                        i64::MIN,
-                        all_n,
-                    )?,
+                    median_today_ms: median(today, today_n, c.and_then(|c| c.median_today))?,
+                    median_week_ms: median(week, week_n, c.and_then(|c| c.median_week))?,
+                    median_overall_ms: median(i64::MIN, all_n, c.and_then(|c| c.median_overall))?,
                     hits_today: today_n,
                     hits_week: week_n,
                     hits_overall: all_n,
@@ -409,8 +510,8 @@ impl Store {
                     errors_overall: get(|c| c.errors_overall),
                     exception_groups: groups
                         .iter()
-                        .find(|g| g.0 == endpoint.id)
-                        .map(|g| g.1)
+                        .find(|g| g.endpoint_id == endpoint.id)
+                        .map(|g| g.n)
                         .unwrap_or(0),
                     endpoint,
                 })
@@ -418,41 +519,62 @@ impl Store {
             .collect()
     }
 
-    /// An endpoint's requests, newest first.
+    /// An endpoint's requests, newest first; of one instance (by id), or of all.
     pub fn requests(
         &self,
         endpoint_id: i64,
+        instance: Option<i64>,
         offset: i64,
         limit: i64,
     ) -> Result<Vec<RequestRow>, StoreError> {
-        Ok(diesel::sql_query(self.sql(
-            "SELECT id, duration_us, time_requested, version_requested, group_by, ip, status_code \
-             FROM {p}request WHERE endpoint_id = ? ORDER BY time_requested DESC, id DESC LIMIT ? OFFSET ?",
-        ))
+        let instance = instance.unwrap_or(0);
+        let query = diesel::sql_query(self.sql(&format!(
+            "SELECT r.id, r.duration_us, r.time_requested, r.version_requested, r.group_by, r.ip, \
+               r.status_code, i.name AS instance \
+             FROM {{p}}request r LEFT JOIN {{p}}instance i ON i.id = r.instance_id \
+             WHERE r.endpoint_id = ? AND {} \
+             ORDER BY r.time_requested DESC, r.id DESC LIMIT ? OFFSET ?",
+            INSTANCE_FILTER.replace("instance_id", "r.instance_id")
+        )))
         .bind::<BigInt, _>(endpoint_id)
+        .bind::<BigInt, _>(instance)
+        .bind::<BigInt, _>(instance)
         .bind::<BigInt, _>(limit)
-        .bind::<BigInt, _>(offset)
-        .load(&mut *self.conn()?)?)
+        .bind::<BigInt, _>(offset);
+        Ok(with_conn!(&mut self.conn()?, c => query.load(c))?)
     }
 
-    /// How many requests an endpoint has.
-    pub fn request_count(&self, endpoint_id: i64) -> Result<i64, StoreError> {
-        Ok(diesel::sql_query(
-            self.sql("SELECT COUNT(*) AS n FROM {p}request WHERE endpoint_id = ?"),
-        )
+    /// How many requests an endpoint has; of one instance (by id), or of all.
+    pub fn request_count(
+        &self,
+        endpoint_id: i64,
+        instance: Option<i64>,
+    ) -> Result<i64, StoreError> {
+        let instance = instance.unwrap_or(0);
+        let query = diesel::sql_query(self.sql(&format!(
+            "SELECT COUNT(*) AS n FROM {{p}}request WHERE endpoint_id = ? AND {INSTANCE_FILTER}"
+        )))
         .bind::<BigInt, _>(endpoint_id)
-        .get_result::<Count>(&mut *self.conn()?)?
-        .n)
+        .bind::<BigInt, _>(instance)
+        .bind::<BigInt, _>(instance);
+        Ok(with_conn!(&mut self.conn()?, c => query.get_result::<Count>(c))?.n)
+    }
+
+    /// The instances that wrote to this database, the most recently seen first.
+    pub fn instances(&self) -> Result<Vec<InstanceRow>, StoreError> {
+        let query = diesel::sql_query(self.sql(
+            "SELECT id, name, version, started, last_seen FROM {p}instance ORDER BY last_seen DESC, name",
+        ));
+        Ok(with_conn!(&mut self.conn()?, c => query.load(c))?)
     }
 
     /// A dashboard user by name.
     pub fn user(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
-        Ok(diesel::sql_query(self.sql(
+        let query = diesel::sql_query(self.sql(
             "SELECT id, username, password_hash, is_admin FROM {p}dashboard_user WHERE username = ?",
         ))
-        .bind::<Text, _>(username)
-        .get_result(&mut *self.conn()?)
-        .optional()?)
+        .bind::<Text, _>(username);
+        Ok(with_conn!(&mut self.conn()?, c => query.get_result(c).optional())?)
     }
 
     /// Creates the user, or replaces its password hash and role.
@@ -463,70 +585,43 @@ impl Store {
         is_admin: bool,
     ) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
-        conn.transaction(|c| {
-            let updated = diesel::sql_query(self.sql(
-                "UPDATE {p}dashboard_user SET password_hash = ?, is_admin = ? WHERE username = ?",
-            ))
-            .bind::<Text, _>(password_hash)
-            .bind::<Integer, _>(i32::from(is_admin))
-            .bind::<Text, _>(username)
-            .execute(c)?;
-            if updated == 0 {
-                diesel::sql_query(self.sql(
-                    "INSERT INTO {p}dashboard_user (username, password_hash, is_admin) VALUES (?, ?, ?)",
-                ))
-                .bind::<Text, _>(username)
-                .bind::<Text, _>(password_hash)
-                .bind::<Integer, _>(i32::from(is_admin))
-                .execute(c)?;
-            }
-            Ok::<_, diesel::result::Error>(())
-        })?;
+        let insert = diesel::sql_query(self.sql(
+            "{insert_ignore} INTO {p}dashboard_user (username, password_hash, is_admin) VALUES (?, ?, ?){on_conflict_ignore}",
+        ))
+        .bind::<Text, _>(username)
+        .bind::<Text, _>(password_hash)
+        .bind::<Integer, _>(i32::from(is_admin));
+        with_conn!(&mut conn, c => insert.execute(c))?;
+        let update = diesel::sql_query(self.sql(
+            "UPDATE {p}dashboard_user SET password_hash = ?, is_admin = ? WHERE username = ?",
+        ))
+        .bind::<Text, _>(password_hash)
+        .bind::<Integer, _>(i32::from(is_admin))
+        .bind::<Text, _>(username);
+        with_conn!(&mut conn, c => update.execute(c))?;
         Ok(())
     }
 
     /// How many administrators exist.
     pub fn admin_count(&self) -> Result<i64, StoreError> {
-        Ok(diesel::sql_query(
+        let query = diesel::sql_query(
             self.sql("SELECT COUNT(*) AS n FROM {p}dashboard_user WHERE is_admin = 1"),
-        )
-        .get_result::<Count>(&mut *self.conn()?)?
-        .n)
+        );
+        Ok(with_conn!(&mut self.conn()?, c => query.get_result::<Count>(c))?.n)
     }
 
     /// The stored value of a setting, storing `value` first when there is none. Concurrent
-    /// callers all get the value that was stored first.
+    /// callers, in this process or others, all get the value that was stored first.
     pub fn setting_or_insert(&self, name: &str, value: &str) -> Result<String, StoreError> {
         let mut conn = self.conn()?;
-        let select = self.sql("SELECT value FROM {p}setting WHERE name = ?");
-        let current = |c: &mut Conn| {
-            diesel::sql_query(&select)
-                .bind::<Text, _>(name)
-                .get_result::<Value>(c)
-                .optional()
-        };
-        if let Some(v) = current(&mut conn)? {
-            return Ok(v.value);
-        }
-        let inserted =
-            diesel::sql_query(self.sql("INSERT INTO {p}setting (name, value) VALUES (?, ?)"))
-                .bind::<Text, _>(name)
-                .bind::<Text, _>(value)
-                .execute(&mut *conn);
-        match inserted {
-            Ok(_) => Ok(value.to_owned()),
-            // Another instance stored one first: use theirs.
-            Err(_) => Ok(current(&mut conn)?
-                .map(|v| v.value)
-                .unwrap_or_else(|| value.to_owned())),
-        }
+        let insert = diesel::sql_query(self.sql(
+            "{insert_ignore} INTO {p}setting (name, value) VALUES (?, ?){on_conflict_ignore}",
+        ))
+        .bind::<Text, _>(name)
+        .bind::<Text, _>(value);
+        with_conn!(&mut conn, c => insert.execute(c))?;
+        let select = diesel::sql_query(self.sql("SELECT value FROM {p}setting WHERE name = ?"))
+            .bind::<Text, _>(name);
+        Ok(with_conn!(&mut conn, c => select.get_result::<Value>(c))?.value)
     }
-}
-
-#[derive(QueryableByName)]
-struct GroupCount {
-    #[diesel(sql_type = BigInt)]
-    endpoint_id: i64,
-    #[diesel(sql_type = BigInt)]
-    n: i64,
 }

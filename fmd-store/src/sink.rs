@@ -3,13 +3,12 @@ use std::time::Duration;
 
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Integer, Nullable, Text};
-use diesel::sqlite::Sqlite;
 use diesel::{QueryResult, RunQueryDsl};
 
 use fmd_core::{Endpoint, RequestRecord, Sink, SinkError};
 
-use crate::db::{Conn, Store};
-use crate::queries::ensure_endpoint;
+use crate::db::{with_conn, AnyConn, Dialect, Pools, Store};
+use crate::queries::{ensure_endpoint, ensure_instance, heartbeat, levels};
 use crate::StoreError;
 
 /// Rows per INSERT statement, largest first: a batch is written in chunks of these sizes only,
@@ -30,17 +29,24 @@ fn chunks<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
 
 /// The writer's [`Sink`] on a connection of its own.
 pub struct SqlSink {
-    conn: Conn,
-    prefix: String,
+    pool: Pools,
+    /// Kept between writes; given back to the pool after an error, so the next write checks
+    /// out a tested (or new) connection.
+    conn: Option<AnyConn>,
+    dialect: Dialect,
     version: String,
+    instance_name: String,
+    instance_id: Option<i64>,
     default_level: u8,
-    ids: HashMap<usize, i64>,
+    /// The endpoints this process has written for, with their ids, by address.
+    ids: HashMap<usize, (&'static Endpoint, i64)>,
 }
 
 impl std::fmt::Debug for SqlSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqlSink")
-            .field("prefix", &self.prefix)
+            .field("dialect", &self.dialect)
+            .field("instance", &self.instance_name)
             .finish()
     }
 }
@@ -69,6 +75,7 @@ struct Row<'a> {
 struct InsertRequests<'a, const N: usize> {
     prefix: &'a str,
     version: &'a str,
+    instance_id: Option<i64>,
     rows: &'a [Row<'a>],
 }
 
@@ -80,75 +87,122 @@ impl<const N: usize> QueryId for InsertRequests<'_, N> {
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl<const N: usize> QueryFragment<Sqlite> for InsertRequests<'_, N> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
-        debug_assert_eq!(
-            self.rows.len(),
-            N,
-            "the cached SQL has room for exactly N rows"
-        );
-        out.push_sql("INSERT INTO ");
-        out.push_sql(self.prefix);
-        out.push_sql(
-            "request (endpoint_id, duration_us, time_requested, version_requested, group_by, ip, status_code) VALUES ",
-        );
-        for (i, row) in self.rows.iter().enumerate() {
-            out.push_sql(if i == 0 { "(" } else { ", (" });
-            out.push_bind_param::<BigInt, _>(&row.endpoint_id)?;
-            out.push_sql(", ");
-            out.push_bind_param::<BigInt, _>(&row.duration_us)?;
-            out.push_sql(", ");
-            out.push_bind_param::<BigInt, _>(&row.time_requested)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Text, _>(&self.version)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Nullable<Text>, _>(&row.group_by)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Nullable<Text>, _>(&row.ip)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Integer, _>(&row.status_code)?;
-            out.push_sql(")");
+/// The same fragment for each backend: written per backend rather than generically because the
+/// bounds a generic version needs (one `ToSql` per column type) say less than this does.
+macro_rules! insert_requests_for {
+    ($backend:ty, $conn:ty) => {
+        impl<const N: usize> QueryFragment<$backend> for InsertRequests<'_, N> {
+            fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, $backend>) -> QueryResult<()> {
+                debug_assert_eq!(
+                    self.rows.len(),
+                    N,
+                    "the cached SQL has room for exactly N rows"
+                );
+                out.push_sql("INSERT INTO ");
+                out.push_sql(self.prefix);
+                out.push_sql(
+                    "request (endpoint_id, duration_us, time_requested, version_requested, group_by, ip, status_code, instance_id) VALUES ",
+                );
+                for (i, row) in self.rows.iter().enumerate() {
+                    out.push_sql(if i == 0 { "(" } else { ", (" });
+                    out.push_bind_param::<BigInt, _>(&row.endpoint_id)?;
+                    out.push_sql(", ");
+                    out.push_bind_param::<BigInt, _>(&row.duration_us)?;
+                    out.push_sql(", ");
+                    out.push_bind_param::<BigInt, _>(&row.time_requested)?;
+                    out.push_sql(", ");
+                    out.push_bind_param::<Text, _>(self.version)?;
+                    out.push_sql(", ");
+                    out.push_bind_param::<Nullable<Text>, _>(&row.group_by)?;
+                    out.push_sql(", ");
+                    out.push_bind_param::<Nullable<Text>, _>(&row.ip)?;
+                    out.push_sql(", ");
+                    out.push_bind_param::<Integer, _>(&row.status_code)?;
+                    out.push_sql(", ");
+                    out.push_bind_param::<Nullable<BigInt>, _>(&self.instance_id)?;
+                    out.push_sql(")");
+                }
+                Ok(())
+            }
         }
-        Ok(())
-    }
+
+        impl<const N: usize> RunQueryDsl<$conn> for InsertRequests<'_, N> {}
+    };
 }
 
-impl<const N: usize> RunQueryDsl<Conn> for InsertRequests<'_, N> {}
+insert_requests_for!(diesel::sqlite::Sqlite, diesel::SqliteConnection);
+#[cfg(feature = "postgres")]
+insert_requests_for!(diesel::pg::Pg, diesel::PgConnection);
+#[cfg(feature = "mysql")]
+insert_requests_for!(diesel::mysql::Mysql, diesel::MysqlConnection);
 
 impl Store {
-    /// A sink for the writer, recording requests under `version`. `known` maps endpoints to their
-    /// ids (from [`Store::sync_endpoints`]); others are stored on first use at `default_level`.
-    /// `busy` bounds how long a write waits for a lock before it counts as failed.
+    /// A sink for the writer, recording requests under `version` as the instance
+    /// `instance_name`. `known` maps endpoints to their ids (from [`Store::sync_endpoints`]);
+    /// others are stored on first use at `default_level`. `busy` bounds how long a write waits
+    /// for a lock before it counts as failed.
     pub fn sink(
         &self,
         version: &str,
+        instance_name: &str,
         known: &[(&'static Endpoint, i64, u8)],
         default_level: u8,
         busy: Duration,
     ) -> Result<SqlSink, StoreError> {
-        Ok(SqlSink {
-            conn: self.dedicated(busy)?,
-            prefix: self.prefix.clone(),
+        let mut sink = SqlSink {
+            pool: self.dedicated(busy)?,
+            conn: None,
+            dialect: self.dialect.clone(),
             version: version.to_owned(),
+            instance_name: instance_name.to_owned(),
+            instance_id: None,
             default_level,
-            ids: known.iter().map(|(e, id, _)| (key(e), *id)).collect(),
-        })
+            ids: known.iter().map(|(e, id, _)| (key(e), (*e, *id))).collect(),
+        };
+        // Registered now so the dashboard lists the instance before its first request; a
+        // database that is down now gets it registered by the first write that succeeds.
+        if let Err(e) = sink.instance() {
+            log::debug!(target: "fmd", "cannot register the instance yet: {e}");
+        }
+        Ok(sink)
     }
 }
 
 impl SqlSink {
-    fn id(&mut self, endpoint: &'static Endpoint) -> Result<i64, diesel::result::Error> {
-        if let Some(id) = self.ids.get(&key(endpoint)) {
+    /// Runs `f` on the sink's connection; after an error the connection goes back to the pool,
+    /// which tests it before handing it out again and replaces it if it is broken.
+    fn with<T>(
+        &mut self,
+        f: impl FnOnce(&mut AnyConn, &Dialect) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = match self.conn.take() {
+            Some(conn) => conn,
+            None => self.pool.get()?,
+        };
+        let result = f(&mut conn, &self.dialect);
+        if result.is_ok() {
+            self.conn = Some(conn);
+        }
+        result
+    }
+
+    fn instance(&mut self) -> Result<i64, StoreError> {
+        if let Some(id) = self.instance_id {
+            return Ok(id);
+        }
+        let (name, version) = (self.instance_name.clone(), self.version.clone());
+        let id = self.with(|c, d| Ok(ensure_instance(c, d, &name, &version)?))?;
+        self.instance_id = Some(id);
+        Ok(id)
+    }
+
+    fn id(&mut self, endpoint: &'static Endpoint) -> Result<i64, StoreError> {
+        if let Some((_, id)) = self.ids.get(&key(endpoint)) {
             return Ok(*id);
         }
-        let (id, _) = ensure_endpoint(
-            &mut self.conn,
-            &self.prefix,
-            endpoint,
-            self.default_level,
-            &self.version,
-        )?;
-        self.ids.insert(key(endpoint), id);
+        let (level, version) = (self.default_level, self.version.clone());
+        let (id, _) = self.with(|c, d| Ok(ensure_endpoint(c, d, endpoint, level, &version)?))?;
+        self.ids.insert(key(endpoint), (endpoint, id));
         Ok(id)
     }
 
@@ -156,7 +210,8 @@ impl SqlSink {
         &mut self,
         records: &[RequestRecord],
         last_requested: &[(&'static Endpoint, i64)],
-    ) -> Result<(), diesel::result::Error> {
+    ) -> Result<(), StoreError> {
+        let instance_id = Some(self.instance()?);
         let mut rows = Vec::with_capacity(records.len());
         for r in records {
             rows.push(Row {
@@ -172,29 +227,52 @@ impl SqlSink {
         for (e, secs) in last_requested {
             touched.push((self.id(e)?, secs * 1_000_000));
         }
-        let (prefix, version) = (&self.prefix, &self.version);
-        // IMMEDIATE takes the write lock up front: an empty write is then a real probe of
-        // whether the database can be written, and a busy database fails here rather than
-        // half-way through the batch.
-        self.conn.immediate_transaction(|c| {
-            for rows in chunks(&rows) {
-                match rows.len() {
-                    100 => InsertRequests::<100> { prefix, version, rows }.execute(c)?,
-                    10 => InsertRequests::<10> { prefix, version, rows }.execute(c)?,
-                    _ => InsertRequests::<1> { prefix, version, rows }.execute(c)?,
-                };
-            }
-            for (id, micros) in &touched {
-                diesel::sql_query(format!(
-                    "UPDATE {prefix}endpoint SET last_requested = ? WHERE id = ? AND (last_requested IS NULL OR last_requested < ?)"
-                ))
-                .bind::<BigInt, _>(*micros)
-                .bind::<BigInt, _>(*id)
-                .bind::<BigInt, _>(*micros)
-                .execute(c)?;
-            }
-            Ok(())
+        let version = self.version.clone();
+        self.with(|conn, d| {
+            let prefix = d.prefix.as_str();
+            let version = version.as_str();
+            let touch = d.sql(
+                "UPDATE {p}endpoint SET last_requested = ? WHERE id = ? AND (last_requested IS NULL OR last_requested < ?)",
+            );
+            // Immediate: on SQLite an empty write is then a real probe of whether the database
+            // can be written, and a busy database fails here rather than half-way through.
+            conn.transaction(true, |conn| {
+                for rows in chunks(&rows) {
+                    with_conn!(conn, c => match rows.len() {
+                        100 => InsertRequests::<100> { prefix, version, instance_id, rows }.execute(c)?,
+                        10 => InsertRequests::<10> { prefix, version, instance_id, rows }.execute(c)?,
+                        _ => InsertRequests::<1> { prefix, version, instance_id, rows }.execute(c)?,
+                    });
+                }
+                for (id, micros) in &touched {
+                    let query = diesel::sql_query(&touch)
+                        .bind::<BigInt, _>(*micros)
+                        .bind::<BigInt, _>(*id)
+                        .bind::<BigInt, _>(*micros);
+                    with_conn!(conn, c => query.execute(c))?;
+                }
+                Ok(())
+            })
         })
+    }
+
+    /// Announces this instance and applies the levels stored in the database to the endpoints
+    /// this process serves.
+    fn refresh(&mut self) -> Result<(), StoreError> {
+        let instance_id = self.instance()?;
+        let levels = self.with(|c, d| {
+            heartbeat(c, d, instance_id)?;
+            Ok(levels(c, d)?)
+        })?;
+        let by_id: HashMap<i64, u8> = levels.into_iter().collect();
+        for (endpoint, id) in self.ids.values() {
+            if let Some(level) = by_id.get(id) {
+                if endpoint.level() != *level {
+                    endpoint.set_level(*level);
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -217,6 +295,10 @@ impl Sink for SqlSink {
     ) -> Result<(), SinkError> {
         self.write_all(records, last_requested)
             .map_err(|e| SinkError(e.to_string()))
+    }
+
+    fn poll(&mut self) -> Result<(), SinkError> {
+        self.refresh().map_err(|e| SinkError(e.to_string()))
     }
 }
 

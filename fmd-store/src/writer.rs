@@ -24,6 +24,9 @@ pub struct WriterOptions {
     pub max_backoff: Duration,
     /// Log each batch written at debug level.
     pub enable_logging: bool,
+    /// How often the sink is polled ([`Sink::poll`]): the longest a level set by another
+    /// process's dashboard takes to reach this one.
+    pub poll_interval: Duration,
 }
 
 impl Default for WriterOptions {
@@ -34,6 +37,7 @@ impl Default for WriterOptions {
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(10),
             enable_logging: false,
+            poll_interval: Duration::from_secs(2),
         }
     }
 }
@@ -54,6 +58,7 @@ struct Writer<S> {
     retry_at: Option<Instant>,
     backoff: Duration,
     last_written: HashMap<usize, i64>,
+    next_poll: Instant,
 }
 
 /// Starts the writer thread. It stops after a `Shutdown` message, or when every [`Recorder`]
@@ -76,6 +81,7 @@ pub fn spawn<S: Sink>(
         dropped_at_failure: 0,
         retry_at: None,
         last_written: HashMap::new(),
+        next_poll: Instant::now(),
     };
     std::thread::Builder::new()
         .name("fmd-writer".into())
@@ -100,6 +106,7 @@ impl<S: Sink> Writer<S> {
             };
             std::thread::park_timeout(wait);
             Clock::tick();
+            self.poll();
             // Drain everything queued, a batch (one transaction) at a time.
             loop {
                 let mut waiters = Vec::new();
@@ -140,6 +147,17 @@ impl<S: Sink> Writer<S> {
                     break;
                 }
             }
+        }
+    }
+
+    fn poll(&mut self) {
+        // A failing database is probed by the write attempts already.
+        if self.failing || Instant::now() < self.next_poll {
+            return;
+        }
+        self.next_poll = Instant::now() + self.options.poll_interval;
+        if let Err(e) = self.sink.poll() {
+            log::debug!(target: "fmd", "polling the database failed: {e}");
         }
     }
 

@@ -1,157 +1,423 @@
-//! Migrations and the dashboard's queries on a real SQLite file.
+//! Migrations and the dashboard's queries, on every backend this build and machine can test
+//! (see `common`).
 
 mod common;
 
 use std::time::Duration;
 
-use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
-use fmd_core::Sink;
-use fmd_store::Store;
+use fmd_core::{Endpoint, EndpointMeta, Sink};
+use fmd_store::{Backend, Store};
 
 use common::*;
 
-#[derive(QueryableByName)]
-struct Name {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    name: String,
-}
+const SECOND: Duration = Duration::from_secs(1);
 
 #[test]
 fn migrations_are_idempotent_and_prefix_every_table_and_index() {
-    let (dir, url) = temp_db();
-    Store::open(&url, "mon_").unwrap();
-    Store::open(&url, "mon_").unwrap();
-    let mut conn =
-        SqliteConnection::establish(dir.path().join("fmd.db").to_str().unwrap()).unwrap();
-    let names: Vec<String> = diesel::sql_query(
-        "SELECT name FROM sqlite_master WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%'",
-    )
-    .load::<Name>(&mut conn)
-    .unwrap()
-    .into_iter()
-    .map(|n| n.name)
-    .collect();
-    assert!(names.len() > 15, "{names:?}");
-    for name in &names {
-        assert!(name.starts_with("mon_"), "{name} lacks the prefix");
+    for db in databases() {
+        db.open();
+        db.open();
+        let tables = db.tables();
+        assert!(tables.len() > 15, "{db}: {tables:?}");
+        for name in tables.iter().chain(&db.indexes()) {
+            assert!(
+                name.starts_with(&db.prefix),
+                "{db}: {name} lacks the prefix"
+            );
+        }
+        for table in [
+            "request",
+            "endpoint",
+            "instance",
+            "exception_occurrence",
+            "custom_graph",
+            "dashboard_user",
+            "schema_migrations",
+        ] {
+            let name = format!("{}{table}", db.prefix);
+            assert!(tables.contains(&name), "{db}: {name} missing");
+        }
+        if db.backend != Backend::Mysql {
+            let index = format!("{}request_endpoint_time", db.prefix);
+            assert!(db.indexes().contains(&index), "{db}: {index} missing");
+        }
     }
-    for table in [
-        "mon_request",
-        "mon_endpoint",
-        "mon_exception_occurrence",
-        "mon_custom_graph",
-        "mon_dashboard_user",
-    ] {
-        assert!(names.iter().any(|n| n == table), "{table} missing");
-    }
-    assert!(names.iter().any(|n| n == "mon_request_endpoint_time"));
 }
 
 #[test]
 fn two_prefixes_share_one_database() {
-    let (_dir, url) = temp_db();
-    let a = Store::open(&url, "a_").unwrap();
-    let b = Store::open(&url, "b_").unwrap();
-    a.sync_endpoints(&[&HOME], 2, "1").unwrap();
-    assert_eq!(a.endpoints().unwrap().len(), 1);
-    assert!(b.endpoints().unwrap().is_empty());
+    for db in databases() {
+        let other = db.sibling();
+        let a = db.open();
+        let b = other.open();
+        a.sync_endpoints(&[&HOME], 2, "1").unwrap();
+        assert_eq!(a.endpoints().unwrap().len(), 1, "{db}");
+        assert!(b.endpoints().unwrap().is_empty(), "{db}");
+    }
 }
 
 #[test]
 fn endpoints_keep_their_stored_level() {
-    let (_dir, url) = temp_db();
-    let store = Store::open(&url, "fmd_").unwrap();
-    let synced = store.sync_endpoints(&[&HOME], 1, "1.0").unwrap();
-    assert_eq!(synced[0].2, 1);
-    assert!(store.set_level(synced[0].1, 3).unwrap());
-    // A later start with another default keeps the stored level.
-    let again = store.sync_endpoints(&[&HOME], 0, "2.0").unwrap();
-    assert_eq!((again[0].1, again[0].2), (synced[0].1, 3));
-    assert!(!store.set_level(9999, 2).unwrap());
-    let row = store.endpoint(synced[0].1).unwrap().unwrap();
-    assert_eq!(row.version_added, "1.0");
-    assert_eq!(row.name, "home");
+    for db in databases() {
+        let store = db.open();
+        let synced = store.sync_endpoints(&[&HOME], 1, "1.0").unwrap();
+        assert_eq!(synced[0].2, 1, "{db}");
+        assert!(store.set_level(synced[0].1, 3).unwrap(), "{db}");
+        assert!(
+            store.set_level(synced[0].1, 3).unwrap(),
+            "{db}: unchanged is still found"
+        );
+        // A later start with another default keeps the stored level.
+        let again = store.sync_endpoints(&[&HOME], 0, "2.0").unwrap();
+        assert_eq!((again[0].1, again[0].2), (synced[0].1, 3), "{db}");
+        assert!(!store.set_level(9999, 2).unwrap(), "{db}");
+        let row = store.endpoint(synced[0].1).unwrap().unwrap();
+        assert_eq!(row.version_added, "1.0", "{db}");
+        assert_eq!(row.name, "home", "{db}");
+    }
 }
 
 #[test]
 fn overview_counts_and_exact_medians() {
-    let (_dir, url) = temp_db();
-    let store = Store::open(&url, "fmd_").unwrap();
-    let synced = store.sync_endpoints(&[&HOME, &OTHER], 1, "1").unwrap();
-    let mut sink = store.sink("1", &synced, 1, Duration::from_secs(1)).unwrap();
-    let day = 86_400_000_000i64;
-    let now = 100 * day;
-    // Today: 10, 20, 30, 40 ms (median 25); last week: one 1000 ms; older: two 5 ms.
-    let records = vec![
-        record(&HOME, now, 10_000, 200),
-        record(&HOME, now + 1, 20_000, 404),
-        record(&HOME, now + 2, 30_000, 200),
-        record(&HOME, now + 3, 40_000, 500),
-        record(&HOME, now - 3 * day, 1_000_000, 200),
-        record(&HOME, now - 30 * day, 5_000, 503),
-        record(&HOME, now - 31 * day, 5_000, 200),
-    ];
-    sink.write(&records, &[]).unwrap();
-    let rows = store.overview(now - day / 2, now - 7 * day).unwrap();
-    let home = rows.iter().find(|r| r.endpoint.name == "home").unwrap();
-    assert_eq!(
-        (home.hits_today, home.hits_week, home.hits_overall),
-        (4, 5, 7)
-    );
-    assert_eq!(
-        (home.errors_today, home.errors_week, home.errors_overall),
-        (2, 2, 3)
-    );
-    assert_eq!(home.median_today_ms, Some(25.0));
-    assert_eq!(home.median_week_ms, Some(30.0));
-    assert_eq!(home.median_overall_ms, Some(20.0));
-    let one = store
-        .overview_of(synced[0].1, now - day / 2, now - 7 * day)
-        .unwrap()
+    for db in databases() {
+        let store = db.open();
+        let synced = store.sync_endpoints(&[&HOME, &OTHER], 1, "1").unwrap();
+        let mut sink = store.sink("1", "a", &synced, 1, SECOND).unwrap();
+        let day = 86_400_000_000i64;
+        let now = 100 * day;
+        // Today: 10, 20, 30, 40 ms (median 25); last week: one 1000 ms; older: two 5 ms.
+        let records = vec![
+            record(&HOME, now, 10_000, 200),
+            record(&HOME, now + 1, 20_000, 404),
+            record(&HOME, now + 2, 30_000, 200),
+            record(&HOME, now + 3, 40_000, 500),
+            record(&HOME, now - 3 * day, 1_000_000, 200),
+            record(&HOME, now - 30 * day, 5_000, 503),
+            record(&HOME, now - 31 * day, 5_000, 200),
+        ];
+        sink.write(&records, &[]).unwrap();
+        let rows = store.overview(now - day / 2, now - 7 * day, None).unwrap();
+        let home = rows.iter().find(|r| r.endpoint.name == "home").unwrap();
+        let counts = (home.hits_today, home.hits_week, home.hits_overall);
+        assert_eq!(counts, (4, 5, 7), "{db}");
+        let errors = (home.errors_today, home.errors_week, home.errors_overall);
+        assert_eq!(errors, (2, 2, 3), "{db}");
+        assert_eq!(home.median_today_ms, Some(25.0), "{db}");
+        assert_eq!(home.median_week_ms, Some(30.0), "{db}");
+        assert_eq!(home.median_overall_ms, Some(20.0), "{db}");
+        let one = store
+            .overview_of(synced[0].1, now - day / 2, now - 7 * day, None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (one.hits_overall, one.median_week_ms),
+            (7, Some(30.0)),
+            "{db}"
+        );
+        assert!(
+            store.overview_of(9999, 0, 0, None).unwrap().is_none(),
+            "{db}"
+        );
+        let other = rows.iter().find(|r| r.endpoint.name == "other").unwrap();
+        assert_eq!(
+            (other.hits_overall, other.median_overall_ms),
+            (0, None),
+            "{db}"
+        );
+        let page = store.requests(synced[0].1, None, 1, 2).unwrap();
+        assert_eq!(page.len(), 2, "{db}");
+        assert_eq!(
+            page[0].time_requested,
+            now + 2,
+            "{db}: newest first, after the offset"
+        );
+        assert_eq!(page[0].group_by.as_deref(), Some("(User,3)"), "{db}");
+        assert_eq!(page[0].instance.as_deref(), Some("a"), "{db}");
+        assert_eq!(store.request_count(synced[0].1, None).unwrap(), 7, "{db}");
+    }
+}
+
+#[test]
+fn instances_are_listed_and_filter_every_figure() {
+    for db in databases() {
+        let store = db.open();
+        let synced = store.sync_endpoints(&[&HOME], 1, "1").unwrap();
+        let mut a = store.sink("1", "web-a", &synced, 1, SECOND).unwrap();
+        let mut b = store.sink("2", "web-b", &synced, 1, SECOND).unwrap();
+        a.write(
+            &[record(&HOME, 10, 1_000, 200), record(&HOME, 11, 3_000, 500)],
+            &[],
+        )
         .unwrap();
-    assert_eq!((one.hits_overall, one.median_week_ms), (7, Some(30.0)));
-    assert!(store.overview_of(9999, 0, 0).unwrap().is_none());
-    let other = rows.iter().find(|r| r.endpoint.name == "other").unwrap();
-    assert_eq!((other.hits_overall, other.median_overall_ms), (0, None));
-    let page = store.requests(synced[0].1, 1, 2).unwrap();
-    assert_eq!(page.len(), 2);
-    assert_eq!(
-        page[0].time_requested,
-        now + 2,
-        "newest first, after the offset"
-    );
-    assert_eq!(page[0].group_by.as_deref(), Some("(User,3)"));
-    assert_eq!(store.request_count(synced[0].1).unwrap(), 7);
+        b.write(&[record(&HOME, 12, 9_000, 200)], &[]).unwrap();
+        let instances = store.instances().unwrap();
+        let names: Vec<&str> = instances.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(instances.len(), 2, "{db}: {names:?}");
+        let id = |name: &str| instances.iter().find(|i| i.name == name).unwrap().id;
+        let version_b = &instances
+            .iter()
+            .find(|i| i.name == "web-b")
+            .unwrap()
+            .version;
+        assert_eq!(version_b, "2", "{db}");
+
+        let all = &store.overview(0, 0, None).unwrap()[0];
+        assert_eq!(
+            (all.hits_overall, all.median_overall_ms),
+            (3, Some(3.0)),
+            "{db}"
+        );
+        let only_a = &store.overview(0, 0, Some(id("web-a"))).unwrap()[0];
+        let a_figures = (
+            only_a.hits_overall,
+            only_a.errors_overall,
+            only_a.median_overall_ms,
+        );
+        assert_eq!(a_figures, (2, 1, Some(2.0)), "{db}");
+        let only_b = store
+            .overview_of(synced[0].1, 0, 0, Some(id("web-b")))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (only_b.hits_overall, only_b.median_overall_ms),
+            (1, Some(9.0)),
+            "{db}"
+        );
+        assert_eq!(
+            store.request_count(synced[0].1, Some(id("web-a"))).unwrap(),
+            2,
+            "{db}"
+        );
+        let rows = store
+            .requests(synced[0].1, Some(id("web-b")), 0, 10)
+            .unwrap();
+        assert_eq!(rows.len(), 1, "{db}");
+        assert_eq!(rows[0].instance.as_deref(), Some("web-b"), "{db}");
+
+        // A restarted instance keeps its row.
+        let mut again = store.sink("3", "web-a", &synced, 1, SECOND).unwrap();
+        again.write(&[record(&HOME, 13, 1_000, 200)], &[]).unwrap();
+        assert_eq!(store.instances().unwrap().len(), 2, "{db}");
+        assert_eq!(
+            store.request_count(synced[0].1, Some(id("web-a"))).unwrap(),
+            3,
+            "{db}"
+        );
+    }
+}
+
+static POLLED: Endpoint = Endpoint::new(EndpointMeta {
+    name: "polled",
+    module_path: "tests",
+    function: "polled",
+    file: "tests/store.rs",
+    line: 1,
+    source: "fn polled() {}",
+    source_sha256: "0000000000000000000000000000000000000000000000000000000000000003",
+});
+
+#[test]
+fn a_level_stored_elsewhere_reaches_the_process_on_poll() {
+    for db in databases() {
+        let store = db.open();
+        let synced = store.sync_endpoints(&[&POLLED], 1, "1").unwrap();
+        POLLED.set_level(1);
+        let mut sink = store.sink("1", "here", &synced, 1, SECOND).unwrap();
+        // Another instance's dashboard stores a new level.
+        let elsewhere = db.open();
+        assert!(elsewhere.set_level(synced[0].1, 3).unwrap());
+        assert_eq!(POLLED.level(), 1, "{db}: not before the poll");
+        sink.poll().unwrap();
+        assert_eq!(POLLED.level(), 3, "{db}");
+        let before = store.instances().unwrap()[0].last_seen;
+        std::thread::sleep(Duration::from_millis(5));
+        sink.poll().unwrap();
+        assert!(
+            store.instances().unwrap()[0].last_seen > before,
+            "{db}: heartbeat"
+        );
+    }
+}
+
+#[test]
+fn instances_starting_together_migrate_and_register_once() {
+    for db in databases() {
+        let threads: Vec<_> = (0..6)
+            .map(|i| {
+                let (url, prefix) = (db.url.clone(), db.prefix.clone());
+                std::thread::spawn(move || {
+                    let store = Store::open(&url, &prefix)?;
+                    let synced = store.sync_endpoints(&[&HOME, &OTHER], 1, "1")?;
+                    store.setting_or_insert("session_key", &format!("key-{i}"))?;
+                    store.sink("1", &format!("web-{i}"), &synced, 1, SECOND)?;
+                    Ok::<_, fmd_store::StoreError>(synced[0].1)
+                })
+            })
+            .collect();
+        let ids: Vec<i64> = threads
+            .into_iter()
+            .map(|t| t.join().unwrap().unwrap_or_else(|e| panic!("{db}: {e}")))
+            .collect();
+        assert!(
+            ids.iter().all(|id| *id == ids[0]),
+            "{db}: one endpoint row: {ids:?}"
+        );
+        let store = db.open();
+        assert_eq!(store.endpoints().unwrap().len(), 2, "{db}");
+        assert_eq!(store.instances().unwrap().len(), 6, "{db}");
+        let key = store.setting_or_insert("session_key", "late").unwrap();
+        assert!(key.starts_with("key-"), "{db}: one key for all: {key}");
+    }
 }
 
 #[test]
 fn last_requested_only_moves_forward() {
-    let (_dir, url) = temp_db();
-    let store = Store::open(&url, "fmd_").unwrap();
-    let synced = store.sync_endpoints(&[&HOME], 0, "1").unwrap();
-    let mut sink = store.sink("1", &synced, 0, Duration::from_secs(1)).unwrap();
-    sink.write(&[], &[(&HOME, 2_000)]).unwrap();
-    sink.write(&[], &[(&HOME, 1_000)]).unwrap();
-    assert_eq!(
-        store.endpoint(synced[0].1).unwrap().unwrap().last_requested,
-        Some(2_000_000_000)
-    );
+    for db in databases() {
+        let store = db.open();
+        let synced = store.sync_endpoints(&[&HOME], 0, "1").unwrap();
+        let mut sink = store.sink("1", "a", &synced, 0, SECOND).unwrap();
+        sink.write(&[], &[(&HOME, 2_000)]).unwrap();
+        sink.write(&[], &[(&HOME, 1_000)]).unwrap();
+        let row = store.endpoint(synced[0].1).unwrap().unwrap();
+        assert_eq!(row.last_requested, Some(2_000_000_000), "{db}");
+    }
 }
 
 #[test]
 fn settings_keep_the_first_value() {
-    let (_dir, url) = temp_db();
-    let store = Store::open(&url, "fmd_").unwrap();
-    assert_eq!(store.setting_or_insert("k", "first").unwrap(), "first");
-    assert_eq!(store.setting_or_insert("k", "second").unwrap(), "first");
+    for db in databases() {
+        let store = db.open();
+        assert_eq!(
+            store.setting_or_insert("k", "first").unwrap(),
+            "first",
+            "{db}"
+        );
+        assert_eq!(
+            store.setting_or_insert("k", "second").unwrap(),
+            "first",
+            "{db}"
+        );
+    }
+}
+
+#[test]
+fn users_are_created_then_updated() {
+    for db in databases() {
+        let store = db.open();
+        assert_eq!(store.admin_count().unwrap(), 0, "{db}");
+        store.upsert_user("ann", "hash-1", false).unwrap();
+        store.upsert_user("ann", "hash-2", true).unwrap();
+        let ann = store.user("ann").unwrap().unwrap();
+        assert_eq!(
+            (ann.password_hash.as_str(), ann.is_admin),
+            ("hash-2", 1),
+            "{db}"
+        );
+        assert_eq!(store.admin_count().unwrap(), 1, "{db}");
+        assert!(store.user("bob").unwrap().is_none(), "{db}");
+    }
+}
+
+/// A database of the first schema, written as fmd 0.1 wrote it, is upgraded in place with
+/// everything kept. On SQLite the fixture is a file fmd 0.1 made; on the servers the first
+/// migration is applied by hand and filled with rows.
+#[test]
+fn a_first_schema_database_is_upgraded_with_its_data() {
+    let fixture =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schema-v1.db");
+    let sqlite = sqlite();
+    std::fs::copy(&fixture, sqlite.dir.as_ref().unwrap().path().join("fmd.db")).unwrap();
+    let mut dbs = vec![sqlite];
+    for db in databases()
+        .into_iter()
+        .filter(|d| d.backend != Backend::Sqlite)
+    {
+        let first = &fmd_store::migrations::MIGRATIONS[0];
+        db.execute(&fmd_store::migrations::render(
+            first.sql, db.backend, &db.prefix,
+        ));
+        db.execute(
+            "CREATE TABLE {p}schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at BIGINT NOT NULL);
+             INSERT INTO {p}schema_migrations VALUES (1, 0);
+             INSERT INTO {p}endpoint (name, monitor_level, time_added) VALUES ('home', 1, 0), ('other', 3, 0);
+             INSERT INTO {p}dashboard_user (username, password_hash, is_admin) VALUES ('admin', 'h', 1);
+             INSERT INTO {p}setting (name, value) VALUES ('session_key', 'fixture-key');",
+        );
+        let mut rows = Vec::new();
+        for i in 0..25 {
+            let status = if i % 5 == 0 { 500 } else { 200 };
+            rows.push(format!("(1, {}, {i}, '0.1.0', {status})", 1_000 * (i + 1)));
+        }
+        for i in 0..4 {
+            rows.push(format!("(2, 40000, {i}, '0.1.0', 404)"));
+        }
+        db.execute(&format!(
+            "INSERT INTO {{p}}request (endpoint_id, duration_us, time_requested, version_requested, status_code) VALUES {}",
+            rows.join(", ")
+        ));
+        dbs.push(db);
+    }
+    for db in dbs {
+        let store = db.open();
+        let endpoints = store.endpoints().unwrap();
+        let levels: Vec<(&str, i32)> = endpoints
+            .iter()
+            .map(|e| (e.name.as_str(), e.monitor_level))
+            .collect();
+        assert_eq!(levels, [("home", 1), ("other", 3)], "{db}");
+        let rows = store.overview(0, 0, None).unwrap();
+        let figures: Vec<(i64, i64, Option<f64>)> = rows
+            .iter()
+            .map(|r| (r.hits_overall, r.errors_overall, r.median_overall_ms))
+            .collect();
+        assert_eq!(figures, [(25, 5, Some(13.0)), (4, 4, Some(40.0))], "{db}");
+        assert_eq!(store.admin_count().unwrap(), 1, "{db}");
+        assert_eq!(
+            store.setting_or_insert("session_key", "new").unwrap(),
+            "fixture-key",
+            "{db}"
+        );
+        // Old rows have no instance; new ones do.
+        let synced = store.sync_endpoints(&[&HOME], 1, "0.2.0").unwrap();
+        assert_eq!(
+            synced[0].1, endpoints[0].id,
+            "{db}: the endpoint keeps its id"
+        );
+        let mut sink = store.sink("0.2.0", "new", &synced, 1, SECOND).unwrap();
+        sink.write(&[record(&HOME, i64::MAX / 2, 1, 200)], &[])
+            .unwrap();
+        let newest = store.requests(synced[0].1, None, 0, 2).unwrap();
+        let instances: Vec<Option<&str>> = newest.iter().map(|r| r.instance.as_deref()).collect();
+        assert_eq!(instances, [Some("new"), None], "{db}");
+    }
+}
+
+#[test]
+fn dropping_all_tables_leaves_none_behind() {
+    for db in databases() {
+        db.open().drop_all_tables().unwrap();
+        assert_eq!(db.tables(), Vec::<String>::new(), "{db}");
+    }
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let db = sqlite();
+    db.open();
+    db.execute("INSERT INTO {p}schema_migrations VALUES (999, 0)");
+    let err = Store::open(&db.url, &db.prefix).unwrap_err().to_string();
+    assert!(err.contains("schema version 999"), "{err}");
 }
 
 #[test]
 fn bad_urls_say_what_to_use() {
-    let err = Store::open("mysql://localhost/x", "fmd_")
+    let err = Store::open("redis://localhost/x", "fmd_")
         .unwrap_err()
         .to_string();
-    assert!(err.contains("sqlite://"), "{err}");
+    assert!(
+        err.contains("sqlite://") && err.contains("postgres://"),
+        "{err}"
+    );
     let err = Store::open("sqlite:///no/such/folder/fmd.db", "fmd_")
         .unwrap_err()
         .to_string();
@@ -160,4 +426,24 @@ fn bad_urls_say_what_to_use() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("file path"), "{err}");
+    let err = Store::open("postgres://fmd:secret@127.0.0.1:1/none", "fmd_")
+        .unwrap_err()
+        .to_string();
+    assert!(!err.contains("secret"), "the password is not shown: {err}");
+    if cfg!(feature = "postgres") {
+        assert!(err.contains("cannot open database"), "{err}");
+    } else {
+        assert!(
+            err.contains("feature `postgres`") && err.contains("libpq-dev"),
+            "{err}"
+        );
+    }
+    let err = Store::open("mysql://root@127.0.0.1:1/none", "fmd_")
+        .unwrap_err()
+        .to_string();
+    if cfg!(feature = "mysql") {
+        assert!(err.contains("cannot open database"), "{err}");
+    } else {
+        assert!(err.contains("feature `mysql`"), "{err}");
+    }
 }

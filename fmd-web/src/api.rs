@@ -64,9 +64,10 @@ async fn route(req: &Req, path: &[&str]) -> Result<Reply, ApiError> {
     let method = req.method.as_str();
     match path {
         ["overview"] if method == "GET" => overview(req).await,
+        ["instances"] if method == "GET" => instances(req).await,
         ["endpoints", id, "requests"] if method == "GET" => requests(req, id).await,
         ["endpoints", id, "level"] if method == "PUT" => set_level(req, &caller, id).await,
-        ["overview"] | ["endpoints", _, "requests" | "level"] => Err(ApiError::new(
+        ["overview" | "instances"] | ["endpoints", _, "requests" | "level"] => Err(ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             format!("{method} is not allowed on this route"),
         )),
@@ -92,9 +93,64 @@ struct OverviewItem {
     exception_groups: i64,
 }
 
+/// The `instance` query parameter: an instance id, checked to exist.
+async fn instance_filter(req: &Req) -> Result<Option<i64>, ApiError> {
+    let Some(raw) = req.query_param("instance") else {
+        return Ok(None);
+    };
+    let id = raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("instance must be an instance id (a positive whole number, see GET instances), not {raw:?}"),
+        )
+    })?;
+    let known = blocking(req, |s| s.instances())
+        .await
+        .map_err(ApiError::unavailable)?
+        .iter()
+        .any(|i| i.id == id);
+    if !known {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no instance with id {id} (see GET instances)"),
+        ));
+    }
+    Ok(Some(id))
+}
+
+#[derive(Serialize)]
+struct InstanceItem {
+    id: i64,
+    name: String,
+    version: String,
+    started: String,
+    last_seen: String,
+    seconds_since_seen: i64,
+}
+
+async fn instances(req: &Req) -> Result<Reply, ApiError> {
+    let rows = blocking(req, |s| s.instances())
+        .await
+        .map_err(ApiError::unavailable)?;
+    let now = fmd_core::now_micros();
+    let items: Vec<InstanceItem> = rows
+        .into_iter()
+        .map(|i| InstanceItem {
+            id: i.id,
+            started: rfc3339(i.started),
+            last_seen: rfc3339(i.last_seen),
+            seconds_since_seen: ((now - i.last_seen) / 1_000_000).max(0),
+            name: i.name,
+            version: i.version,
+        })
+        .collect();
+    Ok(json(StatusCode::OK, &items))
+}
+
 async fn overview(req: &Req) -> Result<Reply, ApiError> {
+    let instance = instance_filter(req).await?;
     let (today, week) = windows(fmd_core::now_micros(), req.inner.config.tz());
-    let rows = blocking(req, move |s| s.overview(today, week))
+    let rows = blocking(req, move |s| s.overview(today, week, instance))
         .await
         .map_err(ApiError::unavailable)?;
     let items: Vec<OverviewItem> = rows
@@ -165,15 +221,17 @@ struct RequestItem {
     group_by: String,
     ip: String,
     status_code: i32,
+    instance: String,
 }
 
 async fn requests(req: &Req, raw_id: &str) -> Result<Reply, ApiError> {
     let id = parse_id(raw_id)?;
     let (offset, limit) =
         paging(req.query.as_deref()).map_err(|why| ApiError::new(StatusCode::BAD_REQUEST, why))?;
+    let instance = instance_filter(req).await?;
     let rows = blocking(req, move |s| {
         Ok(match s.endpoint(id)? {
-            Some(_) => Some(s.requests(id, offset, limit)?),
+            Some(_) => Some(s.requests(id, instance, offset, limit)?),
             None => None,
         })
     })
@@ -190,6 +248,7 @@ async fn requests(req: &Req, raw_id: &str) -> Result<Reply, ApiError> {
             group_by: r.group_by.unwrap_or_default(),
             ip: r.ip.unwrap_or_default(),
             status_code: r.status_code,
+            instance: r.instance.unwrap_or_default(),
         })
         .collect();
     Ok(json(StatusCode::OK, &items))

@@ -97,7 +97,13 @@ impl Dashboard {
         let endpoints: Vec<&'static Endpoint> = registry::endpoints().collect();
         let synced = store.sync_endpoints(&endpoints, config.monitor_level, &version)?;
         let auth = auth::Auth::start(&config, &store)?;
-        let sink = store.sink(&version, &synced, config.monitor_level, WRITER_BUSY_TIMEOUT)?;
+        let sink = store.sink(
+            &version,
+            &config.effective_instance_name(),
+            &synced,
+            config.monitor_level,
+            WRITER_BUSY_TIMEOUT,
+        )?;
         let (recorder, rx) = Recorder::new(config.queue_capacity);
         let options = WriterOptions {
             backlog_capacity: config.backlog_capacity,

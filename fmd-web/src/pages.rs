@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use warp::http::StatusCode;
 use warp::reply::Response as Reply;
 
-use fmd_store::OverviewRow;
+use fmd_store::{InstanceRow, OverviewRow};
 
 use crate::auth::{Role, Session};
 use crate::routes::{blocking, html, role_name, Req};
@@ -37,6 +37,10 @@ impl Pages {
             ("overview", include_str!("../assets/templates/overview.hbs")),
             ("endpoint", include_str!("../assets/templates/endpoint.hbs")),
             ("error", include_str!("../assets/templates/error.hbs")),
+            (
+                "instance_select",
+                include_str!("../assets/templates/instance_select.hbs"),
+            ),
         ];
         for (name, source) in templates {
             // The templates are part of the binary and covered by tests; a broken one is a bug.
@@ -150,9 +154,41 @@ fn overview_item(row: &OverviewRow, tz: chrono_tz::Tz) -> Value {
     })
 }
 
-async fn load_overview(req: &Req) -> Result<Vec<OverviewRow>, String> {
-    let (today, week) = windows(fmd_core::now_micros(), req.inner.config.tz());
-    blocking(req, move |s| s.overview(today, week)).await
+/// An instance that sent no heartbeat for this long is shown as gone.
+const LIVE_WITHIN_MICROS: i64 = 60_000_000;
+
+/// The instance the page is filtered to (`?instance=ID`; anything else means all), and the
+/// choices of the instance select: none when only one instance ever wrote.
+fn instance_choices(req: &Req, instances: &[InstanceRow]) -> (Option<i64>, Value) {
+    let chosen = req
+        .query_param("instance")
+        .and_then(|v| v.parse::<i64>().ok())
+        .filter(|id| instances.iter().any(|i| i.id == *id));
+    let now = fmd_core::now_micros();
+    let items: Vec<Value> = instances
+        .iter()
+        .map(|i| {
+            json!({
+                "id": i.id,
+                "name": i.name,
+                "version": i.version,
+                "live": now - i.last_seen < LIVE_WITHIN_MICROS,
+                "last_seen_iso": rfc3339(i.last_seen),
+                "selected": chosen == Some(i.id),
+            })
+        })
+        .collect();
+    let live = items.iter().filter(|i| i["live"] == json!(true)).count();
+    (
+        chosen,
+        json!({
+            "show": instances.len() > 1,
+            "items": items,
+            "live": live,
+            "chosen": chosen,
+            "query": chosen.map(|id| format!("&instance={id}")).unwrap_or_default(),
+        }),
+    )
 }
 
 fn unavailable(req: &Req, why: &str) -> Reply {
@@ -164,10 +200,22 @@ fn unavailable(req: &Req, why: &str) -> Reply {
 }
 
 pub(crate) async fn overview(req: &Req, session: &Session) -> Reply {
-    let rows = match load_overview(req).await {
-        Ok(rows) => rows,
+    let (today, week) = windows(fmd_core::now_micros(), req.inner.config.tz());
+    let wanted = req.query_param("instance");
+    let loaded = blocking(req, move |s| {
+        let instances = s.instances()?;
+        // Unknown ids show everything, as the select says.
+        let instance = wanted
+            .and_then(|v| v.parse::<i64>().ok())
+            .filter(|id| instances.iter().any(|i| i.id == *id));
+        Ok((s.overview(today, week, instance)?, instances))
+    })
+    .await;
+    let (rows, instances) = match loaded {
+        Ok(found) => found,
         Err(why) => return unavailable(req, &why),
     };
+    let (_, instance_data) = instance_choices(req, &instances);
     let tz = req.inner.config.tz();
     let stats = &req.inner.recorder.stats;
     let dropped = stats.dropped();
@@ -180,6 +228,7 @@ pub(crate) async fn overview(req: &Req, session: &Session) -> Reply {
     let mut data = layout(req, "Overview", Some(session));
     data.insert("nav_overview".into(), json!(true));
     data.insert("endpoint_count".into(), json!(rows.len()));
+    data.insert("instances".into(), instance_data);
     data.insert(
         "rows".into(),
         json!(rows
@@ -210,16 +259,21 @@ pub(crate) async fn endpoint(req: &Req, session: &Session, raw_id: &str) -> Repl
         .filter(|p: &i64| *p >= 1 && *p <= i64::MAX / PER_PAGE)
         .unwrap_or(1);
     let (today, week) = windows(fmd_core::now_micros(), req.inner.config.tz());
+    let wanted = req.query_param("instance");
     let loaded = blocking(req, move |s| {
-        let Some(row) = s.overview_of(id, today, week)? else {
+        let instances = s.instances()?;
+        let instance = wanted
+            .and_then(|v| v.parse::<i64>().ok())
+            .filter(|id| instances.iter().any(|i| i.id == *id));
+        let Some(row) = s.overview_of(id, today, week, instance)? else {
             return Ok(None);
         };
-        let total = s.request_count(id)?;
-        let requests = s.requests(id, (page - 1) * PER_PAGE, PER_PAGE)?;
-        Ok(Some((row, total, requests)))
+        let total = s.request_count(id, instance)?;
+        let requests = s.requests(id, instance, (page - 1) * PER_PAGE, PER_PAGE)?;
+        Ok(Some((row, total, requests, instances)))
     })
     .await;
-    let (row, total, requests) = match loaded {
+    let (row, total, requests, instances) = match loaded {
         Ok(Some(found)) => found,
         Ok(None) => return error(req, StatusCode::NOT_FOUND, "There is no such endpoint."),
         Err(why) => return unavailable(req, &why),
@@ -228,6 +282,7 @@ pub(crate) async fn endpoint(req: &Req, session: &Session, raw_id: &str) -> Repl
     let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
     let e = &row.endpoint;
     let mut data = layout(req, &e.name, Some(session));
+    data.insert("instances".into(), instance_choices(req, &instances).1);
     data.insert("endpoint".into(), json!(e));
     data.insert("row".into(), json!(row));
     data.insert(
@@ -265,6 +320,7 @@ pub(crate) async fn endpoint(req: &Req, session: &Session, raw_id: &str) -> Repl
                 "version": r.version_requested,
                 "group_by": r.group_by.clone().unwrap_or_default(),
                 "ip": r.ip.clone().unwrap_or_default(),
+                "instance": r.instance.clone().unwrap_or_default(),
             }))
             .collect::<Vec<_>>()),
     );

@@ -112,6 +112,9 @@
       if (input) filterable(input, table);
     }
     levelSelects();
+    Array.prototype.forEach.call(document.querySelectorAll("select.autosubmit"), function (sel) {
+      sel.addEventListener("change", function () { sel.form.submit(); });
+    });
     refreshTimes();
     setInterval(refreshTimes, 30000);
   });
