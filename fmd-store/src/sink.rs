@@ -160,9 +160,12 @@ impl Store {
             ids: known.iter().map(|(e, id, _)| (key(e), (*e, *id))).collect(),
         };
         // Registered now so the dashboard lists the instance before its first request; a
-        // database that is down now gets it registered by the first write that succeeds.
-        if let Err(e) = sink.instance() {
-            log::debug!(target: "fmd", "cannot register the instance yet: {e}");
+        // database that is down now gets it registered by the first write that succeeds. A
+        // process without endpoints (a dashboard serving alone) is no instance.
+        if !known.is_empty() {
+            if let Err(e) = sink.instance() {
+                log::debug!(target: "fmd", "cannot register the instance yet: {e}");
+            }
         }
         Ok(sink)
     }
@@ -259,6 +262,9 @@ impl SqlSink {
     /// Announces this instance and applies the levels stored in the database to the endpoints
     /// this process serves.
     fn refresh(&mut self) -> Result<(), StoreError> {
+        if self.ids.is_empty() {
+            return Ok(());
+        }
         let instance_id = self.instance()?;
         let levels = self.with(|c, d| {
             heartbeat(c, d, instance_id)?;

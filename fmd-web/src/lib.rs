@@ -177,6 +177,21 @@ impl Dashboard {
         routes::dashboard(self.inner.clone()).or(tracked).unify()
     }
 
+    /// The dashboard's routes under `/{custom_link}` alone, for a process that serves the
+    /// dashboard apart from the monitored services (as the `fmd-dashboard` binary does).
+    ///
+    /// ```no_run
+    /// # async fn run(dashboard: fmd_web::Dashboard) {
+    /// warp::serve(dashboard.routes()).run(([127, 0, 0, 1], 9000)).await;
+    /// # }
+    /// ```
+    pub fn routes(
+        &self,
+    ) -> impl Filter<Extract = (warp::reply::Response,), Error = Rejection> + Clone + Send + Sync + 'static
+    {
+        routes::dashboard(self.inner.clone())
+    }
+
     /// Waits until everything recorded so far is in the database. Fails when the database is
     /// unavailable; the records stay queued (up to `backlog_capacity`) and are written when it
     /// returns.
