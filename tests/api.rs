@@ -363,3 +363,121 @@ async fn a_custom_link_moves_everything() {
     );
     server.stop().await;
 }
+
+/// A second process writing to the same database: the API lists both instances and filters by
+/// either, and the pages show the instance select and column.
+#[tokio::test]
+async fn instances_are_listed_and_filter_the_api_and_pages() {
+    let _serial = serial().await;
+    let (dir, server, admin, _, id) = started().await;
+    // "web-2" is another process: its own store and sink on the same file.
+    let url = format!("sqlite://{}", dir.path().join("fmd.db").display());
+    let store = fmd_store::Store::open(&url, "fmd_").unwrap();
+    let endpoint: &'static fmd_core::Endpoint = fmd_core::registry::endpoints()
+        .find(|e| e.meta.name == "item")
+        .unwrap();
+    let mut sink = store
+        .sink(
+            "2.0",
+            "web-2",
+            &[(endpoint, id, 1)],
+            1,
+            std::time::Duration::from_secs(1),
+        )
+        .unwrap();
+    let record = |t| fmd_core::RequestRecord {
+        endpoint,
+        time_requested: fmd_core::now_micros() + t,
+        duration_us: 5_000,
+        status_code: 503,
+        ip: None,
+        group_by: None,
+    };
+    fmd_core::Sink::write(&mut sink, &[record(0), record(1)], &[]).unwrap();
+
+    let (status, instances) = json(&admin, &server.url("/dashboard/api/instances")).await;
+    assert_eq!(status, StatusCode::OK);
+    let instances = instances.as_array().unwrap().clone();
+    assert_eq!(instances.len(), 2, "{instances:?}");
+    let web2 = instances.iter().find(|i| i["name"] == "web-2").unwrap();
+    assert_eq!(web2["version"], "2.0");
+    let this = instances.iter().find(|i| i["name"] != "web-2").unwrap();
+    let (web2_id, this_id) = (web2["id"].as_i64().unwrap(), this["id"].as_i64().unwrap());
+
+    let overview = |instance: Option<i64>| {
+        let url = match instance {
+            Some(i) => server.url(&format!("/dashboard/api/overview?instance={i}")),
+            None => server.url("/dashboard/api/overview"),
+        };
+        let admin = admin.clone();
+        async move {
+            let (_, rows) = json(&admin, &url).await;
+            let row = rows
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["name"] == "item")
+                .cloned();
+            let row = row.unwrap();
+            (
+                row["hits_overall"].as_i64().unwrap(),
+                row["errors_overall"].as_i64().unwrap(),
+            )
+        }
+    };
+    assert_eq!(overview(None).await, (32, 2));
+    assert_eq!(overview(Some(this_id)).await, (30, 0));
+    assert_eq!(overview(Some(web2_id)).await, (2, 2));
+    let (_, rows) = json(
+        &admin,
+        &server.url(&format!(
+            "/dashboard/api/endpoints/{id}/requests?instance={web2_id}"
+        )),
+    )
+    .await;
+    assert_eq!(rows.as_array().unwrap().len(), 2);
+    assert_eq!(rows[0]["instance"], "web-2");
+    for bad in ["0", "x", "99999"] {
+        let (status, body) = json(
+            &admin,
+            &server.url(&format!("/dashboard/api/overview?instance={bad}")),
+        )
+        .await;
+        assert!(status.is_client_error(), "instance={bad}: {status}");
+        assert!(
+            body["error"].as_str().unwrap().contains("instance"),
+            "{body}"
+        );
+    }
+
+    let overview_page = page(
+        &server,
+        &admin,
+        &format!("/dashboard/overview?instance={web2_id}"),
+    )
+    .await;
+    assert!(
+        overview_page.contains(r#"<select name="instance""#),
+        "the instance select renders"
+    );
+    assert!(
+        overview_page.contains(&format!(r#"<option value="{web2_id}" selected>"#)),
+        "web-2 is chosen"
+    );
+    assert!(
+        overview_page.contains(&format!("/dashboard/endpoint/{id}?instance={web2_id}")),
+        "links keep the filter"
+    );
+    let endpoint_page = page(
+        &server,
+        &admin,
+        &format!("/dashboard/endpoint/{id}?instance={web2_id}"),
+    )
+    .await;
+    assert!(endpoint_page.contains("<th>Instance</th>"));
+    assert!(
+        endpoint_page.contains("2 in all"),
+        "only web-2's requests are counted"
+    );
+    server.stop().await;
+}

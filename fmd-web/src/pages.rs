@@ -185,8 +185,9 @@ fn instance_choices(req: &Req, instances: &[InstanceRow]) -> (Option<i64>, Value
             "show": instances.len() > 1,
             "items": items,
             "live": live,
-            "chosen": chosen,
+            "count": instances.len(),
             "query": chosen.map(|id| format!("&instance={id}")).unwrap_or_default(),
+            "link": chosen.map(|id| format!("?instance={id}")).unwrap_or_default(),
         }),
     )
 }
