@@ -9,6 +9,8 @@
 
 use std::time::{Duration, Instant};
 
+mod common;
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use fmd_core::{Endpoint, EndpointMeta, RequestRecord, Sink};
 use rand::{Rng, SeedableRng};
@@ -33,31 +35,6 @@ fn endpoints() -> Vec<&'static Endpoint> {
             })));
             e
         })
-        .collect()
-}
-
-fn targets(dir: &std::path::Path) -> Vec<(&'static str, String)> {
-    let wanted = std::env::var("FMD_BENCH_BACKENDS").unwrap_or_default();
-    let mut all = vec![(
-        "sqlite",
-        format!("sqlite://{}", dir.join("fmd.db").display()),
-    )];
-    if cfg!(feature = "postgres") {
-        all.push((
-            "postgres",
-            std::env::var("FMD_TEST_POSTGRES")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into()),
-        ));
-    }
-    if cfg!(feature = "mysql") {
-        all.push((
-            "mysql",
-            std::env::var("FMD_TEST_MYSQL")
-                .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into()),
-        ));
-    }
-    all.into_iter()
-        .filter(|(name, _)| wanted.is_empty() || wanted.split(',').any(|w| w == *name))
         .collect()
 }
 
@@ -104,13 +81,9 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group(format!("overview of {rows} rows"));
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(10));
-    for (name, url) in targets(dir.path()) {
-        let store = match fmd_store::Store::open(&url, PREFIX) {
-            Ok(store) => store,
-            Err(e) => {
-                eprintln!("skipping {name}: {e}");
-                continue;
-            }
+    for (name, url) in common::targets(dir.path()) {
+        let Some(store) = common::open(name, &url, PREFIX) else {
+            continue;
         };
         let synced = store.sync_endpoints(&endpoints, 1, "1.0").unwrap();
         let mut sink = store

@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+mod common;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use fmd_core::{Endpoint, EndpointMeta, RequestRecord, Sink};
 
@@ -21,36 +23,14 @@ static ENDPOINT: Endpoint = Endpoint::new(EndpointMeta {
 
 const PREFIX: &str = "fmd_bench_";
 
-fn targets(dir: &std::path::Path) -> Vec<(&'static str, String)> {
-    let mut targets = vec![(
-        "sqlite",
-        format!("sqlite://{}", dir.join("fmd.db").display()),
-    )];
-    if cfg!(feature = "postgres") {
-        let url = std::env::var("FMD_TEST_POSTGRES")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        targets.push(("postgres", url));
-    }
-    if cfg!(feature = "mysql") {
-        let url = std::env::var("FMD_TEST_MYSQL")
-            .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into());
-        targets.push(("mysql", url));
-    }
-    targets
-}
-
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let mut group = c.benchmark_group("writer");
     group.throughput(Throughput::Elements(1000));
     group.sample_size(20);
-    for (name, url) in targets(dir.path()) {
-        let store = match fmd_store::Store::open(&url, PREFIX) {
-            Ok(store) => store,
-            Err(e) => {
-                eprintln!("skipping {name}: {e}");
-                continue;
-            }
+    for (name, url) in common::targets(dir.path()) {
+        let Some(store) = common::open(name, &url, PREFIX) else {
+            continue;
         };
         let synced = store.sync_endpoints(&[&ENDPOINT], 1, "1.0").unwrap();
         let mut sink = store

@@ -6,6 +6,8 @@
 //! `postgres://postgres@127.0.0.1:5432/test`). Unreachable: skipped, or a failure with `CI=true`.
 #![cfg(feature = "postgres")]
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -164,15 +166,7 @@ async fn three_instances_share_one_database() {
         .await
         .unwrap();
     assert_eq!(login.status(), 303, "the login is accepted");
-    let csrf = login
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|c| c.strip_prefix("fmd_csrf="))
-        .and_then(|c| c.split(';').next())
-        .expect("login sets fmd_csrf")
-        .to_owned();
+    let csrf = common::csrf_cookie(&login);
     let changed_at = fmd_core::now_micros();
     let put = admin
         .put(instances[0].url(&format!("/dashboard/api/endpoints/{endpoint}/level")))

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use crate::record::{Recorder, RequestRecord};
@@ -59,8 +59,10 @@ static REGISTRY: LazyLock<Vec<Shard>> = LazyLock::new(|| {
         .collect()
 });
 
-/// Contexts alive right now; lets monitored functions skip the lookup when nothing is bound.
-static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+/// Whether any context was ever registered; lets monitored functions skip the lookup when
+/// nothing is bound. Set once and only read afterwards: a count of live contexts would be two
+/// contended read-modify-writes per request on a busy server.
+static BOUND: AtomicBool = AtomicBool::new(false);
 
 fn shard(key: &Key) -> &'static Shard {
     // The high bits: the map itself uses the low ones.
@@ -182,8 +184,9 @@ impl ContextGuard {
                 run: None,
             }),
         });
-        if lock(shard(&key)).insert(key, ctx.clone()).is_none() {
-            ACTIVE.fetch_add(1, Ordering::Relaxed);
+        lock(shard(&key)).insert(key, ctx.clone());
+        if !BOUND.load(Ordering::Relaxed) {
+            BOUND.store(true, Ordering::Relaxed);
         }
         ContextGuard {
             ctx,
@@ -207,7 +210,6 @@ impl ContextGuard {
             .is_some_and(|c| Arc::ptr_eq(c, &self.ctx))
         {
             map.remove(&self.key);
-            ACTIVE.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
@@ -226,7 +228,7 @@ impl Drop for ContextGuard {
 /// The context of the request being served on the current task, if any.
 #[inline]
 pub fn current() -> Option<Arc<RequestContext>> {
-    if ACTIVE.load(Ordering::Relaxed) == 0 {
+    if !BOUND.load(Ordering::Relaxed) {
         return None;
     }
     let key = current_key();

@@ -61,7 +61,7 @@ struct Row<'a> {
     duration_us: i64,
     time_requested: i64,
     group_by: Option<&'a str>,
-    ip: Option<String>,
+    ip: Option<&'a str>,
     status_code: i32,
 }
 
@@ -215,14 +215,15 @@ impl SqlSink {
         last_requested: &[(&'static Endpoint, i64)],
     ) -> Result<(), StoreError> {
         let instance_id = Some(self.instance()?);
+        let ips: Vec<Option<IpText>> = records.iter().map(|r| r.ip.map(IpText::new)).collect();
         let mut rows = Vec::with_capacity(records.len());
-        for r in records {
+        for (r, ip) in records.iter().zip(&ips) {
             rows.push(Row {
                 endpoint_id: self.id(r.endpoint)?,
                 duration_us: r.duration_us.min(i64::MAX as u64) as i64,
                 time_requested: r.time_requested,
                 group_by: r.group_by.as_deref().map(|g| truncate(g, 255)),
-                ip: r.ip.map(|ip| ip.to_string()),
+                ip: ip.as_ref().map(IpText::as_str),
                 status_code: i32::from(r.status_code),
             });
         }
@@ -282,6 +283,66 @@ impl SqlSink {
     }
 }
 
+/// An address as text, formatted in place: the writer formats one per row, and a `String` each
+/// would be an allocation per row.
+struct IpText {
+    buf: [u8; 48],
+    len: usize,
+}
+
+impl IpText {
+    fn new(ip: std::net::IpAddr) -> IpText {
+        let mut text = IpText {
+            buf: [0; 48],
+            len: 0,
+        };
+        match ip {
+            // Most rows; `Display` for an IPv4 address was a tenth of the writer's time.
+            std::net::IpAddr::V4(v4) => {
+                for (i, octet) in v4.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        text.push(b'.');
+                    }
+                    if octet >= 100 {
+                        text.push(b'0' + octet / 100);
+                    }
+                    if octet >= 10 {
+                        text.push(b'0' + octet / 10 % 10);
+                    }
+                    text.push(b'0' + octet % 10);
+                }
+            }
+            // The longest address, an IPv4-mapped IPv6 one, has 45 characters.
+            std::net::IpAddr::V6(v6) => {
+                use std::fmt::Write;
+                let _ = write!(text, "{v6}");
+            }
+        }
+        text
+    }
+
+    fn push(&mut self, byte: u8) {
+        self.buf[self.len] = byte;
+        self.len += 1;
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+impl std::fmt::Write for IpText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        self.buf
+            .get_mut(self.len..end)
+            .ok_or(std::fmt::Error)?
+            .copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
 fn truncate(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
@@ -311,6 +372,21 @@ impl Sink for SqlSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_format_in_place() {
+        for ip in [
+            "127.0.0.1",
+            "0.0.0.0",
+            "10.200.9.255",
+            "::1",
+            "::ffff:255.255.255.255",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+        ] {
+            let parsed: std::net::IpAddr = ip.parse().unwrap();
+            assert_eq!(IpText::new(parsed).as_str(), parsed.to_string());
+        }
+    }
 
     #[test]
     fn batches_split_into_three_sizes() {

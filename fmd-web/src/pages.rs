@@ -157,13 +157,17 @@ fn overview_item(row: &OverviewRow, tz: chrono_tz::Tz) -> Value {
 /// An instance that sent no heartbeat for this long is shown as gone.
 const LIVE_WITHIN_MICROS: i64 = 60_000_000;
 
-/// The instance the page is filtered to (`?instance=ID`; anything else means all), and the
-/// choices of the instance select: none when only one instance ever wrote.
-fn instance_choices(req: &Req, instances: &[InstanceRow]) -> (Option<i64>, Value) {
-    let chosen = req
-        .query_param("instance")
+/// The instance a page is filtered to: `?instance=ID` of a known instance. Anything else shows
+/// every instance, as the select then says.
+fn chosen_instance(wanted: Option<&str>, instances: &[InstanceRow]) -> Option<i64> {
+    wanted
         .and_then(|v| v.parse::<i64>().ok())
-        .filter(|id| instances.iter().any(|i| i.id == *id));
+        .filter(|id| instances.iter().any(|i| i.id == *id))
+}
+
+/// The choices of the instance select: shown when more than one instance ever wrote.
+fn instance_choices(req: &Req, instances: &[InstanceRow]) -> Value {
+    let chosen = chosen_instance(req.query_param("instance").as_deref(), instances);
     let now = fmd_core::now_micros();
     let items: Vec<Value> = instances
         .iter()
@@ -179,17 +183,14 @@ fn instance_choices(req: &Req, instances: &[InstanceRow]) -> (Option<i64>, Value
         })
         .collect();
     let live = items.iter().filter(|i| i["live"] == json!(true)).count();
-    (
-        chosen,
-        json!({
-            "show": instances.len() > 1,
-            "items": items,
-            "live": live,
-            "count": instances.len(),
-            "query": chosen.map(|id| format!("&instance={id}")).unwrap_or_default(),
-            "link": chosen.map(|id| format!("?instance={id}")).unwrap_or_default(),
-        }),
-    )
+    json!({
+        "show": instances.len() > 1,
+        "items": items,
+        "live": live,
+        "count": instances.len(),
+        "query": chosen.map(|id| format!("&instance={id}")).unwrap_or_default(),
+        "link": chosen.map(|id| format!("?instance={id}")).unwrap_or_default(),
+    })
 }
 
 fn unavailable(req: &Req, why: &str) -> Reply {
@@ -205,10 +206,7 @@ pub(crate) async fn overview(req: &Req, session: &Session) -> Reply {
     let wanted = req.query_param("instance");
     let loaded = blocking(req, move |s| {
         let instances = s.instances()?;
-        // Unknown ids show everything, as the select says.
-        let instance = wanted
-            .and_then(|v| v.parse::<i64>().ok())
-            .filter(|id| instances.iter().any(|i| i.id == *id));
+        let instance = chosen_instance(wanted.as_deref(), &instances);
         Ok((s.overview(today, week, instance)?, instances))
     })
     .await;
@@ -216,7 +214,7 @@ pub(crate) async fn overview(req: &Req, session: &Session) -> Reply {
         Ok(found) => found,
         Err(why) => return unavailable(req, &why),
     };
-    let (_, instance_data) = instance_choices(req, &instances);
+    let instance_data = instance_choices(req, &instances);
     let tz = req.inner.config.tz();
     let stats = &req.inner.recorder.stats;
     let dropped = stats.dropped();
@@ -263,9 +261,7 @@ pub(crate) async fn endpoint(req: &Req, session: &Session, raw_id: &str) -> Repl
     let wanted = req.query_param("instance");
     let loaded = blocking(req, move |s| {
         let instances = s.instances()?;
-        let instance = wanted
-            .and_then(|v| v.parse::<i64>().ok())
-            .filter(|id| instances.iter().any(|i| i.id == *id));
+        let instance = chosen_instance(wanted.as_deref(), &instances);
         let Some(row) = s.overview_of(id, today, week, instance)? else {
             return Ok(None);
         };
@@ -283,7 +279,7 @@ pub(crate) async fn endpoint(req: &Req, session: &Session, raw_id: &str) -> Repl
     let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
     let e = &row.endpoint;
     let mut data = layout(req, &e.name, Some(session));
-    data.insert("instances".into(), instance_choices(req, &instances).1);
+    data.insert("instances".into(), instance_choices(req, &instances));
     data.insert("endpoint".into(), json!(e));
     data.insert("row".into(), json!(row));
     data.insert(

@@ -126,7 +126,13 @@ pub(crate) async fn login(server: &Server, user: &str, password: &str) -> (Clien
         StatusCode::SEE_OTHER,
         "login of {user} failed"
     );
-    let csrf = response
+    let csrf = csrf_cookie(&response);
+    (client, csrf)
+}
+
+/// The `fmd_csrf` cookie a login response sets.
+pub(crate) fn csrf_cookie(response: &reqwest::Response) -> String {
+    response
         .headers()
         .get_all("set-cookie")
         .iter()
@@ -134,8 +140,7 @@ pub(crate) async fn login(server: &Server, user: &str, password: &str) -> (Clien
         .find_map(|c| c.strip_prefix("fmd_csrf="))
         .and_then(|c| c.split(';').next())
         .expect("login sets fmd_csrf")
-        .to_owned();
-    (client, csrf)
+        .to_owned()
 }
 
 pub(crate) async fn json(client: &Client, url: &str) -> (StatusCode, serde_json::Value) {

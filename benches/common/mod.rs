@@ -1,0 +1,37 @@
+//! What the storage benchmarks share: the databases to run on.
+#![allow(dead_code)]
+
+/// A SQLite file in `dir`, and PostgreSQL and MySQL when this build has them, at
+/// `FMD_TEST_POSTGRES` / `FMD_TEST_MYSQL` or this machine's servers. `FMD_BENCH_BACKENDS`
+/// (e.g. `postgres,mysql`) keeps only those named.
+pub(crate) fn targets(dir: &std::path::Path) -> Vec<(&'static str, String)> {
+    let wanted = std::env::var("FMD_BENCH_BACKENDS").unwrap_or_default();
+    let mut all = vec![(
+        "sqlite",
+        format!("sqlite://{}", dir.join("fmd.db").display()),
+    )];
+    if cfg!(feature = "postgres") {
+        let url = std::env::var("FMD_TEST_POSTGRES")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        all.push(("postgres", url));
+    }
+    if cfg!(feature = "mysql") {
+        let url = std::env::var("FMD_TEST_MYSQL")
+            .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into());
+        all.push(("mysql", url));
+    }
+    all.into_iter()
+        .filter(|(name, _)| wanted.is_empty() || wanted.split(',').any(|w| w == *name))
+        .collect()
+}
+
+/// Opens a store for a benchmark, or says why that backend is skipped.
+pub(crate) fn open(name: &str, url: &str, prefix: &str) -> Option<fmd_store::Store> {
+    match fmd_store::Store::open(url, prefix) {
+        Ok(store) => Some(store),
+        Err(e) => {
+            eprintln!("skipping {name}: {e}");
+            None
+        }
+    }
+}
