@@ -95,6 +95,27 @@ impl Dialect {
     }
 }
 
+impl Dialect {
+    /// `value` as an SQL string literal. Quotes are doubled everywhere; MySQL also treats
+    /// backslashes as escapes. Connections are set up so that this holds: PostgreSQL with
+    /// `standard_conforming_strings`, MySQL without `NO_BACKSLASH_ESCAPES`. NUL cannot be
+    /// stored in a text column and is dropped.
+    pub(crate) fn string_literal(&self, value: &str) -> String {
+        let mut out = String::with_capacity(value.len() + 2);
+        out.push('\'');
+        for ch in value.chars() {
+            match ch {
+                '\'' => out.push_str("''"),
+                '\\' if self.backend == Backend::Mysql => out.push_str("\\\\"),
+                '\0' => {}
+                _ => out.push(ch),
+            }
+        }
+        out.push('\'');
+        out
+    }
+}
+
 /// `?` outside string literals becomes `$1`, `$2`, ...
 fn numbered_placeholders(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len() + 16);
@@ -208,13 +229,14 @@ fn setup_sql(backend: Backend, lock_wait: Duration) -> String {
         ),
         // Notices ("relation already exists, skipping") would go to stderr.
         Backend::Postgres => {
-            format!("SET lock_timeout = '{ms}ms'; SET client_min_messages = warning;")
+            format!("SET lock_timeout = '{ms}ms'; SET client_min_messages = warning; SET standard_conforming_strings = on;")
         }
         // Whole seconds only; 1 s is the least MySQL waits.
         Backend::Mysql => {
             let s = lock_wait.as_secs().max(1);
             format!(
-                "SET SESSION lock_wait_timeout = {s}; SET SESSION innodb_lock_wait_timeout = {s};"
+                "SET SESSION lock_wait_timeout = {s}; SET SESSION innodb_lock_wait_timeout = {s}; \
+                 SET SESSION sql_mode = REPLACE(@@SESSION.sql_mode, 'NO_BACKSLASH_ESCAPES', '');"
             )
         }
     }
@@ -419,6 +441,27 @@ mod tests {
         assert_eq!(
             numbered_placeholders("SELECT '?' , a FROM t WHERE b = ? AND c IN (?, ?)"),
             "SELECT '?' , a FROM t WHERE b = $1 AND c IN ($2, $3)"
+        );
+    }
+
+    #[test]
+    fn string_literals_are_escaped_per_backend() {
+        let d = |backend| Dialect {
+            backend,
+            prefix: String::new(),
+        };
+        let tricky = "1.0'); DROP TABLE x; --\\\0";
+        assert_eq!(
+            d(Backend::Sqlite).string_literal(tricky),
+            "'1.0''); DROP TABLE x; --\\'"
+        );
+        assert_eq!(
+            d(Backend::Postgres).string_literal(tricky),
+            "'1.0''); DROP TABLE x; --\\'"
+        );
+        assert_eq!(
+            d(Backend::Mysql).string_literal(tricky),
+            "'1.0''); DROP TABLE x; --\\\\'"
         );
     }
 

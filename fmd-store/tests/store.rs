@@ -206,6 +206,25 @@ fn instances_are_listed_and_filter_every_figure() {
     }
 }
 
+#[test]
+fn versions_with_quotes_and_backslashes_are_stored_as_they_are() {
+    let version = r"1.0'); DELETE FROM x; -- \ \' ?";
+    for db in databases() {
+        let store = db.open();
+        let synced = store.sync_endpoints(&[&HOME], 1, version).unwrap();
+        let mut sink = store.sink(version, "a", &synced, 1, SECOND).unwrap();
+        sink.write(&[record(&HOME, 1, 1, 200), record(&HOME, 2, 1, 200)], &[])
+            .unwrap();
+        let rows = store.requests(synced[0].1, None, 0, 10).unwrap();
+        assert_eq!(rows.len(), 2, "{db}");
+        assert!(
+            rows.iter().all(|r| r.version_requested == version),
+            "{db}: {rows:?}"
+        );
+        assert_eq!(store.instances().unwrap()[0].version, version, "{db}");
+    }
+}
+
 static POLLED: Endpoint = Endpoint::new(EndpointMeta {
     name: "polled",
     module_path: "tests",
