@@ -252,7 +252,12 @@ pub(crate) enum Pools {
     Mysql(Pool<ConnectionManager<MysqlConnection>>),
 }
 
-fn pool<C>(target: &str, size: u32, setup: String) -> Result<Pool<ConnectionManager<C>>, StoreError>
+fn pool<C>(
+    target: &str,
+    size: u32,
+    connect_wait: Duration,
+    setup: String,
+) -> Result<Pool<ConnectionManager<C>>, StoreError>
 where
     C: diesel::r2d2::R2D2Connection + 'static,
 {
@@ -260,25 +265,28 @@ where
     Ok(Pool::builder()
         .max_size(size)
         .min_idle(Some(0))
-        .connection_timeout(Duration::from_secs(10))
+        .connection_timeout(connect_wait)
         .connection_customizer(Box::new(Setup(setup)))
         .build_unchecked(ConnectionManager::<C>::new(target)))
 }
 
 impl Pools {
+    /// `connect_wait` bounds how long taking a connection may wait, including reconnecting to a
+    /// server that is down; `lock_wait` how long a statement waits for another's lock.
     fn open(
         backend: Backend,
         target: &str,
         size: u32,
+        connect_wait: Duration,
         lock_wait: Duration,
     ) -> Result<Pools, StoreError> {
         let setup = setup_sql(backend, lock_wait);
         Ok(match backend {
-            Backend::Sqlite => Pools::Sqlite(pool(target, size, setup)?),
+            Backend::Sqlite => Pools::Sqlite(pool(target, size, connect_wait, setup)?),
             #[cfg(feature = "postgres")]
-            Backend::Postgres => Pools::Postgres(pool(target, size, setup)?),
+            Backend::Postgres => Pools::Postgres(pool(target, size, connect_wait, setup)?),
             #[cfg(feature = "mysql")]
-            Backend::Mysql => Pools::Mysql(pool(target, size, setup)?),
+            Backend::Mysql => Pools::Mysql(pool(target, size, connect_wait, setup)?),
             #[allow(unreachable_patterns)]
             other => unreachable!("{other:?} is refused by Store::open without its feature"),
         })
@@ -384,7 +392,7 @@ impl Store {
         };
         establish(backend, &target, url)?;
         let store = Store {
-            pools: Pools::open(backend, &target, 4, busy)?,
+            pools: Pools::open(backend, &target, 4, Duration::from_secs(10), busy)?,
             dialect: Dialect {
                 backend,
                 prefix: prefix.to_owned(),
@@ -421,9 +429,12 @@ impl Store {
     }
 
     /// A pool of one connection for the writer thread, whose statements give up after `busy`
-    /// when another connection holds a lock they need.
+    /// when another connection holds a lock they need. Reconnecting to a server that is down
+    /// gives up after a second: the writer's backoff decides when to try again, and a flush
+    /// should learn of the outage quickly.
     pub(crate) fn dedicated(&self, busy: Duration) -> Result<Pools, StoreError> {
-        Pools::open(self.dialect.backend, &self.target, 1, busy)
+        let connect_wait = Duration::from_secs(1);
+        Pools::open(self.dialect.backend, &self.target, 1, connect_wait, busy)
     }
 
     /// The SQL rendered for this store's backend and prefix.
