@@ -222,16 +222,7 @@ async fn a_tampered_session_cookie_is_refused() {
         &[("username", "guest"), ("password", GUEST_PW)],
     )
     .await;
-    let cookie = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .find_map(|v| v.to_str().unwrap().strip_prefix("fmd_session="))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = set_cookie(&r, "fmd_session");
     // Promote the guest to admin by editing the payload: the signature no longer matches.
     use base64::Engine;
     let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -47,15 +47,14 @@ impl Backend {
         }
     }
 
-    fn feature(self) -> Option<&'static str> {
+    /// The cargo feature and the Debian package a backend missing from this build needs.
+    fn missing(self) -> Option<(&'static str, &'static str)> {
         match self {
-            Backend::Sqlite => None,
-            Backend::Postgres if cfg!(feature = "postgres") => None,
-            Backend::Mysql if cfg!(feature = "mysql") => None,
-            Backend::Postgres => Some("postgres` (needs libpq: apt-get install libpq-dev"),
-            Backend::Mysql => {
-                Some("mysql` (needs the client library: apt-get install default-libmysqlclient-dev")
+            Backend::Postgres if !cfg!(feature = "postgres") => Some(("postgres", "libpq-dev")),
+            Backend::Mysql if !cfg!(feature = "mysql") => {
+                Some(("mysql", "default-libmysqlclient-dev"))
             }
+            _ => None,
         }
     }
 }
@@ -377,11 +376,12 @@ impl Store {
     /// connection before failing.
     pub fn open_with_timeout(url: &str, prefix: &str, busy: Duration) -> Result<Store, StoreError> {
         let backend = Backend::of_url(url)?;
-        if let Some(feature) = backend.feature() {
+        if let Some((feature, package)) = backend.missing() {
             return Err(StoreError::Url {
                 url: redact(url),
                 why: format!(
-                    "this build of fmd has no {} support; enable fmd's feature `{feature})",
+                    "this build of fmd has no {} support; enable fmd's feature `{feature}` \
+                     (it needs apt-get install {package})",
                     backend.name()
                 ),
             });

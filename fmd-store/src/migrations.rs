@@ -110,6 +110,10 @@ fn lock_key(prefix: &str) -> i64 {
     h as i64
 }
 
+fn mysql_lock_name(prefix: &str) -> String {
+    format!("fmd-migrate-{:x}", lock_key(prefix))
+}
+
 /// Takes the migration lock of PostgreSQL or MySQL (SQLite needs none, see the module docs).
 fn lock(conn: &mut AnyConn, d: &Dialect) -> Result<(), StoreError> {
     let key = lock_key(&d.prefix);
@@ -118,7 +122,7 @@ fn lock(conn: &mut AnyConn, d: &Dialect) -> Result<(), StoreError> {
         Backend::Postgres => Ok(conn.batch_execute(&format!("SELECT pg_advisory_lock({key})"))?),
         Backend::Mysql => {
             let query = diesel::sql_query("SELECT GET_LOCK(?, 600) AS ok")
-                .bind::<Text, _>(format!("fmd-migrate-{key:x}"));
+                .bind::<Text, _>(mysql_lock_name(&d.prefix));
             match with_conn!(conn, c => query.get_result::<Locked>(c))?.ok {
                 Some(1) => Ok(()),
                 _ => Err(StoreError::Pool(
@@ -136,7 +140,10 @@ fn unlock(conn: &mut AnyConn, d: &Dialect) -> Result<(), diesel::result::Error> 
     match d.backend {
         Backend::Sqlite => Ok(()),
         Backend::Postgres => conn.batch_execute(&format!("SELECT pg_advisory_unlock({key})")),
-        Backend::Mysql => conn.batch_execute(&format!("DO RELEASE_LOCK('fmd-migrate-{key:x}')")),
+        Backend::Mysql => conn.batch_execute(&format!(
+            "DO RELEASE_LOCK('{}')",
+            mysql_lock_name(&d.prefix)
+        )),
     }
 }
 

@@ -397,9 +397,8 @@ impl Store {
             diesel::sql_query(self.sql("UPDATE {p}endpoint SET monitor_level = ? WHERE id = ?"))
                 .bind::<Integer, _>(i32::from(level))
                 .bind::<BigInt, _>(id);
-        // MySQL counts changed rows, not matched ones: setting the current level changes none.
-        let changed = with_conn!(&mut self.conn()?, c => query.execute(c))?;
-        Ok(changed > 0 || self.endpoint(id)?.is_some())
+        // Matched rows on every backend: diesel connects to MySQL with CLIENT_FOUND_ROWS.
+        Ok(with_conn!(&mut self.conn()?, c => query.execute(c))? > 0)
     }
 
     /// The overview: per endpoint, hits and errors since `today` and `week` (microseconds since
@@ -532,9 +531,8 @@ impl Store {
             "SELECT r.id, r.duration_us, r.time_requested, r.version_requested, r.group_by, r.ip, \
                r.status_code, i.name AS instance \
              FROM {{p}}request r LEFT JOIN {{p}}instance i ON i.id = r.instance_id \
-             WHERE r.endpoint_id = ? AND {} \
-             ORDER BY r.time_requested DESC, r.id DESC LIMIT ? OFFSET ?",
-            INSTANCE_FILTER.replace("instance_id", "r.instance_id")
+             WHERE r.endpoint_id = ? AND {INSTANCE_FILTER} \
+             ORDER BY r.time_requested DESC, r.id DESC LIMIT ? OFFSET ?"
         )))
         .bind::<BigInt, _>(endpoint_id)
         .bind::<BigInt, _>(instance)

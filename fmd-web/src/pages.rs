@@ -165,9 +165,9 @@ fn chosen_instance(wanted: Option<&str>, instances: &[InstanceRow]) -> Option<i6
         .filter(|id| instances.iter().any(|i| i.id == *id))
 }
 
-/// The choices of the instance select: shown when more than one instance ever wrote.
-fn instance_choices(req: &Req, instances: &[InstanceRow]) -> Value {
-    let chosen = chosen_instance(req.query_param("instance").as_deref(), instances);
+/// The choices of the instance select, `chosen` selected: shown when more than one instance
+/// ever wrote.
+fn instance_choices(chosen: Option<i64>, instances: &[InstanceRow]) -> Value {
     let now = fmd_core::now_micros();
     let items: Vec<Value> = instances
         .iter()
@@ -207,14 +207,14 @@ pub(crate) async fn overview(req: &Req, session: &Session) -> Reply {
     let loaded = blocking(req, move |s| {
         let instances = s.instances()?;
         let instance = chosen_instance(wanted.as_deref(), &instances);
-        Ok((s.overview(today, week, instance)?, instances))
+        Ok((s.overview(today, week, instance)?, instance, instances))
     })
     .await;
-    let (rows, instances) = match loaded {
+    let (rows, instance, instances) = match loaded {
         Ok(found) => found,
         Err(why) => return unavailable(req, &why),
     };
-    let instance_data = instance_choices(req, &instances);
+    let instance_data = instance_choices(instance, &instances);
     let tz = req.inner.config.tz();
     let stats = &req.inner.recorder.stats;
     let dropped = stats.dropped();
@@ -267,10 +267,10 @@ pub(crate) async fn endpoint(req: &Req, session: &Session, raw_id: &str) -> Repl
         };
         let total = s.request_count(id, instance)?;
         let requests = s.requests(id, instance, (page - 1) * PER_PAGE, PER_PAGE)?;
-        Ok(Some((row, total, requests, instances)))
+        Ok(Some((row, total, requests, instance, instances)))
     })
     .await;
-    let (row, total, requests, instances) = match loaded {
+    let (row, total, requests, instance, instances) = match loaded {
         Ok(Some(found)) => found,
         Ok(None) => return error(req, StatusCode::NOT_FOUND, "There is no such endpoint."),
         Err(why) => return unavailable(req, &why),
@@ -279,7 +279,7 @@ pub(crate) async fn endpoint(req: &Req, session: &Session, raw_id: &str) -> Repl
     let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
     let e = &row.endpoint;
     let mut data = layout(req, &e.name, Some(session));
-    data.insert("instances".into(), instance_choices(req, &instances));
+    data.insert("instances".into(), instance_choices(instance, &instances));
     data.insert("endpoint".into(), json!(e));
     data.insert("row".into(), json!(row));
     data.insert(

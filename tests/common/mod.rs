@@ -130,17 +130,22 @@ pub(crate) async fn login(server: &Server, user: &str, password: &str) -> (Clien
     (client, csrf)
 }
 
-/// The `fmd_csrf` cookie a login response sets.
-pub(crate) fn csrf_cookie(response: &reqwest::Response) -> String {
+/// The value of cookie `name` that a response sets.
+pub(crate) fn set_cookie(response: &reqwest::Response, name: &str) -> String {
     response
         .headers()
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find_map(|c| c.strip_prefix("fmd_csrf="))
+        .find_map(|c| c.strip_prefix(name)?.strip_prefix('='))
         .and_then(|c| c.split(';').next())
-        .expect("login sets fmd_csrf")
+        .unwrap_or_else(|| panic!("the response sets no {name} cookie"))
         .to_owned()
+}
+
+/// The `fmd_csrf` cookie a login response sets.
+pub(crate) fn csrf_cookie(response: &reqwest::Response) -> String {
+    set_cookie(response, "fmd_csrf")
 }
 
 pub(crate) async fn json(client: &Client, url: &str) -> (StatusCode, serde_json::Value) {
