@@ -56,6 +56,7 @@ fn fill(sink: &mut fmd_store::SqlSink, endpoints: &[&'static Endpoint], rows: us
             },
             ip: Some("10.0.0.1".parse().unwrap()),
             group_by: Some(format!("(User,{})", n % 100)),
+            detail: None,
         });
         if batch.len() == 1000 {
             sink.write(&batch, &[]).unwrap();

@@ -44,6 +44,7 @@ fn bench(c: &mut Criterion) {
                 status_code: 200,
                 ip: Some("127.0.0.1".parse().unwrap()),
                 group_by: Some(format!("(User,{})", i % 17)),
+                detail: None,
             })
             .collect();
         // Times advance as in a service, so rows append to the indexes as they do in

@@ -2,7 +2,7 @@
 //! no dashboard at all) or through `dashboard.bind` at level 1.
 //!
 //! `cargo run --release --example load_target -- [--bare] [--level 1] [--port 9100]
-//! [--db fmd-load.db | --db postgres://...] [--prefix fmd_] [--instance NAME]`.
+//! [--db fmd-load.db | --db postgres://...] [--prefix fmd_] [--instance NAME] [--queue 1000000]`.
 //! On Ctrl-C (SIGINT) it prints `served N stored M dropped D`: responses the handler produced,
 //! requests of this instance the database holds after shutdown, and records dropped.
 //! Several of these on one PostgreSQL or MySQL database are the multi-instance test's service.
@@ -58,7 +58,11 @@ async fn main() -> Result<(), fmd::Error> {
         .table_prefix(arg("--prefix").unwrap_or_else(|| "fmd_".into()))
         .password("load")
         .monitor_level(level)
-        .queue_capacity(1_000_000);
+        .queue_capacity(
+            arg("--queue")
+                .and_then(|q| q.parse().ok())
+                .unwrap_or(1_000_000),
+        );
     if let Some(name) = arg("--instance") {
         config = config.instance_name(name);
     }

@@ -10,7 +10,7 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use fmd::monitored;
+use fmd::{monitored, profiled};
 use rand::Rng;
 use warp::http::StatusCode;
 use warp::{Filter, Rejection, Reply};
@@ -25,20 +25,64 @@ async fn index() -> Result<impl Reply, Rejection> {
 #[monitored(name = "users.show")]
 async fn show_user(id: u32) -> Result<impl Reply, Rejection> {
     fmd::set_group_by(("User", id));
-    let millis = rand::rng().random_range(2..12);
-    tokio::time::sleep(Duration::from_millis(millis)).await;
-    if id.is_multiple_of(5) {
-        return Err(warp::reject::not_found());
+    match load_user(id).await {
+        Some(name) => Ok(format!("user {id}: {name}\n")),
+        None => Err(warp::reject::not_found()),
     }
-    Ok(format!("user {id}\n"))
 }
 
-/// Slow: a report that takes a while to build.
+/// A lookup that is quick, except for a cold cache now and then.
+#[profiled]
+async fn load_user(id: u32) -> Option<String> {
+    let millis = {
+        let mut rng = rand::rng();
+        if rng.random_range(0..30) == 0 {
+            rng.random_range(60..120)
+        } else {
+            rng.random_range(2..12)
+        }
+    };
+    tokio::time::sleep(Duration::from_millis(millis)).await;
+    (!id.is_multiple_of(5)).then(|| format!("user-{id}"))
+}
+
+/// Slow: a report built from two sources fetched at once, then summed up and rendered. With
+/// `--demo-traffic` it runs at level 3: see its Profiler and Grouped profiler tabs.
 #[monitored]
 async fn report() -> Result<impl Reply, Rejection> {
-    let millis = rand::rng().random_range(80..400);
+    let (orders, refunds) = tokio::join!(fetch_rows("orders"), fetch_rows("refunds"));
+    let total = summarize(&orders).saturating_sub(summarize(&refunds));
+    let text = fmd::span!("render", {
+        format!(
+            "report: {total} over {} rows\n",
+            orders.len() + refunds.len()
+        )
+    });
+    Ok(text)
+}
+
+/// A query that usually takes tens of milliseconds, and now and then stalls for over a second:
+/// those requests are the report's outliers.
+#[profiled]
+async fn fetch_rows(table: &str) -> Vec<u64> {
+    let (millis, rows) = {
+        let mut rng = rand::rng();
+        let stall = rng.random_range(0..25) == 0;
+        let millis = if stall {
+            rng.random_range(900..1500)
+        } else {
+            rng.random_range(20..90)
+        };
+        (millis, rng.random_range(50..500))
+    };
     tokio::time::sleep(Duration::from_millis(millis)).await;
-    Ok(format!("report built in {millis} ms\n"))
+    (0..rows).map(|i| i * table.len() as u64).collect()
+}
+
+/// CPU work on the fetched rows.
+#[profiled]
+fn summarize(rows: &[u64]) -> u64 {
+    rows.iter().map(|r| r % 97).sum()
 }
 
 /// Always fails with a 500.
@@ -178,6 +222,9 @@ async fn main() -> Result<(), fmd::Error> {
                 .unwrap_or_default();
             eprintln!("demo: a handler panicked{location}; the connection was closed and the service keeps serving");
         }));
+        // Show every level: the report profiled, user pages watched for outliers.
+        dashboard.set_level("report", 3).await?;
+        dashboard.set_level("users.show", 2).await?;
         println!("sending demo traffic to {base}; Ctrl-C to stop");
         tokio::spawn(demo_traffic(base.clone()));
     } else {

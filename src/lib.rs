@@ -53,7 +53,7 @@
 
 pub use fmd_core::context::set_group_by;
 pub use fmd_core::{Config, ConfigError, GroupBy, RequestInfo};
-pub use fmd_macros::monitored;
+pub use fmd_macros::{monitored, profiled, span};
 pub use fmd_web::{Dashboard, Error};
 
 #[doc(hidden)]
@@ -61,5 +61,6 @@ pub mod __private {
     //! What the macros expand to. Not a stable API.
     pub use fmd_core::inventory;
     pub use fmd_core::monitor::{Monitored, SyncGuard};
-    pub use fmd_core::{Endpoint, EndpointMeta, EndpointRef};
+    pub use fmd_core::profile::{Profiled, SpanGuard};
+    pub use fmd_core::{Endpoint, EndpointMeta, EndpointRef, Function, FunctionRef};
 }

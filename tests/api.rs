@@ -392,6 +392,7 @@ async fn instances_are_listed_and_filter_the_api_and_pages() {
         status_code: 503,
         ip: None,
         group_by: None,
+        detail: None,
     };
     fmd_core::Sink::write(&mut sink, &[record(0), record(1)], &[]).unwrap();
 

@@ -74,6 +74,9 @@ pub struct Config {
     pub outlier_detection_constant: f64,
     /// `[dashboard] outlier_min_samples`: requests an endpoint needs before outliers are judged.
     pub outlier_min_samples: u32,
+    /// `[dashboard] scrub_headers`: request headers stored as `[scrubbed]` with outliers, besides
+    /// `Authorization`, `Cookie`, `Set-Cookie` and `Proxy-Authorization`, which always are.
+    pub scrub_headers: Vec<String>,
     /// `[dashboard] enable_logging`: log every recorded request at debug level.
     pub enable_logging: bool,
     /// `[dashboard] trusted_proxy_header`: a header such as `X-Forwarded-For` whose first
@@ -126,6 +129,7 @@ impl Default for Config {
             monitor_level: 1,
             outlier_detection_constant: 2.5,
             outlier_min_samples: 10,
+            scrub_headers: Vec::new(),
             enable_logging: false,
             trusted_proxy_header: None,
             queue_capacity: 10_000,
@@ -161,6 +165,7 @@ impl fmt::Debug for Config {
                 &self.outlier_detection_constant,
             )
             .field("outlier_min_samples", &self.outlier_min_samples)
+            .field("scrub_headers", &self.scrub_headers)
             .field("enable_logging", &self.enable_logging)
             .field("trusted_proxy_header", &self.trusted_proxy_header)
             .field("queue_capacity", &self.queue_capacity)
@@ -244,6 +249,7 @@ const KEYS: &[(&str, &[&str])] = &[
             "monitor_level",
             "outlier_detection_constant",
             "outlier_min_samples",
+            "scrub_headers",
             "enable_logging",
             "trusted_proxy_header",
             "queue_capacity",
@@ -427,6 +433,16 @@ impl Config {
             toml::Value::Float(f) if origin.starts_with("environment") => Ok(f.to_string()),
             _ => Err(invalid("a string")),
         };
+        // A single string is a list of one: `FMD_SCRUB_HEADERS=X-Api-Key` reads naturally.
+        let strings = || match value {
+            toml::Value::String(s) => Ok(vec![s.clone()]),
+            toml::Value::Array(items) => items
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| invalid("a string or a list of strings")),
+            _ => Err(invalid("a string or a list of strings")),
+        };
         let uint = |max: u64| match value {
             toml::Value::Integer(i) if *i >= 0 && (*i as u64) <= max => Ok(*i as u64),
             _ => Err(invalid(&format!("a whole number from 0 to {max}"))),
@@ -456,17 +472,8 @@ impl Config {
             "password" => self.password = Some(string()?),
             "password_hash" => self.password_hash = Some(string()?),
             "guest_username" => self.guest_username = string()?,
-            "guest_password" => {
-                self.guest_password = match value {
-                    toml::Value::String(s) => vec![s.clone()],
-                    toml::Value::Array(items) => items
-                        .iter()
-                        .map(|v| v.as_str().map(str::to_owned))
-                        .collect::<Option<Vec<_>>>()
-                        .ok_or_else(|| invalid("a string or a list of strings"))?,
-                    _ => return Err(invalid("a string or a list of strings")),
-                }
-            }
+            "scrub_headers" => self.scrub_headers = strings()?,
+            "guest_password" => self.guest_password = strings()?,
             "security_token" => self.security_token = Some(string()?),
             "session_hours" => {
                 self.session_hours = match value {
@@ -658,6 +665,8 @@ setters! {
     outlier_detection_constant: f64 => |v: f64| v;
     /// Sets `outlier_min_samples`.
     outlier_min_samples: u32 => |v: u32| v;
+    /// Sets `scrub_headers`.
+    scrub_headers: Vec<String> => |v: Vec<String>| v;
     /// Sets `enable_logging`.
     enable_logging: bool => |v: bool| v;
     /// Sets `trusted_proxy_header`.

@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
+use crate::profile::RequestDetail;
 use crate::record::{Recorder, RequestRecord};
 use crate::{Endpoint, GroupBy};
 
@@ -99,7 +100,7 @@ impl Outcome {
 }
 
 /// What the monitored handler reports into its request's context.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct HandlerRun {
     /// The endpoint.
     pub endpoint: &'static Endpoint,
@@ -109,6 +110,19 @@ pub struct HandlerRun {
     pub duration_us: u64,
     /// How it ended.
     pub outcome: Outcome,
+    /// At levels 2 and 3: its span tree, and what made it an outlier.
+    pub detail: Option<Box<RequestDetail>>,
+}
+
+/// The parts of a request an outlier stores, read from the web layer's request only when the
+/// request turns out to be one.
+pub trait RequestParts: Send + Sync {
+    /// The method, e.g. `GET`.
+    fn method(&self) -> String;
+    /// The path with the query string.
+    fn url(&self) -> String;
+    /// Every header, as text.
+    fn headers(&self) -> Vec<(String, String)>;
 }
 
 #[derive(Debug, Default)]
@@ -122,7 +136,14 @@ struct State {
 pub struct RequestContext {
     recorder: Arc<Recorder>,
     ip: Option<IpAddr>,
+    parts: Option<Box<dyn RequestParts>>,
     state: Mutex<State>,
+}
+
+impl std::fmt::Debug for dyn RequestParts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.method(), self.url())
+    }
 }
 
 impl RequestContext {
@@ -147,7 +168,15 @@ impl RequestContext {
         };
         // A request no monitored handler ran for (unmatched, or an unannotated route) is not
         // attributed to any endpoint.
-        let Some(run) = run else { return };
+        let Some(mut run) = run else { return };
+        if let (Some(outlier), Some(parts)) = (
+            run.detail.as_mut().and_then(|d| d.outlier.as_mut()),
+            &self.parts,
+        ) {
+            outlier.method = parts.method();
+            outlier.url = parts.url();
+            outlier.headers = crate::outlier::scrub(parts.headers());
+        }
         let status_code = match (run.outcome, status) {
             (Outcome::Completed, Some(status)) => status,
             (outcome, _) => outcome.fallback_status(),
@@ -159,6 +188,7 @@ impl RequestContext {
             status_code,
             ip: self.ip,
             group_by: group_by.map(|g| g.to_string()),
+            detail: run.detail,
         });
     }
 }
@@ -173,12 +203,19 @@ pub struct ContextGuard {
 }
 
 impl ContextGuard {
-    /// Registers a context for the request being served on the current task.
-    pub fn enter(recorder: Arc<Recorder>, ip: Option<IpAddr>, group_by: Option<GroupBy>) -> Self {
+    /// Registers a context for the request being served on the current task. `parts` is
+    /// read only if the request turns out to be an outlier.
+    pub fn enter(
+        recorder: Arc<Recorder>,
+        ip: Option<IpAddr>,
+        group_by: Option<GroupBy>,
+        parts: Option<Box<dyn RequestParts>>,
+    ) -> Self {
         let key = current_key();
         let ctx = Arc::new(RequestContext {
             recorder,
             ip,
+            parts,
             state: Mutex::new(State {
                 group_by,
                 run: None,

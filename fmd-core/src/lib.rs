@@ -18,6 +18,8 @@ pub mod config;
 pub mod context;
 pub mod group_by;
 pub mod monitor;
+pub mod outlier;
+pub mod profile;
 pub mod record;
 pub mod registry;
 pub mod version;
@@ -30,7 +32,7 @@ pub use config::{Config, ConfigError, GroupByFn, RequestInfo};
 pub use group_by::GroupBy;
 pub use log_once::warn;
 pub use record::{Recorder, RequestRecord, Sink, SinkError, WriterMsg, WriterStats};
-pub use registry::{Endpoint, EndpointMeta, EndpointRef};
+pub use registry::{Endpoint, EndpointMeta, EndpointRef, Function, FunctionRef};
 
 #[doc(hidden)]
 pub use inventory;

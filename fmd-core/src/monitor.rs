@@ -6,11 +6,14 @@
 use std::future::Future;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use crate::clock::Clock;
 use crate::context::{self, HandlerRun, Outcome};
+use crate::outlier;
+use crate::profile::{self, Profile, ROOT};
 use crate::record::{record_default, RequestRecord};
 use crate::registry::{Endpoint, LEVEL_INACTIVE};
 
@@ -22,30 +25,47 @@ enum Phase {
     Done,
 }
 
-/// Decides at the start of a call whether to time it.
+/// Decides at the start of a call whether to time it, and at levels 2 and 3 starts the
+/// request's profile and shows it to the outlier watchdog.
 #[inline]
-fn start(endpoint: &'static Endpoint) -> Phase {
+fn start(endpoint: &'static Endpoint) -> (Phase, Option<Arc<Profile>>) {
     match endpoint.level() {
-        LEVEL_INACTIVE => Phase::Untimed,
+        LEVEL_INACTIVE => (Phase::Untimed, None),
         0 => {
             endpoint.touch(Clock::coarse_secs());
-            Phase::Untimed
+            (Phase::Untimed, None)
         }
-        _ => Phase::Timing(Instant::now()),
+        1 => (Phase::Timing(Instant::now()), None),
+        _ => start_detailed(endpoint),
     }
+}
+
+#[inline(never)]
+fn start_detailed(endpoint: &'static Endpoint) -> (Phase, Option<Arc<Profile>>) {
+    let now = Instant::now();
+    let profile = Profile::new(endpoint, now, outlier::threshold_us(endpoint));
+    outlier::watch(&profile);
+    (Phase::Timing(now), Some(profile))
 }
 
 // Kept out of line so the poll that wraps every handler stays small.
 #[inline(never)]
-fn finish(endpoint: &'static Endpoint, start: Instant, outcome: Outcome) {
+fn finish(
+    endpoint: &'static Endpoint,
+    start: Instant,
+    outcome: Outcome,
+    profile: Option<Arc<Profile>>,
+) {
     let duration_us = start.elapsed().as_micros() as u64;
     let started = Clock::micros_at(start);
     endpoint.touch(started / 1_000_000);
+    let detail = profile.and_then(|p| p.finish(duration_us));
     let run = HandlerRun {
         endpoint,
         started,
         duration_us,
         outcome,
+        detail,
     };
     match context::current() {
         Some(ctx) => ctx.set_run(run),
@@ -56,6 +76,7 @@ fn finish(endpoint: &'static Endpoint, start: Instant, outcome: Outcome) {
             status_code: outcome.fallback_status(),
             ip: None,
             group_by: None,
+            detail: run.detail,
         }),
     }
 }
@@ -69,13 +90,16 @@ pin_project_lite::pin_project! {
         inner: F,
         endpoint: &'static Endpoint,
         phase: Phase,
+        profile: Option<Arc<Profile>>,
+        // The span current when the body last returned `Pending`.
+        resume: u32,
     }
 
     impl<F> PinnedDrop for Monitored<F> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             if let Phase::Timing(start) = *this.phase {
-                finish(this.endpoint, start, Outcome::Cancelled);
+                finish(this.endpoint, start, Outcome::Cancelled, this.profile.take());
             }
         }
     }
@@ -89,6 +113,8 @@ impl<F> Monitored<F> {
             inner,
             endpoint,
             phase: Phase::Fresh,
+            profile: None,
+            resume: ROOT,
         }
     }
 }
@@ -100,22 +126,35 @@ impl<F: Future> Future for Monitored<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
         if let Phase::Fresh = this.phase {
-            *this.phase = start(this.endpoint);
+            (*this.phase, *this.profile) = start(this.endpoint);
         }
         let Phase::Timing(start) = *this.phase else {
             return this.inner.poll(cx);
         };
         let inner = this.inner;
-        match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+        let result = if this.profile.is_some() {
+            let saved = profile::enter(this.profile.take(), *this.resume);
+            let result = catch_unwind(AssertUnwindSafe(|| inner.poll(cx)));
+            (*this.profile, *this.resume) = profile::leave(saved);
+            result
+        } else {
+            catch_unwind(AssertUnwindSafe(|| inner.poll(cx)))
+        };
+        match result {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(output)) => {
                 *this.phase = Phase::Done;
-                finish(this.endpoint, start, Outcome::Completed);
+                finish(
+                    this.endpoint,
+                    start,
+                    Outcome::Completed,
+                    this.profile.take(),
+                );
                 Poll::Ready(output)
             }
             Err(payload) => {
                 *this.phase = Phase::Done;
-                finish(this.endpoint, start, Outcome::Panicked);
+                finish(this.endpoint, start, Outcome::Panicked, this.profile.take());
                 resume_unwind(payload)
             }
         }
@@ -128,30 +167,39 @@ impl<F: Future> Future for Monitored<F> {
 pub struct SyncGuard {
     endpoint: &'static Endpoint,
     start: Option<Instant>,
+    /// What the call's profile replaced on this thread, restored when it ends.
+    saved: Option<(Option<Arc<Profile>>, u32)>,
 }
 
 impl SyncGuard {
     /// Starts monitoring a call.
     #[inline]
     pub fn enter(endpoint: &'static Endpoint) -> Self {
-        let start = match start(endpoint) {
+        let (phase, profile) = start(endpoint);
+        let start = match phase {
             Phase::Timing(start) => Some(start),
             _ => None,
         };
-        SyncGuard { endpoint, start }
+        let saved = profile.map(|p| profile::enter(Some(p), ROOT));
+        SyncGuard {
+            endpoint,
+            start,
+            saved,
+        }
     }
 }
 
 impl Drop for SyncGuard {
     #[inline]
     fn drop(&mut self) {
+        let profile = self.saved.take().and_then(|saved| profile::leave(saved).0);
         if let Some(start) = self.start {
             let outcome = if std::thread::panicking() {
                 Outcome::Panicked
             } else {
                 Outcome::Completed
             };
-            finish(self.endpoint, start, outcome);
+            finish(self.endpoint, start, outcome, profile);
         }
     }
 }

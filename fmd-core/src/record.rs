@@ -24,6 +24,8 @@ pub struct RequestRecord {
     pub ip: Option<IpAddr>,
     /// The rendered group-by value, if any.
     pub group_by: Option<String>,
+    /// At levels 2 and 3: the span tree and, for an outlier, what was seen of it.
+    pub detail: Option<Box<crate::profile::RequestDetail>>,
 }
 
 /// A message to the writer.

@@ -4,12 +4,13 @@
 //! a reference to it with `inventory`, so every endpoint of the binary is known at start-up,
 //! including those never requested yet.
 
-use std::sync::atomic::{AtomicI64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering};
 
 /// The level of an endpoint for which no dashboard is running: nothing is measured.
 pub const LEVEL_INACTIVE: u8 = u8::MAX;
 
-/// What the macro knows about an endpoint at compile time.
+/// What the macro knows about an annotated function (an endpoint, or a profiled function) at
+/// compile time.
 #[derive(Debug)]
 pub struct EndpointMeta {
     /// The endpoint's name: the function name or `#[monitored(name = "...")]`.
@@ -35,6 +36,20 @@ pub struct Endpoint {
     pub meta: EndpointMeta,
     level: AtomicU8,
     last_requested: AtomicI64,
+    /// Requests counted into the running mean, and their total duration: written by the writer
+    /// (off the request path), read by the outlier watchdog.
+    samples: AtomicU64,
+    total_us: AtomicU64,
+}
+
+/// Whether any endpoint is at level 2 or 3: the web layer then keeps each request's URL and
+/// headers, which an outlier stores.
+static ANY_DETAILED: AtomicBool = AtomicBool::new(false);
+
+/// Whether some endpoint records outliers or profiles (level 2 or 3).
+#[inline]
+pub fn any_detailed() -> bool {
+    ANY_DETAILED.load(Ordering::Relaxed)
 }
 
 impl Endpoint {
@@ -44,6 +59,8 @@ impl Endpoint {
             meta,
             level: AtomicU8::new(LEVEL_INACTIVE),
             last_requested: AtomicI64::new(0),
+            samples: AtomicU64::new(0),
+            total_us: AtomicU64::new(0),
         }
     }
 
@@ -61,6 +78,32 @@ impl Endpoint {
     /// Sets the monitoring level; the next request reads it.
     pub fn set_level(&self, level: u8) {
         self.level.store(level, Ordering::Relaxed);
+        let detailed =
+            (2..=3).contains(&level) || endpoints().any(|e| (2..=3).contains(&e.level()));
+        ANY_DETAILED.store(detailed, Ordering::Relaxed);
+        if detailed {
+            crate::outlier::wake_watchdog();
+        }
+    }
+
+    /// Sets the running mean's starting point: `samples` requests taking `total_us` in all
+    /// (from the database, at start-up).
+    pub fn seed_mean(&self, samples: u64, total_us: u64) {
+        self.samples.store(samples, Ordering::Relaxed);
+        self.total_us.store(total_us, Ordering::Relaxed);
+    }
+
+    /// Adds one request's duration to the running mean.
+    pub fn observe(&self, duration_us: u64) {
+        self.samples.fetch_add(1, Ordering::Relaxed);
+        self.total_us.fetch_add(duration_us, Ordering::Relaxed);
+    }
+
+    /// The running mean: requests counted and their mean duration in microseconds.
+    pub fn mean(&self) -> (u64, f64) {
+        let n = self.samples.load(Ordering::Relaxed);
+        let total = self.total_us.load(Ordering::Relaxed);
+        (n, if n == 0 { 0.0 } else { total as f64 / n as f64 })
     }
 
     /// Marks the endpoint as requested at `secs` (seconds since the epoch).
@@ -97,4 +140,34 @@ pub fn duplicate_names() -> Option<(&'static Endpoint, &'static Endpoint)> {
     all.windows(2)
         .find(|w| w[0].meta.name == w[1].meta.name && !std::ptr::eq(w[0], w[1]))
         .map(|w| (w[0], w[1]))
+}
+
+/// A `#[profiled]` function, or an `fmd::span!` block: what a span of the profiler names.
+#[derive(Debug)]
+pub struct Function {
+    /// The compile-time description (`name` is the function's or the block's name).
+    pub meta: EndpointMeta,
+}
+
+impl Function {
+    /// Used by the macros' expansion.
+    pub const fn new(meta: EndpointMeta) -> Self {
+        Function { meta }
+    }
+
+    /// `module::function`, as shown in span trees.
+    pub fn path(&self) -> String {
+        format!("{}::{}", self.meta.module_path, self.meta.function)
+    }
+}
+
+/// What `#[profiled]` submits to `inventory`.
+#[derive(Debug, Clone, Copy)]
+pub struct FunctionRef(pub &'static Function);
+
+inventory::collect!(FunctionRef);
+
+/// Every `#[profiled]` function and `span!` block in the binary.
+pub fn functions() -> impl Iterator<Item = &'static Function> {
+    inventory::iter::<FunctionRef>.into_iter().map(|r| r.0)
 }

@@ -1,4 +1,4 @@
-//! Parsing and validation of `#[monitored(...)]` arguments.
+//! Parsing and validation of `#[monitored(...)]` and `#[profiled(...)]` arguments.
 
 use proc_macro2::{Span, TokenStream};
 use syn::parse::Parser;
@@ -12,7 +12,8 @@ pub(crate) struct MonitoredArgs {
     pub(crate) name: Option<LitStr>,
 }
 
-pub(crate) fn parse(args: TokenStream) -> syn::Result<MonitoredArgs> {
+/// `macro_name` is the attribute's name, for messages.
+pub(crate) fn parse(args: TokenStream, macro_name: &str) -> syn::Result<MonitoredArgs> {
     let mut parsed = MonitoredArgs::default();
     let parser = syn::meta::parser(|meta| {
         if meta.path.is_ident("name") {
@@ -43,7 +44,7 @@ pub(crate) fn parse(args: TokenStream) -> syn::Result<MonitoredArgs> {
                 .map(|i| i.to_string())
                 .unwrap_or_else(|| "this".into());
             Err(meta.error(format!(
-                "unknown argument `{shown}`; `#[monitored]` accepts `name = \"...\"`"
+                "unknown argument `{shown}`; `#[{macro_name}]` accepts `name = \"...\"`"
             )))
         }
     });
@@ -51,7 +52,7 @@ pub(crate) fn parse(args: TokenStream) -> syn::Result<MonitoredArgs> {
     Ok(parsed)
 }
 
-fn validate_name(lit: &LitStr) -> syn::Result<()> {
+pub(crate) fn validate_name(lit: &LitStr) -> syn::Result<()> {
     let name = lit.value();
     if name.trim().is_empty() {
         return Err(syn::Error::new(lit.span(), "`name` must not be empty"));

@@ -1,5 +1,6 @@
-//! Expansion of `#[monitored]`: the function keeps its signature, gains a static endpoint
-//! registered with `inventory`, and its body is timed by the runtime.
+//! Expansion of `#[monitored]` and `#[profiled]`: the function keeps its signature, gains a
+//! static endpoint (or function) registered with `inventory`, and its body is timed by the
+//! runtime: as a request, or as a span of the request it runs in.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, ToTokens};
@@ -8,8 +9,24 @@ use syn::{Block, Expr, ItemFn, ReturnType, Stmt, Type};
 
 use crate::{attr, source};
 
-pub(crate) fn monitored(args: TokenStream, item: TokenStream) -> TokenStream {
-    match try_monitored(args, item.clone()) {
+/// Which attribute is being expanded.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Kind {
+    Monitored,
+    Profiled,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Monitored => "monitored",
+            Kind::Profiled => "profiled",
+        }
+    }
+}
+
+pub(crate) fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
+    match try_attribute(kind, args, item.clone()) {
         Ok(tokens) => tokens,
         // Emit the item untouched next to the error, so the user sees this one error and not a
         // cascade of "cannot find function" errors wherever the function is used.
@@ -21,9 +38,9 @@ pub(crate) fn monitored(args: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
-fn try_monitored(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    let args = attr::parse(args)?;
-    let func = validate_item(item)?;
+fn try_attribute(kind: Kind, args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let args = attr::parse(args, kind.name())?;
+    let func = validate_item(item, kind.name())?;
     let captured = source::capture(&func);
     let name = args
         .name
@@ -31,16 +48,16 @@ fn try_monitored(args: TokenStream, item: TokenStream) -> syn::Result<TokenStrea
         .map(|n| n.value())
         .unwrap_or_else(|| func.sig.ident.to_string());
     let name_span = attr::span_of_name(&args, func.sig.ident.span());
-    Ok(expand(func, &name, name_span, &captured))
+    Ok(expand(kind, func, &name, name_span, &captured))
 }
 
-fn validate_item(item: TokenStream) -> syn::Result<ItemFn> {
+fn validate_item(item: TokenStream, macro_name: &str) -> syn::Result<ItemFn> {
     match syn::parse2::<ItemFn>(item.clone()) {
         Ok(func) => {
             if let Some(constness) = &func.sig.constness {
                 return Err(syn::Error::new_spanned(
                     constness,
-                    "`#[monitored]` cannot be applied to a `const fn`: it measures calls at run time",
+                    format!("`#[{macro_name}]` cannot be applied to a `const fn`: it measures calls at run time"),
                 ));
             }
             Ok(func)
@@ -51,14 +68,14 @@ fn validate_item(item: TokenStream) -> syn::Result<ItemFn> {
                 match syn::parse2::<syn::TraitItemFn>(item) {
                     Ok(f) if f.default.is_none() => Err(syn::Error::new_spanned(
                         f.sig.ident,
-                        "`#[monitored]` needs a function with a body",
+                        format!("`#[{macro_name}]` needs a function with a body"),
                     )),
                     _ => Err(parse_err),
                 }
             }
             Ok(other) => Err(syn::Error::new_spanned(
                 item_head(&other),
-                "`#[monitored]` can only be applied to functions",
+                format!("`#[{macro_name}]` can only be applied to functions"),
             )),
         },
     }
@@ -97,7 +114,13 @@ fn item_head(item: &syn::Item) -> TokenStream {
     }
 }
 
-fn expand(func: ItemFn, name: &str, name_span: Span, captured: &source::Captured) -> TokenStream {
+fn expand(
+    kind: Kind,
+    func: ItemFn,
+    name: &str,
+    name_span: Span,
+    captured: &source::Captured,
+) -> TokenStream {
     let ItemFn {
         attrs,
         vis,
@@ -109,28 +132,50 @@ fn expand(func: ItemFn, name: &str, name_span: Span, captured: &source::Captured
     let line = captured.first_line;
     let name_lit = syn::LitStr::new(name, name_span);
     let function = sig.ident.to_string();
-    let endpoint = quote! {
-        static __FMD_ENDPOINT: ::fmd::__private::Endpoint =
-            ::fmd::__private::Endpoint::new(::fmd::__private::EndpointMeta {
-                name: #name_lit,
-                module_path: ::core::module_path!(),
-                function: #function,
-                file: ::core::file!(),
-                line: #line,
-                source: #text,
-                source_sha256: #sha,
-            });
-        ::fmd::__private::inventory::submit! {
-            ::fmd::__private::EndpointRef(&__FMD_ENDPOINT)
+    let meta = quote! {
+        ::fmd::__private::EndpointMeta {
+            name: #name_lit,
+            module_path: ::core::module_path!(),
+            function: #function,
+            file: ::core::file!(),
+            line: #line,
+            source: #text,
+            source_sha256: #sha,
         }
     };
+    let (item, wrapper, target, guard) = match kind {
+        Kind::Monitored => (
+            quote! {
+                static __FMD_ENDPOINT: ::fmd::__private::Endpoint =
+                    ::fmd::__private::Endpoint::new(#meta);
+                ::fmd::__private::inventory::submit! {
+                    ::fmd::__private::EndpointRef(&__FMD_ENDPOINT)
+                }
+            },
+            quote!(::fmd::__private::Monitored::new),
+            quote!(__FMD_ENDPOINT),
+            quote!(::fmd::__private::SyncGuard::enter(&__FMD_ENDPOINT)),
+        ),
+        Kind::Profiled => (
+            quote! {
+                static __FMD_FUNCTION: ::fmd::__private::Function =
+                    ::fmd::__private::Function::new(#meta);
+                ::fmd::__private::inventory::submit! {
+                    ::fmd::__private::FunctionRef(&__FMD_FUNCTION)
+                }
+            },
+            quote!(::fmd::__private::Profiled::new),
+            quote!(__FMD_FUNCTION),
+            quote!(::fmd::__private::SpanGuard::enter(&__FMD_FUNCTION)),
+        ),
+    };
+    let wrap = |inner: TokenStream| quote!(#wrapper(&#target, #inner));
 
     let body = if sig.asyncness.is_some() {
         let inner = with_fake_return(&sig.output, *block);
-        quote! {
-            ::fmd::__private::Monitored::new(&__FMD_ENDPOINT, async move #inner).await
-        }
-    } else if let Some(block) = wrap_async_tail(&block) {
+        let call = wrap(quote!(async move #inner));
+        quote! { #call.await }
+    } else if let Some(block) = wrap_async_tail(&block, &wrap) {
         // `fn f() -> impl Future { async move { ... } }` and async-trait's
         // `Box::pin(async move { ... })`: time the returned future, not its construction.
         quote! { #block }
@@ -138,7 +183,7 @@ fn expand(func: ItemFn, name: &str, name_span: Span, captured: &source::Captured
         let stmts = &block.stmts;
         quote! {
             #[allow(unused_variables, clippy::let_underscore_untyped)]
-            let __fmd_guard = ::fmd::__private::SyncGuard::enter(&__FMD_ENDPOINT);
+            let __fmd_guard = #guard;
             #(#stmts)*
         }
     };
@@ -146,7 +191,7 @@ fn expand(func: ItemFn, name: &str, name_span: Span, captured: &source::Captured
     quote! {
         #(#attrs)*
         #vis #sig {
-            #endpoint
+            #item
             #body
         }
     }
@@ -195,7 +240,7 @@ impl VisitMut for ImplTraitToInfer {
 
 /// Rewrites a block whose tail is `async move {..}` or `Box::pin(async move {..})` so the async
 /// block is wrapped in the monitor. Returns `None` for any other body.
-fn wrap_async_tail(block: &Block) -> Option<Block> {
+fn wrap_async_tail(block: &Block, wrap: &dyn Fn(TokenStream) -> TokenStream) -> Option<Block> {
     let mut block = block.clone();
     let tail = match block.stmts.last_mut()? {
         Stmt::Expr(expr, None) => expr,
@@ -212,10 +257,8 @@ fn wrap_async_tail(block: &Block) -> Option<Block> {
         }
         _ => return None,
     };
-    let inner = target.clone();
-    *target = syn::parse_quote! {
-        ::fmd::__private::Monitored::new(&__FMD_ENDPOINT, #inner)
-    };
+    let wrapped = wrap(target.to_token_stream());
+    *target = syn::parse2(wrapped).ok()?;
     Some(block)
 }
 
@@ -228,4 +271,100 @@ fn is_box_pin(func: &Expr) -> bool {
         .map(|s| s.ident.to_string())
         .collect();
     segments.ends_with(&["Box".into(), "pin".into()])
+}
+
+/// `span!("name", { ... })` or `span!("name", async { ... })`.
+struct SpanInput {
+    name: syn::LitStr,
+    body: Expr,
+}
+
+impl syn::parse::Parse for SpanInput {
+    fn parse(input: syn::parse::ParseStream<'_>) -> syn::Result<Self> {
+        const USAGE: &str =
+            "expected `span!(\"name\", { ... })` or `span!(\"name\", async { ... })`";
+        if input.is_empty() {
+            return Err(input.error(USAGE));
+        }
+        let name: syn::LitStr =
+            match input.parse::<syn::Lit>() {
+                Ok(syn::Lit::Str(lit)) => lit,
+                Ok(other) => return Err(syn::Error::new_spanned(
+                    other,
+                    "the span's name must be a string literal, e.g. `span!(\"parse\", { ... })`",
+                )),
+                Err(e) => return Err(syn::Error::new(
+                    e.span(),
+                    "the span's name must be a string literal, e.g. `span!(\"parse\", { ... })`",
+                )),
+            };
+        attr::validate_name(&name)?;
+        if input.is_empty() {
+            return Err(syn::Error::new_spanned(
+                &name,
+                "missing the block to profile: `span!(\"name\", { ... })`",
+            ));
+        }
+        input.parse::<syn::Token![,]>()?;
+        let body: Expr = input.parse()?;
+        if !matches!(body, Expr::Block(_) | Expr::Async(_)) {
+            return Err(syn::Error::new_spanned(
+                &body,
+                "the span's body must be a block `{ ... }` or an async block `async { ... }`",
+            ));
+        }
+        let _ = input.parse::<Option<syn::Token![,]>>()?;
+        if !input.is_empty() {
+            return Err(input.error("unexpected tokens after the span's body"));
+        }
+        Ok(SpanInput { name, body })
+    }
+}
+
+pub(crate) fn span(input: TokenStream) -> TokenStream {
+    let SpanInput { name, body } = match syn::parse2::<SpanInput>(input) {
+        Ok(parsed) => parsed,
+        Err(err) => return err.to_compile_error(),
+    };
+    let captured = source::capture(&body);
+    // Named blocks with the same body are different spans: the name is part of the identity.
+    let sha = source::sha256_hex(&format!("{}\n{}", name.value(), captured.text));
+    let (text, sha, line) = (&captured.text, &sha, captured.first_line);
+    let item = quote! {
+        static __FMD_SPAN: ::fmd::__private::Function =
+            ::fmd::__private::Function::new(::fmd::__private::EndpointMeta {
+                name: #name,
+                module_path: ::core::module_path!(),
+                function: #name,
+                file: ::core::file!(),
+                line: #line,
+                source: #text,
+                source_sha256: #sha,
+            });
+        ::fmd::__private::inventory::submit! {
+            ::fmd::__private::FunctionRef(&__FMD_SPAN)
+        }
+    };
+    if let Expr::Async(_) = body {
+        quote! {{
+            #item
+            ::fmd::__private::Profiled::new(&__FMD_SPAN, #body)
+        }}
+    } else {
+        // The block's statements go in the macro's own block: wrapping the user's braces in
+        // another pair would set off `unused_braces` in their code.
+        let stmts = match &body {
+            Expr::Block(b) if b.label.is_none() && b.attrs.is_empty() => {
+                let stmts = &b.block.stmts;
+                quote!(#(#stmts)*)
+            }
+            other => quote!(#other),
+        };
+        quote! {{
+            #item
+            #[allow(clippy::let_underscore_untyped)]
+            let __fmd_span = ::fmd::__private::SpanGuard::enter(&__FMD_SPAN);
+            #stmts
+        }}
+    }
 }

@@ -17,8 +17,7 @@ pub(crate) fn capture(item: &impl ToTokens) -> Captured {
     let tokens: TokenStream = item.to_token_stream();
     let from_file = from_file(&tokens);
     let (text, first_line) = from_file.unwrap_or_else(|| (tokens.to_string(), 0));
-    let digest = Sha256::digest(text.as_bytes());
-    let sha256 = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let sha256 = sha256_hex(&text);
     Captured {
         text,
         first_line,
@@ -40,4 +39,12 @@ fn from_file(tokens: &TokenStream) -> Option<(String, u32)> {
         return None;
     }
     Some((lines.join("\n"), start as u32))
+}
+
+/// Lower-case hex sha256 of `text`.
+pub(crate) fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

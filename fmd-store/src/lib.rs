@@ -16,11 +16,13 @@
 mod db;
 mod error;
 pub mod migrations;
+mod profiles;
 mod queries;
 mod sink;
 pub mod writer;
 
 pub use db::{Backend, Store};
 pub use error::StoreError;
+pub use profiles::{FunctionSource, OutlierRow, ProfileRow, SpanRow, Stack, StackFrame};
 pub use queries::{EndpointRow, InstanceRow, OverviewRow, RequestRow, UserRow};
 pub use sink::SqlSink;

@@ -36,6 +36,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "instances",
         sql: include_str!("../migrations/0002_instances.sql"),
     },
+    Migration {
+        version: 3,
+        name: "profiles",
+        sql: include_str!("../migrations/0003_profiles.sql"),
+    },
 ];
 
 /// Every table the migrations create, without the prefix, those referring to others first.
@@ -46,6 +51,7 @@ pub const TABLES: &[&str] = &[
     "function_definition",
     "function_location",
     "outlier",
+    "profile",
     "profile_span",
     "exception_type",
     "exception_message",

@@ -135,9 +135,9 @@ pub struct UserRow {
 }
 
 #[derive(QueryableByName)]
-struct Id {
+pub(crate) struct Id {
     #[diesel(sql_type = BigInt)]
-    id: i64,
+    pub(crate) id: i64,
 }
 
 #[derive(QueryableByName)]
@@ -248,7 +248,7 @@ pub(crate) fn ensure_endpoint(
     Ok((row.id, row.monitor_level.clamp(0, 3) as u8))
 }
 
-fn ensure_function(
+pub(crate) fn ensure_function(
     conn: &mut AnyConn,
     d: &Dialect,
     name: &str,

@@ -8,6 +8,9 @@ use diesel::{QueryResult, RunQueryDsl};
 use fmd_core::{Endpoint, RequestRecord, Sink, SinkError};
 
 use crate::db::{with_conn, AnyConn, Dialect, Pools, Store};
+use crate::profiles::{
+    ensure_function_location, functions_of, last_insert_id, write_detail, FunctionIds,
+};
 use crate::queries::{ensure_endpoint, ensure_instance, heartbeat, levels};
 use crate::StoreError;
 
@@ -40,6 +43,8 @@ pub struct SqlSink {
     default_level: u8,
     /// The endpoints this process has written for, with their ids, by address.
     ids: HashMap<usize, (&'static Endpoint, i64)>,
+    /// Profiled functions' location ids.
+    functions: FunctionIds,
 }
 
 impl std::fmt::Debug for SqlSink {
@@ -157,6 +162,7 @@ impl Store {
             instance_id: None,
             default_level,
             ids: known.iter().map(|(e, id, _)| (key(e), (*e, *id))).collect(),
+            functions: FunctionIds::default(),
         };
         // Registered now so the dashboard lists the instance before its first request; a
         // database that is down now gets it registered by the first write that succeeds. A
@@ -177,15 +183,7 @@ impl SqlSink {
         &mut self,
         f: impl FnOnce(&mut AnyConn, &Dialect) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut conn = match self.conn.take() {
-            Some(conn) => conn,
-            None => self.pool.get()?,
-        };
-        let result = f(&mut conn, &self.dialect);
-        if result.is_ok() {
-            self.conn = Some(conn);
-        }
-        result
+        with_sink_conn(&self.pool, &mut self.conn, &self.dialect, f)
     }
 
     fn instance(&mut self) -> Result<i64, StoreError> {
@@ -214,9 +212,24 @@ impl SqlSink {
         last_requested: &[(&'static Endpoint, i64)],
     ) -> Result<(), StoreError> {
         let instance_id = self.instance()?;
+        for detail in records.iter().filter_map(|r| r.detail.as_deref()) {
+            for f in functions_of(detail) {
+                if !self.functions.contains(f) {
+                    let id = self.with(|c, d| Ok(ensure_function_location(c, d, f)?))?;
+                    self.functions.insert(f, id);
+                }
+            }
+        }
         let ips: Vec<Option<IpText>> = records.iter().map(|r| r.ip.map(IpText::new)).collect();
+        // Rows without detail go in multi-row statements; a row with detail alone, since its
+        // spans and outlier row need its id.
         let mut rows = Vec::with_capacity(records.len());
+        let mut detailed = Vec::new();
         for (r, ip) in records.iter().zip(&ips) {
+            let rows = match r.detail {
+                Some(_) => &mut detailed,
+                None => &mut rows,
+            };
             rows.push(Row {
                 endpoint_id: self.id(r.endpoint)?,
                 duration_us: r.duration_us.min(i64::MAX as u64) as i64,
@@ -234,7 +247,11 @@ impl SqlSink {
             "{}, {instance_id}",
             self.dialect.string_literal(&self.version)
         );
-        self.with(|conn, d| {
+        let functions = &self.functions;
+        let detail_records: Vec<&RequestRecord> =
+            records.iter().filter(|r| r.detail.is_some()).collect();
+        let (conn, dialect) = (&mut self.conn, &self.dialect);
+        with_sink_conn(&self.pool, conn, dialect, |conn, d| {
             let (prefix, shared) = (d.prefix.as_str(), shared.as_str());
             let touch = d.sql(
                 "UPDATE {p}endpoint SET last_requested = ? WHERE id = ? AND (last_requested IS NULL OR last_requested < ?)",
@@ -248,6 +265,22 @@ impl SqlSink {
                         10 => InsertRequests::<10> { prefix, shared, rows }.execute(c)?,
                         _ => InsertRequests::<1> { prefix, shared, rows }.execute(c)?,
                     });
+                }
+                for (row, record) in detailed.iter().zip(&detail_records) {
+                    let rows = std::slice::from_ref(row);
+                    with_conn!(conn, c => InsertRequests::<1> { prefix, shared, rows }.execute(c))?;
+                    let request_id = last_insert_id(conn, d)?;
+                    if let Some(detail) = &record.detail {
+                        write_detail(
+                            conn,
+                            d,
+                            request_id,
+                            row.endpoint_id,
+                            record,
+                            detail,
+                            functions,
+                        )?;
+                    }
                 }
                 for (id, micros) in &touched {
                     let query = diesel::sql_query(&touch)
@@ -282,6 +315,24 @@ impl SqlSink {
         }
         Ok(())
     }
+}
+
+/// [`SqlSink::with`] on the sink's parts, for callers that borrow other fields meanwhile.
+fn with_sink_conn<T>(
+    pool: &Pools,
+    slot: &mut Option<AnyConn>,
+    dialect: &Dialect,
+    f: impl FnOnce(&mut AnyConn, &Dialect) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let mut conn = match slot.take() {
+        Some(conn) => conn,
+        None => pool.get()?,
+    };
+    let result = f(&mut conn, dialect);
+    if result.is_ok() {
+        *slot = Some(conn);
+    }
+    result
 }
 
 /// An address as text, formatted in place: the writer formats one per row, and a `String` each

@@ -185,6 +185,8 @@ impl<S: Sink> Writer<S> {
                 .dropped_backlog
                 .fetch_add(1, Ordering::Relaxed);
         } else {
+            // The running mean the outlier rule reads: kept here, off the request path.
+            record.endpoint.observe(record.duration_us);
             self.pending.push(record);
         }
         self.publish_backlog();

@@ -67,7 +67,13 @@ async fn route(req: &Req, path: &[&str]) -> Result<Reply, ApiError> {
         ["instances"] if method == "GET" => instances(req).await,
         ["endpoints", id, "requests"] if method == "GET" => requests(req, id).await,
         ["endpoints", id, "level"] if method == "PUT" => set_level(req, &caller, id).await,
-        ["overview" | "instances"] | ["endpoints", _, "requests" | "level"] => Err(ApiError::new(
+        ["endpoints", id, "outliers"] if method == "GET" => outliers(req, id).await,
+        ["endpoints", id, "profiler"] if method == "GET" => profiler(req, id).await,
+        ["endpoints", id, "grouped_profiler"] if method == "GET" => grouped(req, id).await,
+        ["functions", id, "source"] if method == "GET" => source(req, id).await,
+        ["overview" | "instances"]
+        | ["endpoints", _, "requests" | "level" | "outliers" | "profiler" | "grouped_profiler"]
+        | ["functions", _, "source"] => Err(ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             format!("{method} is not allowed on this route"),
         )),
@@ -308,4 +314,177 @@ async fn set_level(req: &Req, caller: &Caller, raw_id: &str) -> Result<Reply, Ap
         StatusCode::OK,
         &serde_json::json!({ "id": id, "monitor_level": level }),
     ))
+}
+
+/// The endpoint with this id, or a 404.
+async fn endpoint(req: &Req, id: i64) -> Result<fmd_store::EndpointRow, ApiError> {
+    blocking(req, move |s| s.endpoint(id))
+        .await
+        .map_err(ApiError::unavailable)?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no endpoint with id {id}")))
+}
+
+fn bad_request(why: String) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, why)
+}
+
+#[derive(Serialize)]
+struct OutlierItem {
+    request: i64,
+    time_requested: String,
+    duration_ms: f64,
+    status_code: i32,
+    method: String,
+    url: String,
+    headers: Vec<(String, String)>,
+    cpu_percent: Vec<f32>,
+    memory_bytes: i64,
+    system_memory_bytes: i64,
+    stuck_after_ms: Option<f64>,
+    stack: Vec<fmd_store::StackFrame>,
+}
+
+async fn outliers(req: &Req, raw_id: &str) -> Result<Reply, ApiError> {
+    let id = parse_id(raw_id)?;
+    let (offset, limit) = paging(req.query.as_deref()).map_err(bad_request)?;
+    endpoint(req, id).await?;
+    let rows = blocking(req, move |s| s.outliers(id, offset, limit))
+        .await
+        .map_err(ApiError::unavailable)?;
+    let items: Vec<OutlierItem> = rows
+        .into_iter()
+        .map(|o| OutlierItem {
+            request: o.request_id,
+            time_requested: rfc3339(o.time_requested),
+            duration_ms: o.duration_us as f64 / 1000.0,
+            status_code: o.status_code,
+            method: o.method,
+            url: o.url,
+            headers: o.headers,
+            cpu_percent: o.cpu_percent,
+            memory_bytes: o.memory_bytes,
+            system_memory_bytes: o.system_memory_bytes,
+            stuck_after_ms: o.stack.after_ms,
+            stack: o.stack.frames,
+        })
+        .collect();
+    Ok(json(StatusCode::OK, &items))
+}
+
+#[derive(Serialize)]
+pub(crate) struct SpanItem {
+    pub(crate) position: i32,
+    pub(crate) parent: Option<i32>,
+    pub(crate) function: String,
+    pub(crate) function_id: i64,
+    pub(crate) depth: i32,
+    pub(crate) start_ms: f64,
+    pub(crate) duration_ms: f64,
+    pub(crate) share: f64,
+    pub(crate) cancelled: bool,
+}
+
+#[derive(Serialize)]
+pub(crate) struct ProfileItem {
+    pub(crate) request: i64,
+    pub(crate) time_requested: String,
+    pub(crate) duration_ms: f64,
+    pub(crate) dropped_spans: i32,
+    pub(crate) spans: Vec<SpanItem>,
+}
+
+/// A stored profile as the API and the page show it: times in ms, shares of the request.
+pub(crate) fn profile_item(p: fmd_store::ProfileRow) -> ProfileItem {
+    let total = p.duration_us.max(1) as f64;
+    ProfileItem {
+        request: p.request_id,
+        time_requested: rfc3339(p.time_requested),
+        duration_ms: p.duration_us as f64 / 1000.0,
+        dropped_spans: p.dropped_spans,
+        spans: p
+            .spans
+            .into_iter()
+            .map(|s| SpanItem {
+                position: s.position,
+                parent: s.parent_position,
+                function: s.function,
+                function_id: s.function_id,
+                depth: s.depth,
+                start_ms: s.start_us as f64 / 1000.0,
+                duration_ms: s.duration_us as f64 / 1000.0,
+                share: (s.duration_us as f64 / total).min(1.0),
+                cancelled: s.cancelled != 0,
+            })
+            .collect(),
+    }
+}
+
+async fn profiler(req: &Req, raw_id: &str) -> Result<Reply, ApiError> {
+    let id = parse_id(raw_id)?;
+    let (offset, limit) = paging(req.query.as_deref()).map_err(bad_request)?;
+    endpoint(req, id).await?;
+    let rows = blocking(req, move |s| s.profiles(id, offset, limit))
+        .await
+        .map_err(ApiError::unavailable)?;
+    let items: Vec<ProfileItem> = rows.into_iter().map(profile_item).collect();
+    Ok(json(StatusCode::OK, &items))
+}
+
+/// How many of the latest profiled requests the grouped profiler merges, as the original.
+pub(crate) const GROUPED_REQUESTS: i64 = 100;
+
+#[derive(Serialize)]
+pub(crate) struct GroupedItem {
+    pub(crate) path: Vec<String>,
+    pub(crate) function: String,
+    pub(crate) depth: usize,
+    pub(crate) hits: u64,
+    pub(crate) total_ms: f64,
+    pub(crate) avg_ms: f64,
+    pub(crate) std_ms: f64,
+    pub(crate) hits_share: f64,
+    pub(crate) share: f64,
+}
+
+pub(crate) fn grouped_items(stats: Vec<fmd_core::profile::PathStats>) -> Vec<GroupedItem> {
+    stats
+        .into_iter()
+        .map(|p| GroupedItem {
+            function: p.path.last().cloned().unwrap_or_default(),
+            depth: p.path.len().saturating_sub(1),
+            path: p.path,
+            hits: p.hits,
+            total_ms: p.total,
+            avg_ms: p.average,
+            std_ms: p.std_dev,
+            hits_share: p.hits_share,
+            share: p.time_share,
+        })
+        .collect()
+}
+
+async fn grouped(req: &Req, raw_id: &str) -> Result<Reply, ApiError> {
+    let id = parse_id(raw_id)?;
+    let name = endpoint(req, id).await?.name;
+    let (stats, _) = blocking(req, move |s| s.grouped_profile(id, &name, GROUPED_REQUESTS))
+        .await
+        .map_err(ApiError::unavailable)?;
+    Ok(json(StatusCode::OK, &grouped_items(stats)))
+}
+
+async fn source(req: &Req, raw_id: &str) -> Result<Reply, ApiError> {
+    let id = raw_id
+        .parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| {
+            bad_request(format!(
+                "the function id must be a positive whole number, not {raw_id:?}"
+            ))
+        })?;
+    let found = blocking(req, move |s| s.function_source(id))
+        .await
+        .map_err(ApiError::unavailable)?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no function with id {id}")))?;
+    Ok(json(StatusCode::OK, &found))
 }

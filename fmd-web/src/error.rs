@@ -23,6 +23,9 @@ pub enum Error {
     /// A system resource (a thread) could not be created.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// No monitored endpoint has this name, or the level is not 0-3.
+    #[error("{0}")]
+    BadLevel(String),
     /// Hashing a configured password failed.
     #[error("cannot hash the configured password: {0}")]
     Password(String),

@@ -96,6 +96,13 @@ impl Dashboard {
         let store = Store::open(&config.database, &config.table_prefix)?;
         let endpoints: Vec<&'static Endpoint> = registry::endpoints().collect();
         let synced = store.sync_endpoints(&endpoints, config.monitor_level, &version)?;
+        store.seed_means(&synced)?;
+        fmd_core::outlier::configure(
+            config.outlier_detection_constant,
+            config.outlier_min_samples,
+            &config.scrub_headers,
+        );
+        fmd_core::outlier::start_watchdog()?;
         let auth = auth::Auth::start(&config, &store)?;
         let sink = store.sink(
             &version,
@@ -254,6 +261,40 @@ impl Dashboard {
             Ok(Err(why)) => Err(Error::Unwritten(why)),
             Err(_) => Ok(()),
         }
+    }
+
+    /// Sets an endpoint's monitoring level, as the overview's select does: stored, and in
+    /// effect from the next request. Use it to start a demo or a test at a given level; a
+    /// service that sets it on every start overrides what its dashboard users chose.
+    ///
+    /// ```no_run
+    /// # async fn run(dashboard: fmd_web::Dashboard) -> Result<(), fmd_web::Error> {
+    /// dashboard.set_level("report", 3).await?; // profile every request of `report`
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_level(&self, endpoint: &str, level: u8) -> Result<(), Error> {
+        if level > 3 {
+            return Err(Error::BadLevel(format!(
+                "level {level} does not exist: use 0, 1, 2 or 3"
+            )));
+        }
+        let Some((id, e)) = self
+            .inner
+            .by_id
+            .iter()
+            .find(|(_, e)| e.meta.name == endpoint)
+            .map(|(id, e)| (*id, *e))
+        else {
+            return Err(Error::BadLevel(format!(
+                "no monitored endpoint is named {endpoint:?}"
+            )));
+        };
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || inner.store.set_level(id, level))
+            .await
+            .map_err(|e| Error::Io(std::io::Error::other(e)))??;
+        e.set_level(level);
+        Ok(())
     }
 
     /// The version requests are recorded under.

@@ -185,6 +185,12 @@ async fn dispatch(
             Some(session) => pages::endpoint(&req, &session, id).await,
             None => to_login(&req, &format!("endpoint/{id}")),
         },
+        ["endpoint", id, tab @ ("outliers" | "profiler" | "grouped-profiler")] if get => {
+            match req.session() {
+                Some(session) => pages::endpoint_tab(&req, &session, id, tab).await,
+                None => to_login(&req, &format!("endpoint/{id}/{tab}")),
+            }
+        }
         ["login" | "logout" | "overview" | "endpoint" | "static", ..] => pages::error(
             &req,
             StatusCode::METHOD_NOT_ALLOWED,
@@ -355,6 +361,12 @@ fn static_asset(file: &str) -> Reply {
         "favicon.svg" => (
             include_bytes!("../assets/static/favicon.svg"),
             "image/svg+xml",
+        ),
+        // Vendored from the npm registry (scripts/vendor-echarts.sh); Apache-2.0, its license
+        // next to it in assets/vendor/echarts.
+        "echarts.min.js" => (
+            include_bytes!("../assets/vendor/echarts/echarts.min.js"),
+            "text/javascript; charset=utf-8",
         ),
         _ => return json_error(StatusCode::NOT_FOUND, "no such asset"),
     };

@@ -13,7 +13,7 @@ use warp::reject::{
 };
 use warp::{Filter, Rejection};
 
-use fmd_core::context::ContextGuard;
+use fmd_core::context::{ContextGuard, RequestParts};
 use fmd_core::{Config, GroupByFn, Recorder, RequestInfo};
 
 /// What the group-by function and the proxy header need of a request.
@@ -22,6 +22,31 @@ struct Parts {
     path: FullPath,
     query: Option<String>,
     headers: HeaderMap,
+}
+
+impl RequestParts for Parts {
+    fn method(&self) -> String {
+        self.method.as_str().to_owned()
+    }
+
+    fn url(&self) -> String {
+        match &self.query {
+            Some(q) => format!("{}?{q}", self.path.as_str()),
+            None => self.path.as_str().to_owned(),
+        }
+    }
+
+    fn headers(&self) -> Vec<(String, String)> {
+        self.headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect()
+    }
 }
 
 /// What tracking needs from the dashboard, cloned into the filter.
@@ -43,33 +68,47 @@ impl Tracker {
 
     /// The filter that runs before the app: registers the request's context on the current
     /// task and extracts the guard that records it. The request's method, path, query and
-    /// headers are extracted only when a group-by function or a proxy header needs them: cloning
-    /// every request's header map would cost more than the rest of the tracking.
+    /// headers are extracted only when a group-by function or a proxy header needs them, or
+    /// while some endpoint is at level 2 or 3 (an outlier stores them): cloning every request's
+    /// header map would cost more than the rest of the tracking.
     pub(crate) fn begin(
         self,
     ) -> impl Filter<Extract = (ContextGuard,), Error = Rejection> + Clone + Send + Sync + 'static
     {
+        let query = warp::query::raw()
+            .map(Some)
+            .or(warp::any().map(|| None))
+            .unify();
+        let full = warp::method()
+            .and(warp::path::full())
+            .and(query)
+            .and(warp::header::headers_cloned())
+            .map(|method, path, query, headers| {
+                Some(Parts {
+                    method,
+                    path,
+                    query,
+                    headers,
+                })
+            });
         let parts: BoxedFilter<(Option<Parts>,)> =
             if self.group_by.is_some() || self.proxy_header.is_some() {
-                let query = warp::query::raw()
-                    .map(Some)
-                    .or(warp::any().map(|| None))
-                    .unify();
-                warp::method()
-                    .and(warp::path::full())
-                    .and(query)
-                    .and(warp::header::headers_cloned())
-                    .map(|method, path, query, headers| {
-                        Some(Parts {
-                            method,
-                            path,
-                            query,
-                            headers,
-                        })
-                    })
-                    .boxed()
+                full.boxed()
             } else {
-                warp::any().map(|| None).boxed()
+                let detailed = warp::any()
+                    .and_then(|| async {
+                        if fmd_core::registry::any_detailed() {
+                            Ok(())
+                        } else {
+                            Err(warp::reject::not_found())
+                        }
+                    })
+                    .untuple_one();
+                detailed
+                    .and(full)
+                    .or(warp::any().map(|| None))
+                    .unify()
+                    .boxed()
             };
         warp::addr::remote()
             .and(parts)
@@ -78,14 +117,14 @@ impl Tracker {
 
     fn enter(&self, peer: Option<SocketAddr>, parts: Option<Parts>) -> ContextGuard {
         let Some(parts) = parts else {
-            return ContextGuard::enter(self.recorder.clone(), peer.map(|p| p.ip()), None);
+            return ContextGuard::enter(self.recorder.clone(), peer.map(|p| p.ip()), None, None);
         };
         let ip = client_ip(self.proxy_header.as_deref(), peer, &parts.headers);
         let group_by = self.group_by.as_ref().and_then(|f| {
             let info = RequestInfo {
                 method: parts.method.as_str().to_owned(),
                 path: parts.path.as_str().to_owned(),
-                query: parts.query,
+                query: parts.query.clone(),
                 remote_addr: ip,
                 headers: parts
                     .headers
@@ -95,7 +134,11 @@ impl Tracker {
             };
             f(&info)
         });
-        ContextGuard::enter(self.recorder.clone(), ip, group_by)
+        let parts: Option<Box<dyn RequestParts>> = match fmd_core::registry::any_detailed() {
+            true => Some(Box::new(parts)),
+            false => None,
+        };
+        ContextGuard::enter(self.recorder.clone(), ip, group_by, parts)
     }
 }
 

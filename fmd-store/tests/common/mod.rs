@@ -46,6 +46,7 @@ pub fn record(
         status_code: status,
         ip: Some("127.0.0.1".parse::<IpAddr>().unwrap()),
         group_by: Some("(User,3)".into()),
+        detail: None,
     }
 }
 

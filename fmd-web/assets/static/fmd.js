@@ -104,7 +104,94 @@
     });
   }
 
+  // Charts are drawn with the vendored ECharts, only on pages that load it.
+  function chart(el, option) {
+    if (!el || typeof echarts === "undefined") return null;
+    var c = echarts.init(el);
+    c.setOption(option);
+    window.addEventListener("resize", function () { c.resize(); });
+    el.fmdChart = c;
+    return c;
+  }
+
+  function cpuChart(el) {
+    if (!el) return;
+    var outliers = JSON.parse(el.getAttribute("data-cpu") || "[]");
+    var cores = 0;
+    outliers.forEach(function (o) { cores = Math.max(cores, o.length); });
+    var perCore = [];
+    for (var i = 0; i < cores; i++) {
+      perCore.push(outliers.map(function (o) { return o[i]; }).filter(function (v) { return typeof v === "number"; }));
+    }
+    chart(el, {
+      dataset: [
+        { source: perCore },
+        { transform: { type: "boxplot", config: { itemNameFormatter: function (p) { return "CPU " + p.value; } } } },
+        { fromDatasetIndex: 1, fromTransformResult: 1 }
+      ],
+      tooltip: { trigger: "item" },
+      grid: { left: 50, right: 20, top: 20, bottom: 30 },
+      xAxis: { type: "category" },
+      yAxis: { type: "value", min: 0, max: 100, name: "%" },
+      series: [
+        { name: "CPU use", type: "boxplot", datasetIndex: 1, itemStyle: { color: "#e3eeff", borderColor: "#0061ff" } },
+        { name: "beyond the whiskers", type: "scatter", datasetIndex: 2 }
+      ]
+    });
+  }
+
+  function sunburst(el) {
+    if (!el) return;
+    var rows = JSON.parse(el.getAttribute("data-paths") || "[]");
+    var nodes = {}, roots = [];
+    rows.forEach(function (r) {
+      var key = r.path.join("\u0000");
+      var node = { name: r.path[r.path.length - 1], value: r.total_ms, total: r.total_ms, children: [] };
+      nodes[key] = node;
+      var parent = nodes[r.path.slice(0, -1).join("\u0000")];
+      if (r.path.length > 1 && parent) parent.children.push(node); else roots.push(node);
+    });
+    // Concurrent children (join!) can add up to more than their parent's time: draw them
+    // scaled into the parent's ring, and show the real totals in the tooltip.
+    function fit(node, room) {
+      node.value = Math.min(node.value, room);
+      var sum = node.children.reduce(function (a, c) { return a + c.value; }, 0);
+      var scale = sum > node.value && sum > 0 ? node.value / sum : 1;
+      node.children.forEach(function (c) { fit(c, c.value * scale); });
+      if (!node.children.length) delete node.children;
+    }
+    roots.forEach(function (r) { fit(r, r.value); });
+    chart(el, {
+      tooltip: { formatter: function (p) { return p.name + ": " + (p.data.total || 0).toFixed(3) + " ms in all"; } },
+      series: [{ type: "sunburst", data: roots, radius: [0, "95%"], sort: null,
+        label: { rotate: "radial", minAngle: 8 }, emphasis: { focus: "ancestor" } }]
+    });
+  }
+
+  function sourceLinks() {
+    var dialog = document.getElementById("source-dialog");
+    if (!dialog) return;
+    document.addEventListener("click", function (ev) {
+      var link = ev.target.closest && ev.target.closest("a.source-link");
+      if (!link) return;
+      ev.preventDefault();
+      fetch(base + "/api/functions/" + link.getAttribute("data-function") + "/source", { credentials: "same-origin" })
+        .then(function (res) { return res.json().then(function (body) { return { ok: res.ok, body: body }; }); })
+        .then(function (r) {
+          if (!r.ok) throw new Error(r.body.error || "not found");
+          dialog.querySelector(".source-title").textContent = r.body.name;
+          dialog.querySelector(".source-where").textContent = r.body.file + ":" + r.body.start_line;
+          dialog.querySelector(".source-code").textContent = r.body.code || "(source capture is off)";
+          dialog.showModal();
+        })
+        .catch(function (e) { toast("Could not load the source: " + e.message, true); });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    cpuChart(document.getElementById("cpu-chart"));
+    sunburst(document.getElementById("sunburst"));
+    sourceLinks();
     var table = document.getElementById("overview");
     if (table) {
       sortable(table);

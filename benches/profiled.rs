@@ -1,0 +1,131 @@
+//! Cost of `#[profiled]` and of levels 2 and 3, in one run: `cargo bench --bench profiled`.
+//!
+//! - "span": a profiled function that does nothing, against the same function unannotated: at
+//!   levels 0-2 (nothing is recorded: one thread-local check) and at level 3 inside a profiled
+//!   request (one span recorded);
+//! - "request": a monitored handler that calls ten profiled functions, at levels 1, 2 and 3:
+//!   level 2 against level 1 is what outlier detection adds to a request that is no outlier,
+//!   level 3 against level 1 what ten spans add.
+//!
+//! Handlers are polled by hand with a no-op waker; the queue is drained between chunks, untimed.
+
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::sync::mpsc::Receiver;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Bencher, Criterion};
+use fmd::{monitored, profiled};
+use fmd_core::WriterMsg;
+
+#[inline(never)]
+fn bare(x: u64) -> u64 {
+    black_box(x)
+}
+
+#[profiled]
+#[inline(never)]
+fn step(x: u64) -> u64 {
+    black_box(x)
+}
+
+#[monitored(name = "bench.ten_spans")]
+async fn ten_spans(x: u64) -> u64 {
+    let mut sum = 0;
+    for i in 0..10 {
+        sum += step(x + i);
+    }
+    sum
+}
+
+#[monitored(name = "bench.span_loop")]
+fn span_loop(n: u64) -> u64 {
+    let mut sum = 0;
+    for i in 0..n {
+        sum += step(i);
+    }
+    sum
+}
+
+fn run<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    let mut cx = Context::from_waker(Waker::noop());
+    match f.as_mut().poll(&mut cx) {
+        Poll::Ready(v) => v,
+        Poll::Pending => unreachable!("the handler never waits"),
+    }
+}
+
+fn set_level(level: u8) {
+    for e in fmd_core::registry::endpoints() {
+        e.set_level(level);
+    }
+}
+
+const CHUNK: u64 = 20_000;
+
+fn chunked(b: &mut Bencher<'_>, rx: &Receiver<WriterMsg>, f: impl Fn()) {
+    b.iter_custom(|iters| {
+        let mut total = Duration::ZERO;
+        let mut left = iters;
+        while left > 0 {
+            let n = left.min(CHUNK);
+            let start = Instant::now();
+            for _ in 0..n {
+                f();
+            }
+            total += start.elapsed();
+            while rx.try_recv().is_ok() {}
+            left -= n;
+        }
+        total
+    });
+}
+
+fn bench(c: &mut Criterion) {
+    let (recorder, rx) = fmd_core::Recorder::new(1 << 16);
+    fmd_core::record::set_default(Some(recorder.clone()));
+    fmd_core::outlier::configure(2.5, 10, &[]);
+    fmd_core::outlier::start_watchdog().expect("the watchdog starts");
+    // A mean no request here reaches: every request is judged, none is an outlier.
+    for e in fmd_core::registry::endpoints() {
+        e.seed_mean(1_000, 1_000 * 1_000_000);
+    }
+
+    let mut group = c.benchmark_group("span");
+    group.bench_function("bare function", |b| b.iter(|| bare(black_box(1))));
+    set_level(1);
+    group.bench_function("profiled, levels 0-2", |b| b.iter(|| step(black_box(1))));
+    // Per span at level 3: one request of 1,000 spans, divided by 1,000 below.
+    set_level(3);
+    group.bench_function("profiled, level 3 (1000 spans per request)", |b| {
+        chunked(b, &rx, || {
+            span_loop(black_box(1_000));
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("request with 10 profiled calls");
+    for level in [1u8, 2, 3] {
+        set_level(level);
+        group.bench_function(format!("level {level}"), |b| {
+            chunked(b, &rx, || {
+                run(ten_spans(black_box(1)));
+            })
+        });
+    }
+    group.finish();
+    set_level(1);
+    assert_eq!(recorder.stats.dropped(), 0, "the queue never filled");
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+    targets = bench
+}
+criterion_main!(benches);

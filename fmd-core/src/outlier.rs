@@ -1,0 +1,269 @@
+//! Outlier detection (levels 2 and 3): the threshold rule, the watchdog that notices requests
+//! running past it, the machine's figures, and header scrubbing.
+//!
+//! A request is an outlier when it runs longer than its endpoint's mean duration times
+//! `outlier_detection_constant`. The mean is a running one per endpoint: seeded from the
+//! database at start-up and updated by the writer with every recorded request, off the request
+//! path. An endpoint with fewer than `outlier_min_samples` requests has no threshold yet, so its
+//! first requests are never judged against a mean of almost nothing.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::{Duration, Instant};
+
+use crate::profile::Profile;
+use crate::registry::{any_detailed, Endpoint, Function};
+
+/// How often the watchdog looks at running requests while some endpoint is at level 2 or 3: a
+/// request past its threshold is caught at most this much later.
+pub const WATCH_TICK: Duration = Duration::from_millis(5);
+
+/// How often CPU usage is sampled while some endpoint is at level 2 or 3, so a snapshot shows
+/// the last second's load rather than the average since the previous outlier.
+const CPU_SAMPLE: Duration = Duration::from_secs(1);
+
+/// Headers whose values are never stored.
+pub const ALWAYS_SCRUBBED: [&str; 4] = [
+    "authorization",
+    "cookie",
+    "set-cookie",
+    "proxy-authorization",
+];
+
+/// What replaces a scrubbed header's value.
+pub const SCRUBBED: &str = "[scrubbed]";
+
+static CONSTANT_BITS: AtomicU64 = AtomicU64::new(0x4004_0000_0000_0000); // 2.5
+static MIN_SAMPLES: AtomicU64 = AtomicU64::new(10);
+static SCRUB: RwLock<Vec<String>> = RwLock::new(Vec::new());
+
+/// Sets the rule's constant, the samples an endpoint needs before it is judged, and the
+/// headers scrubbed besides [`ALWAYS_SCRUBBED`].
+pub fn configure(constant: f64, min_samples: u32, scrub_headers: &[String]) {
+    CONSTANT_BITS.store(constant.to_bits(), Ordering::Relaxed);
+    MIN_SAMPLES.store(u64::from(min_samples.max(1)), Ordering::Relaxed);
+    *SCRUB.write().unwrap_or_else(|e| e.into_inner()) = scrub_headers
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+}
+
+/// The duration in microseconds beyond which a request of `endpoint` is an outlier now, or 0
+/// while the endpoint has fewer requests than `outlier_min_samples`.
+///
+/// ```
+/// use fmd_core::{Endpoint, EndpointMeta};
+/// static E: Endpoint = Endpoint::new(EndpointMeta {
+///     name: "e", module_path: "m", function: "e", file: "f.rs", line: 1, source: "", source_sha256: "",
+/// });
+/// fmd_core::outlier::configure(2.5, 10, &[]);
+/// E.seed_mean(9, 9_000);
+/// assert_eq!(fmd_core::outlier::threshold_us(&E), 0); // too few requests to judge
+/// E.observe(1_000);
+/// assert_eq!(fmd_core::outlier::threshold_us(&E), 2_500);
+/// ```
+pub fn threshold_us(endpoint: &Endpoint) -> u64 {
+    let (samples, mean) = endpoint.mean();
+    if samples < MIN_SAMPLES.load(Ordering::Relaxed) {
+        return 0;
+    }
+    let constant = f64::from_bits(CONSTANT_BITS.load(Ordering::Relaxed));
+    ((mean * constant).ceil() as u64).max(1)
+}
+
+/// The headers as stored with an outlier: names lower-cased, sensitive values replaced.
+///
+/// ```
+/// let headers = vec![
+///     ("Authorization".to_string(), "Bearer x".to_string()),
+///     ("Accept".to_string(), "text/html".to_string()),
+/// ];
+/// let stored = fmd_core::outlier::scrub(headers);
+/// assert_eq!(stored[0], ("authorization".to_string(), "[scrubbed]".to_string()));
+/// assert_eq!(stored[1].1, "text/html");
+/// ```
+pub fn scrub(headers: impl IntoIterator<Item = (String, String)>) -> Vec<(String, String)> {
+    let extra = SCRUB.read().unwrap_or_else(|e| e.into_inner());
+    headers
+        .into_iter()
+        .map(|(name, value)| {
+            let name = name.to_ascii_lowercase();
+            let hidden = ALWAYS_SCRUBBED.contains(&name.as_str()) || extra.contains(&name);
+            let value = if hidden { SCRUBBED.to_owned() } else { value };
+            (name, value)
+        })
+        .collect()
+}
+
+/// The machine's state when an outlier was caught.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SystemFigures {
+    /// Busy percentage of each CPU core over the last sample.
+    pub cpu_percent: Vec<f32>,
+    /// The process's resident memory in bytes.
+    pub memory_bytes: u64,
+    /// Memory in use on the machine, in bytes.
+    pub system_memory_bytes: u64,
+}
+
+/// Where an outlier was when the watchdog found it past its threshold.
+#[derive(Debug, Clone, Default)]
+pub struct Stuck {
+    /// How long the request had run, in microseconds.
+    pub after_us: u64,
+    /// The spans open at that moment, outermost first.
+    pub frames: Vec<StuckFrame>,
+    /// The machine's figures at that moment.
+    pub figures: SystemFigures,
+}
+
+/// One open span in a stuck snapshot.
+#[derive(Debug, Clone)]
+pub struct StuckFrame {
+    /// The function running.
+    pub function: &'static Function,
+    /// Its depth in the span tree (0 at the top level).
+    pub depth: u32,
+    /// How long it had been running, in microseconds.
+    pub running_us: u64,
+}
+
+struct Sampler {
+    /// `None` where the platform offers no figures: outliers then store none.
+    system: Option<sysinfo::System>,
+    pid: Option<sysinfo::Pid>,
+    cpu_sampled: Instant,
+}
+
+static SAMPLER: Mutex<Option<Sampler>> = Mutex::new(None);
+
+fn with_sampler<T>(f: impl FnOnce(&mut Sampler) -> T) -> T {
+    let mut slot = SAMPLER.lock().unwrap_or_else(|e| e.into_inner());
+    let sampler = slot.get_or_insert_with(|| {
+        let mut system = sysinfo::System::new().ok();
+        if let Some(system) = &mut system {
+            system.refresh_cpu_usage();
+        }
+        Sampler {
+            system,
+            pid: sysinfo::get_current_pid().ok(),
+            cpu_sampled: Instant::now(),
+        }
+    });
+    f(sampler)
+}
+
+fn sample_cpu(sampler: &mut Sampler) {
+    // Usage is the difference between two refreshes; closer ones than this measure noise.
+    if sampler.cpu_sampled.elapsed() >= sysinfo::MINIMUM_CPU_UPDATE_INTERVAL {
+        if let Some(system) = &mut sampler.system {
+            system.refresh_cpu_usage();
+        }
+        sampler.cpu_sampled = Instant::now();
+    }
+}
+
+/// The machine's figures now. Not for the request path: it reads `/proc` (or the platform's
+/// equivalent) through `sysinfo`.
+pub fn system_figures() -> SystemFigures {
+    with_sampler(|s| {
+        sample_cpu(s);
+        let pid = s.pid;
+        let Some(system) = &mut s.system else {
+            return SystemFigures::default();
+        };
+        system.refresh_memory_specifics(sysinfo::MemoryRefreshKind::nothing().with_ram());
+        let memory_bytes = pid.map_or(0, |pid| {
+            system.refresh_processes_specifics(
+                sysinfo::ProcessesToUpdate::Some(&[pid]),
+                true,
+                sysinfo::ProcessRefreshKind::nothing().with_memory(),
+            );
+            system.process(pid).map_or(0, |p| p.memory())
+        });
+        SystemFigures {
+            cpu_percent: system.cpus().iter().map(|c| c.usage()).collect(),
+            memory_bytes,
+            system_memory_bytes: system.used_memory(),
+        }
+    })
+}
+
+struct Watchdog {
+    tx: SyncSender<Arc<Profile>>,
+    thread: std::thread::Thread,
+}
+
+static WATCHDOG: OnceLock<Watchdog> = OnceLock::new();
+
+/// Starts the watchdog thread once per process; later calls do nothing.
+pub fn start_watchdog() -> std::io::Result<()> {
+    if WATCHDOG.get().is_some() {
+        return Ok(());
+    }
+    let (tx, rx) = sync_channel(65_536);
+    let handle = std::thread::Builder::new()
+        .name("fmd-watchdog".into())
+        .spawn(move || watch_loop(rx))?;
+    if WATCHDOG
+        .set(Watchdog {
+            tx,
+            thread: handle.thread().clone(),
+        })
+        .is_err()
+    {
+        // Another caller won the race; this thread's channel is closed and it ends.
+    }
+    Ok(())
+}
+
+/// Hands a request's profile to the watchdog. Never blocks: when the watchdog is behind, the
+/// request goes unwatched (it is still judged when it ends).
+#[inline]
+pub fn watch(profile: &Arc<Profile>) {
+    if profile.threshold_us == 0 {
+        return;
+    }
+    if let Some(w) = WATCHDOG.get() {
+        if let Err(TrySendError::Full(_)) = w.tx.try_send(profile.clone()) {
+            log::debug!(target: "fmd", "the outlier watchdog is behind; a request goes unwatched");
+        }
+    }
+}
+
+/// Wakes the watchdog at once (a level was just raised to 2 or 3).
+pub fn wake_watchdog() {
+    if let Some(w) = WATCHDOG.get() {
+        w.thread.unpark();
+    }
+}
+
+fn watch_loop(rx: Receiver<Arc<Profile>>) {
+    let mut watched: Vec<Arc<Profile>> = Vec::new();
+    let mut last_cpu = Instant::now();
+    loop {
+        // The channel is not waited on: a sender would wake this thread with a system call on
+        // every request. Parked on a timer instead, and idle while no endpoint is detailed.
+        let active = any_detailed() || !watched.is_empty();
+        std::thread::park_timeout(if active { WATCH_TICK } else { CPU_SAMPLE });
+        loop {
+            match rx.try_recv() {
+                Ok(p) => watched.push(p),
+                Err(std::sync::mpsc::TryRecvError::Empty) => break,
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => return,
+            }
+        }
+        watched.retain(|p| !p.is_finished() && matches!(p.endpoint.level(), 2 | 3));
+        if any_detailed() && last_cpu.elapsed() >= CPU_SAMPLE {
+            with_sampler(sample_cpu);
+            last_cpu = Instant::now();
+        }
+        let now = Instant::now();
+        let mut figures = None;
+        for profile in watched.iter().filter(|p| p.overdue(now)) {
+            let figures = figures.get_or_insert_with(system_figures).clone();
+            profile.set_stuck(now, figures);
+        }
+    }
+}

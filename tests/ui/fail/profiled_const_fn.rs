@@ -1,0 +1,6 @@
+#[fmd::profiled]
+const fn answer() -> u32 {
+    42
+}
+
+fn main() {}

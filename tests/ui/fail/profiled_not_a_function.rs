@@ -1,0 +1,4 @@
+#[fmd::profiled]
+struct Cache;
+
+fn main() {}

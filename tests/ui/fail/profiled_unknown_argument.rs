@@ -1,0 +1,4 @@
+#[fmd::profiled(level = 3)]
+fn load() {}
+
+fn main() {}

@@ -1,0 +1,3 @@
+fn main() {
+    let _ = fmd::span!(parse, { 1 });
+}
