@@ -3,9 +3,11 @@
 //! - "span": a profiled function that does nothing, against the same function unannotated: at
 //!   levels 0-2 (nothing is recorded: one thread-local check) and at level 3 inside a profiled
 //!   request (one span recorded);
-//! - "request": a monitored handler that calls ten profiled functions, at levels 1, 2 and 3:
-//!   level 2 against level 1 is what outlier detection adds to a request that is no outlier,
-//!   level 3 against level 1 what ten spans add.
+//! - "request without profiled calls": level 2 against level 1 is what outlier detection adds
+//!   to a request that is no outlier (its profile, and the watchdog's notice);
+//! - "request with 10 profiled calls", at levels 1, 2 and 3: level 3 against level 1 is what ten
+//!   spans add; level 2 records them too (an outlier keeps its tree, and the watchdog reads the
+//!   open spans), so it costs what level 3 does.
 //!
 //! Handlers are polled by hand with a no-op waker; the queue is drained between chunks, untimed.
 
@@ -38,6 +40,11 @@ async fn ten_spans(x: u64) -> u64 {
         sum += step(x + i);
     }
     sum
+}
+
+#[monitored(name = "bench.no_spans")]
+async fn no_spans(x: u64) -> u64 {
+    x
 }
 
 #[monitored(name = "bench.span_loop")]
@@ -105,6 +112,18 @@ fn bench(c: &mut Criterion) {
             span_loop(black_box(1_000));
         })
     });
+    group.finish();
+
+    // What levels 2-3 add before any span: the request's profile and the watchdog's notice.
+    let mut group = c.benchmark_group("request without profiled calls");
+    for level in [1u8, 2] {
+        set_level(level);
+        group.bench_function(format!("level {level}"), |b| {
+            chunked(b, &rx, || {
+                run(no_spans(black_box(1)));
+            })
+        });
+    }
     group.finish();
 
     let mut group = c.benchmark_group("request with 10 profiled calls");

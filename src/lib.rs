@@ -40,10 +40,39 @@
 //! | --- | --- |
 //! | 0 | only when the endpoint was last requested |
 //! | 1 | every request: duration, time, version, group-by value, client IP, status code |
+//! | 2 | + outliers: where a slow request was stuck, CPU and memory, URL and scrubbed headers |
+//! | 3 | + the span profiler: each request's tree of profiled calls |
 //!
 //! At level 0 a call costs one atomic load and one atomic store; at level 1 two clock reads and
 //! a non-blocking send of a small record to the background writer. The request path never waits
 //! on the database.
+//!
+//! ## Profiling
+//!
+//! `#[profiled]` makes a function a span of the profile of the request it runs in, at levels 2
+//! and 3; [`span!`] does the same for a block. Outside those levels a profiled call costs one
+//! thread-local check.
+//!
+//! ```
+//! #[fmd::profiled]
+//! async fn load(id: u32) -> String {
+//!     format!("user-{id}")
+//! }
+//!
+//! #[fmd::profiled]
+//! fn render(name: &str) -> String {
+//!     format!("<h1>{name}</h1>")
+//! }
+//!
+//! #[fmd::monitored]
+//! async fn show(id: u32) -> Result<String, std::convert::Infallible> {
+//!     let name = load(id).await;
+//!     let page = fmd::span!("layout", { render(&name) });
+//!     Ok(page)
+//! }
+//! # let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+//! # assert_eq!(runtime.block_on(show(7)).unwrap(), "<h1>user-7</h1>");
+//! ```
 //!
 //! ## Configuration
 //!

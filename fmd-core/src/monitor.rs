@@ -43,7 +43,12 @@ fn start(endpoint: &'static Endpoint) -> (Phase, Option<Arc<Profile>>) {
 #[inline(never)]
 fn start_detailed(endpoint: &'static Endpoint) -> (Phase, Option<Arc<Profile>>) {
     let now = Instant::now();
-    let profile = Profile::new(endpoint, now, outlier::threshold_us(endpoint));
+    let threshold = outlier::threshold_us(endpoint);
+    // At level 2 the profile only serves outliers: without a threshold yet, none can be one.
+    if threshold == 0 && endpoint.level() == 2 {
+        return (Phase::Timing(now), None);
+    }
+    let profile = Profile::new(endpoint, now, threshold);
     outlier::watch(&profile);
     (Phase::Timing(now), Some(profile))
 }
