@@ -9,16 +9,14 @@
 //! - "level 1, contended": another thread drains the queue without pause while the calls run,
 //!   the worst case for the queue's cache lines.
 
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
-use std::sync::mpsc::{Receiver, TryRecvError};
-use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::sync::mpsc::TryRecvError;
 
-use criterion::{criterion_group, criterion_main, Bencher, Criterion};
+mod common;
+
+use common::{chunked, run};
+use criterion::{criterion_group, criterion_main, Criterion};
 use fmd::monitored;
-use fmd_core::WriterMsg;
 
 async fn bare(x: u64) -> u64 {
     x
@@ -38,15 +36,6 @@ fn monitored_sync(x: u64) -> u64 {
     x
 }
 
-fn run<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    match f.as_mut().poll(&mut cx) {
-        Poll::Ready(v) => v,
-        Poll::Pending => unreachable!("the handlers never wait"),
-    }
-}
-
 fn set_level(level: u8) {
     for e in fmd_core::registry::endpoints() {
         e.set_level(level);
@@ -55,25 +44,6 @@ fn set_level(level: u8) {
 
 const QUEUE: usize = 1 << 16;
 const CHUNK: u64 = 60_000;
-
-/// Times `f` in chunks that fit the queue, draining it between chunks outside the timing.
-fn chunked(b: &mut Bencher<'_>, rx: &Receiver<WriterMsg>, f: impl Fn()) {
-    b.iter_custom(|iters| {
-        let mut total = Duration::ZERO;
-        let mut left = iters;
-        while left > 0 {
-            let n = left.min(CHUNK);
-            let start = Instant::now();
-            for _ in 0..n {
-                f();
-            }
-            total += start.elapsed();
-            while rx.try_recv().is_ok() {}
-            left -= n;
-        }
-        total
-    });
-}
 
 fn bench(c: &mut Criterion) {
     let (recorder, rx) = fmd_core::Recorder::new(QUEUE);
@@ -87,7 +57,7 @@ fn bench(c: &mut Criterion) {
     });
     set_level(1);
     group.bench_function("monitored level 1", |b| {
-        chunked(b, &rx, || {
+        chunked(b, &rx, CHUNK, || {
             run(monitored_handler(black_box(1)));
         })
     });
@@ -101,7 +71,7 @@ fn bench(c: &mut Criterion) {
     });
     set_level(1);
     group.bench_function("monitored level 1", |b| {
-        chunked(b, &rx, || {
+        chunked(b, &rx, CHUNK, || {
             monitored_sync(black_box(1));
         })
     });

@@ -11,16 +11,14 @@
 //!
 //! Handlers are polled by hand with a no-op waker; the queue is drained between chunks, untimed.
 
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
-use std::sync::mpsc::Receiver;
-use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, Bencher, Criterion};
+mod common;
+
+use common::{chunked, run};
+use criterion::{criterion_group, criterion_main, Criterion};
 use fmd::{monitored, profiled};
-use fmd_core::WriterMsg;
 
 #[inline(never)]
 fn bare(x: u64) -> u64 {
@@ -56,15 +54,6 @@ fn span_loop(n: u64) -> u64 {
     sum
 }
 
-fn run<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    match f.as_mut().poll(&mut cx) {
-        Poll::Ready(v) => v,
-        Poll::Pending => unreachable!("the handler never waits"),
-    }
-}
-
 fn set_level(level: u8) {
     for e in fmd_core::registry::endpoints() {
         e.set_level(level);
@@ -72,24 +61,6 @@ fn set_level(level: u8) {
 }
 
 const CHUNK: u64 = 20_000;
-
-fn chunked(b: &mut Bencher<'_>, rx: &Receiver<WriterMsg>, f: impl Fn()) {
-    b.iter_custom(|iters| {
-        let mut total = Duration::ZERO;
-        let mut left = iters;
-        while left > 0 {
-            let n = left.min(CHUNK);
-            let start = Instant::now();
-            for _ in 0..n {
-                f();
-            }
-            total += start.elapsed();
-            while rx.try_recv().is_ok() {}
-            left -= n;
-        }
-        total
-    });
-}
 
 fn bench(c: &mut Criterion) {
     let (recorder, rx) = fmd_core::Recorder::new(1 << 16);
@@ -108,7 +79,7 @@ fn bench(c: &mut Criterion) {
     // Per span at level 3: one request of 1,000 spans, divided by 1,000 below.
     set_level(3);
     group.bench_function("profiled, level 3 (1000 spans per request)", |b| {
-        chunked(b, &rx, || {
+        chunked(b, &rx, CHUNK, || {
             span_loop(black_box(1_000));
         })
     });
@@ -119,7 +90,7 @@ fn bench(c: &mut Criterion) {
     for level in [1u8, 2] {
         set_level(level);
         group.bench_function(format!("level {level}"), |b| {
-            chunked(b, &rx, || {
+            chunked(b, &rx, CHUNK, || {
                 run(no_spans(black_box(1)));
             })
         });
@@ -130,7 +101,7 @@ fn bench(c: &mut Criterion) {
     for level in [1u8, 2, 3] {
         set_level(level);
         group.bench_function(format!("level {level}"), |b| {
-            chunked(b, &rx, || {
+            chunked(b, &rx, CHUNK, || {
                 run(ten_spans(black_box(1)));
             })
         });

@@ -1,4 +1,4 @@
-//! What the storage benchmarks share: the databases to run on.
+//! What the benchmarks share: the databases to run on, and polling handlers by hand.
 #![allow(dead_code)]
 
 /// A SQLite file in `dir`, and PostgreSQL and MySQL when this build has them, at
@@ -34,4 +34,40 @@ pub(crate) fn open(name: &str, url: &str, prefix: &str) -> Option<fmd_store::Sto
             None
         }
     }
+}
+
+/// Polls a future that never waits to completion, with a no-op waker: the numbers are then the
+/// code's own cost, not an executor's.
+pub(crate) fn run<F: std::future::Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match f.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(v) => v,
+        std::task::Poll::Pending => unreachable!("the benchmarked handlers never wait"),
+    }
+}
+
+/// Times `f` in chunks of at most `chunk` calls, draining the record queue between chunks
+/// outside the timing, so every record finds room as in a service whose writer keeps up.
+pub(crate) fn chunked(
+    b: &mut criterion::Bencher<'_>,
+    rx: &std::sync::mpsc::Receiver<fmd_core::WriterMsg>,
+    chunk: u64,
+    f: impl Fn(),
+) {
+    b.iter_custom(|iters| {
+        let mut total = std::time::Duration::ZERO;
+        let mut left = iters;
+        while left > 0 {
+            let n = left.min(chunk);
+            let start = std::time::Instant::now();
+            for _ in 0..n {
+                f();
+            }
+            total += start.elapsed();
+            while rx.try_recv().is_ok() {}
+            left -= n;
+        }
+        total
+    });
 }

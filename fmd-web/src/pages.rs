@@ -288,7 +288,6 @@ pub(crate) async fn endpoint(req: &Req, session: &Session, raw_id: &str) -> Repl
         Err(why) => return unavailable(req, &why),
     };
     let tz = req.inner.config.tz();
-    let pages = ((total + PER_PAGE - 1) / PER_PAGE).max(1);
     let e = &row.endpoint;
     let mut data = layout(req, &e.name, Some(session));
     let choices = instance_choices(instance, &instances);
@@ -313,12 +312,7 @@ pub(crate) async fn endpoint(req: &Req, session: &Session, raw_id: &str) -> Repl
         "last_requested_local".into(),
         json!(e.last_requested.map(|t| local(t, tz))),
     );
-    data.insert("total".into(), json!(total));
-    data.insert("page".into(), json!(page));
-    data.insert("pages".into(), json!(pages));
-    data.insert("page_beyond".into(), json!(page > 1));
-    data.insert("prev".into(), json!((page > 1).then_some(page - 1)));
-    data.insert("next".into(), json!((page < pages).then_some(page + 1)));
+    pager(&mut data, page, total, PER_PAGE);
     data.insert(
         "requests".into(),
         json!(requests
