@@ -178,7 +178,6 @@ pub(crate) fn write_detail(
         // off the request path, and the spans stored above show where the time went.
         None => (fmd_core::outlier::system_figures(), Stack::default()),
     };
-    let json = |v: &dyn erased::Json| v.to_json();
     let insert = diesel::sql_query(d.sql(
         "INSERT INTO {p}outlier (request_id, endpoint_id, time_requested, request_url, request_method, request_headers, cpu_percent, memory_bytes, system_memory_bytes, stuck_stack) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -197,17 +196,9 @@ pub(crate) fn write_detail(
     Ok(())
 }
 
-mod erased {
-    /// Serializes any value to JSON text for a text column; serializing plain data cannot fail.
-    pub(super) trait Json {
-        fn to_json(&self) -> String;
-    }
-
-    impl<T: serde::Serialize> Json for T {
-        fn to_json(&self) -> String {
-            serde_json::to_string(self).unwrap_or_else(|_| "null".into())
-        }
-    }
+/// JSON text for a text column; serializing plain data cannot fail.
+fn json<T: Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
 }
 
 /// Where an outlier was when the watchdog caught it.

@@ -226,18 +226,18 @@ impl SqlSink {
         let mut rows = Vec::with_capacity(records.len());
         let mut detailed = Vec::new();
         for (r, ip) in records.iter().zip(&ips) {
-            let rows = match r.detail {
-                Some(_) => &mut detailed,
-                None => &mut rows,
-            };
-            rows.push(Row {
+            let row = Row {
                 endpoint_id: self.id(r.endpoint)?,
                 duration_us: r.duration_us.min(i64::MAX as u64) as i64,
                 time_requested: r.time_requested,
                 group_by: r.group_by.as_deref().map(|g| truncate(g, 255)),
                 ip: ip.as_ref().map(IpText::as_str),
                 status_code: i32::from(r.status_code),
-            });
+            };
+            match r.detail.as_deref() {
+                Some(detail) => detailed.push((row, r, detail)),
+                None => rows.push(row),
+            }
         }
         let mut touched = Vec::with_capacity(last_requested.len());
         for (e, secs) in last_requested {
@@ -248,8 +248,6 @@ impl SqlSink {
             self.dialect.string_literal(&self.version)
         );
         let functions = &self.functions;
-        let detail_records: Vec<&RequestRecord> =
-            records.iter().filter(|r| r.detail.is_some()).collect();
         let (conn, dialect) = (&mut self.conn, &self.dialect);
         with_sink_conn(&self.pool, conn, dialect, |conn, d| {
             let (prefix, shared) = (d.prefix.as_str(), shared.as_str());
@@ -266,21 +264,12 @@ impl SqlSink {
                         _ => InsertRequests::<1> { prefix, shared, rows }.execute(c)?,
                     });
                 }
-                for (row, record) in detailed.iter().zip(&detail_records) {
+                for (row, record, detail) in &detailed {
                     let rows = std::slice::from_ref(row);
                     with_conn!(conn, c => InsertRequests::<1> { prefix, shared, rows }.execute(c))?;
                     let request_id = last_insert_id(conn, d)?;
-                    if let Some(detail) = &record.detail {
-                        write_detail(
-                            conn,
-                            d,
-                            request_id,
-                            row.endpoint_id,
-                            record,
-                            detail,
-                            functions,
-                        )?;
-                    }
+                    let endpoint_id = row.endpoint_id;
+                    write_detail(conn, d, request_id, endpoint_id, record, detail, functions)?;
                 }
                 for (id, micros) in &touched {
                     let query = diesel::sql_query(&touch)
