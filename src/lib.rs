@@ -85,9 +85,44 @@ pub use fmd_core::{Config, ConfigError, GroupBy, RequestInfo};
 pub use fmd_macros::{monitored, profiled, span};
 pub use fmd_web::{Dashboard, Error};
 
+/// Records a handled error with the request being served: its type, message, `source()` chain,
+/// where it was captured and the stack, grouped with others like it on the dashboard's
+/// Exceptions pages. Accepts any `std::error::Error` value or reference, `&dyn Error`, and
+/// `anyhow::Error` or `Box<dyn Error>`. Evaluates to whether a request took it: outside a
+/// request served through `Dashboard::bind` nothing is recorded.
+///
+/// ```
+/// fn load(path: &str) -> Option<String> {
+///     match std::fs::read_to_string(path) {
+///         Ok(text) => Some(text),
+///         Err(e) => {
+///             fmd::capture!(e);
+///             None
+///         }
+///     }
+/// }
+/// assert_eq!(load("/no/such/file"), None);
+/// let boxed: Box<dyn std::error::Error + Send + Sync> = "not a number".parse::<u8>().unwrap_err().into();
+/// fmd::capture!(boxed);
+/// fmd::capture!(&*boxed);
+/// ```
+#[macro_export]
+macro_rules! capture {
+    ($err:expr $(,)?) => {{
+        #[allow(unused_imports)]
+        use $crate::__private::{ViaDeref as _, ViaError as _};
+        $crate::__private::capture(
+            (&&$err).as_captured_error(),
+            ::core::file!(),
+            ::core::line!(),
+        )
+    }};
+}
+
 #[doc(hidden)]
 pub mod __private {
     //! What the macros expand to. Not a stable API.
+    pub use fmd_core::exception::{capture, ViaDeref, ViaError};
     pub use fmd_core::inventory;
     pub use fmd_core::monitor::{Monitored, SyncGuard};
     pub use fmd_core::profile::{Profiled, SpanGuard};

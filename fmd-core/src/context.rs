@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
+use crate::exception::CapturedError;
 use crate::profile::RequestDetail;
 use crate::record::{Recorder, RequestRecord};
 use crate::{Endpoint, GroupBy};
@@ -129,7 +130,12 @@ pub trait RequestParts: Send + Sync {
 struct State {
     group_by: Option<GroupBy>,
     run: Option<HandlerRun>,
+    exceptions: Vec<CapturedError>,
 }
+
+/// Exceptions kept per request at most: a loop capturing on every iteration would otherwise
+/// grow the request without bound.
+pub const MAX_EXCEPTIONS: usize = 100;
 
 /// One request's context.
 #[derive(Debug)]
@@ -156,19 +162,39 @@ impl RequestContext {
         self.state().run = Some(run);
     }
 
+    /// Adds an exception captured while the request runs; false beyond [`MAX_EXCEPTIONS`].
+    pub fn add_exception(&self, exception: CapturedError) -> bool {
+        let mut state = self.state();
+        if state.exceptions.len() >= MAX_EXCEPTIONS {
+            return false;
+        }
+        state.exceptions.push(exception);
+        true
+    }
+
     /// Overrides the group-by value.
     pub fn set_group_by(&self, value: GroupBy) {
         self.state().group_by = Some(value);
     }
 
     fn finish(&self, status: Option<u16>) {
-        let (run, group_by) = {
+        let (run, group_by, mut exceptions) = {
             let mut state = self.state();
-            (state.run.take(), state.group_by.take())
+            (
+                state.run.take(),
+                state.group_by.take(),
+                std::mem::take(&mut state.exceptions),
+            )
         };
         // A request no monitored handler ran for (unmatched, or an unannotated route) is not
         // attributed to any endpoint.
         let Some(mut run) = run else { return };
+        if !exceptions.is_empty() {
+            let detail = run.detail.get_or_insert_with(Box::default);
+            // Captured ones happened before the handler's end, where a panic is attached.
+            exceptions.append(&mut detail.exceptions);
+            detail.exceptions = exceptions;
+        }
         if let (Some(outlier), Some(parts)) = (
             run.detail.as_mut().and_then(|d| d.outlier.as_mut()),
             &self.parts,
@@ -218,7 +244,7 @@ impl ContextGuard {
             parts,
             state: Mutex::new(State {
                 group_by,
-                run: None,
+                ..State::default()
             }),
         });
         lock(shard(&key)).insert(key, ctx.clone());
@@ -260,6 +286,12 @@ impl Drop for ContextGuard {
             self.ctx.finish(None);
         }
     }
+}
+
+/// Whether any request was ever served through `Dashboard::bind` in this process.
+#[inline]
+pub fn bound() -> bool {
+    BOUND.load(Ordering::Relaxed)
 }
 
 /// The context of the request being served on the current task, if any.

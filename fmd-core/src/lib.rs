@@ -16,6 +16,7 @@
 
 pub mod config;
 pub mod context;
+pub mod exception;
 pub mod group_by;
 pub mod monitor;
 pub mod outlier;

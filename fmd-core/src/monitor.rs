@@ -64,7 +64,15 @@ fn finish(
     let duration_us = start.elapsed().as_micros() as u64;
     let started = Clock::micros_at(start);
     endpoint.touch(started / 1_000_000);
-    let detail = profile.and_then(|p| p.finish(duration_us));
+    let mut detail = profile.and_then(|p| p.finish(duration_us));
+    if outcome == Outcome::Panicked {
+        if let Some(panic) = crate::exception::take_panic() {
+            detail
+                .get_or_insert_with(Box::default)
+                .exceptions
+                .push(panic);
+        }
+    }
     let run = HandlerRun {
         endpoint,
         started,

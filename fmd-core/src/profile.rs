@@ -51,16 +51,20 @@ struct Spans {
     dropped: u32,
 }
 
-/// What a request at level 2 or 3 keeps beyond its request row.
+/// What a request keeps beyond its request row: its span tree, what made it an outlier, and the
+/// exceptions it raised.
 #[derive(Debug, Clone, Default)]
 pub struct RequestDetail {
-    /// The span tree in the order the spans started (parents before children). Empty at level
-    /// 2 for a request that is no outlier.
+    /// Whether the span tree is kept: at level 3, and for an outlier at level 2.
+    pub profiled: bool,
+    /// The span tree in the order the spans started (parents before children).
     pub spans: Vec<Span>,
     /// Spans beyond [`MAX_SPANS`], not kept.
     pub dropped_spans: u32,
     /// Set when the request was an outlier.
     pub outlier: Option<OutlierDetail>,
+    /// Errors captured with `capture!` and a panic, in the order they happened.
+    pub exceptions: Vec<crate::exception::CapturedError>,
 }
 
 /// What an outlier stores besides its spans.
@@ -209,12 +213,14 @@ impl Profile {
             span.cancelled = true;
         }
         Some(Box::new(RequestDetail {
+            profiled: true,
             spans: list,
             dropped_spans: dropped,
             outlier: outlier.then(|| OutlierDetail {
                 stuck: lock(&self.stuck).take(),
                 ..OutlierDetail::default()
             }),
+            exceptions: Vec::new(),
         }))
     }
 }

@@ -15,6 +15,7 @@
 
 mod db;
 mod error;
+mod exceptions;
 pub mod migrations;
 mod profiles;
 mod queries;
@@ -23,6 +24,7 @@ pub mod writer;
 
 pub use db::{Backend, Store};
 pub use error::StoreError;
+pub use exceptions::{ExceptionGroup, GroupFrame, GroupMessage};
 pub use profiles::{FunctionSource, OutlierRow, ProfileRow, SpanRow, Stack, StackFrame};
 pub use queries::{EndpointRow, InstanceRow, OverviewRow, RequestRow, UserRow};
 pub use sink::SqlSink;

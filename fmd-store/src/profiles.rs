@@ -19,7 +19,7 @@ use crate::StoreError;
 /// statement's length is the only limit.
 const SPAN_ROWS_PER_INSERT: usize = 250;
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -39,19 +39,44 @@ pub(crate) fn ensure_function_location(
     f: &Function,
 ) -> Result<i64, diesel::result::Error> {
     let meta = &f.meta;
-    let definition = ensure_function(conn, d, &display_name(f), meta.source, meta.source_sha256)?;
+    let code = Code {
+        name: &display_name(f),
+        code: meta.source,
+        code_hash: meta.source_sha256,
+    };
+    ensure_location(conn, d, &code, meta.file, meta.file, meta.line)
+}
+
+/// A function definition: its name, source and the source's hash.
+pub(crate) struct Code<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) code: &'a str,
+    pub(crate) code_hash: &'a str,
+}
+
+/// Stores (or finds) a function definition and one place it is defined (`file` as the debug
+/// info or `file!()` names it, `relative` to the application's root, empty for library code);
+/// returns the location's id.
+pub(crate) fn ensure_location(
+    conn: &mut AnyConn,
+    d: &Dialect,
+    code: &Code<'_>,
+    file: &str,
+    relative: &str,
+    start_line: u32,
+) -> Result<i64, diesel::result::Error> {
+    let definition = ensure_function(conn, d, code.name, code.code, code.code_hash)?;
     let hash = hex(&Sha256::digest(format!(
-        "{definition}\n{}\n{}",
-        meta.file, meta.line
+        "{definition}\n{file}\n{relative}\n{start_line}"
     )));
     let insert = diesel::sql_query(d.sql(
         "{insert_ignore} INTO {p}function_location (function_definition_id, file_path, relative_path, function_start_line, location_hash) \
          VALUES (?, ?, ?, ?, ?){on_conflict_ignore}",
     ))
     .bind::<BigInt, _>(definition)
-    .bind::<Text, _>(meta.file)
-    .bind::<Text, _>(meta.file)
-    .bind::<Integer, _>(meta.line as i32)
+    .bind::<Text, _>(file)
+    .bind::<Text, _>(relative)
+    .bind::<Integer, _>(start_line as i32)
     .bind::<Text, _>(&hash);
     with_conn!(conn, c => insert.execute(c))?;
     let select =
@@ -116,42 +141,44 @@ pub(crate) fn write_detail(
     detail: &RequestDetail,
     ids: &FunctionIds,
 ) -> Result<(), diesel::result::Error> {
-    let profile = diesel::sql_query(d.sql(
-        "INSERT INTO {p}profile (request_id, endpoint_id, time_requested, duration_us, span_count, dropped_spans) \
-         VALUES (?, ?, ?, ?, ?, ?)",
-    ))
-    .bind::<BigInt, _>(request_id)
-    .bind::<BigInt, _>(endpoint_id)
-    .bind::<BigInt, _>(record.time_requested)
-    .bind::<BigInt, _>(record.duration_us.min(i64::MAX as u64) as i64)
-    .bind::<Integer, _>(detail.spans.len() as i32)
-    .bind::<Integer, _>(detail.dropped_spans.min(i32::MAX as u32) as i32);
-    with_conn!(conn, c => profile.execute(c))?;
-    let head = d.sql(
-        "INSERT INTO {p}profile_span (request_id, position, parent_position, depth, function_location_id, start_us, duration_us, cancelled) VALUES ",
-    );
-    for (chunk_index, chunk) in detail.spans.chunks(SPAN_ROWS_PER_INSERT).enumerate() {
-        let mut sql = head.clone();
-        for (i, span) in chunk.iter().enumerate() {
-            let position = chunk_index * SPAN_ROWS_PER_INSERT + i;
-            let parent = match span.parent {
-                fmd_core::profile::ROOT => "NULL".to_owned(),
-                p => p.to_string(),
-            };
-            if i > 0 {
-                sql.push_str(", ");
+    if detail.profiled {
+        let profile = diesel::sql_query(d.sql(
+            "INSERT INTO {p}profile (request_id, endpoint_id, time_requested, duration_us, span_count, dropped_spans) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        ))
+        .bind::<BigInt, _>(request_id)
+        .bind::<BigInt, _>(endpoint_id)
+        .bind::<BigInt, _>(record.time_requested)
+        .bind::<BigInt, _>(record.duration_us.min(i64::MAX as u64) as i64)
+        .bind::<Integer, _>(detail.spans.len() as i32)
+        .bind::<Integer, _>(detail.dropped_spans.min(i32::MAX as u32) as i32);
+        with_conn!(conn, c => profile.execute(c))?;
+        let head = d.sql(
+            "INSERT INTO {p}profile_span (request_id, position, parent_position, depth, function_location_id, start_us, duration_us, cancelled) VALUES ",
+        );
+        for (chunk_index, chunk) in detail.spans.chunks(SPAN_ROWS_PER_INSERT).enumerate() {
+            let mut sql = head.clone();
+            for (i, span) in chunk.iter().enumerate() {
+                let position = chunk_index * SPAN_ROWS_PER_INSERT + i;
+                let parent = match span.parent {
+                    fmd_core::profile::ROOT => "NULL".to_owned(),
+                    p => p.to_string(),
+                };
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!(
+                    "({request_id}, {position}, {parent}, {}, {}, {}, {}, {})",
+                    depth(&detail.spans, span.parent),
+                    ids.get(span.function),
+                    span.start_ns / 1_000,
+                    span.duration_ns / 1_000,
+                    i32::from(span.cancelled),
+                ));
             }
-            sql.push_str(&format!(
-                "({request_id}, {position}, {parent}, {}, {}, {}, {}, {})",
-                depth(&detail.spans, span.parent),
-                ids.get(span.function),
-                span.start_ns / 1_000,
-                span.duration_ns / 1_000,
-                i32::from(span.cancelled),
-            ));
+            let query = diesel::sql_query(sql);
+            with_conn!(conn, c => query.execute(c))?;
         }
-        let query = diesel::sql_query(sql);
-        with_conn!(conn, c => query.execute(c))?;
     }
     let Some(outlier) = &detail.outlier else {
         return Ok(());

@@ -8,6 +8,7 @@ use diesel::{QueryResult, RunQueryDsl};
 use fmd_core::{Endpoint, RequestRecord, Sink, SinkError};
 
 use crate::db::{with_conn, AnyConn, Dialect, Pools, Store};
+use crate::exceptions::{prepare, write_exception, FrameCache, Prepared};
 use crate::profiles::{
     ensure_function_location, functions_of, last_insert_id, write_detail, FunctionIds,
 };
@@ -45,6 +46,8 @@ pub struct SqlSink {
     ids: HashMap<usize, (&'static Endpoint, i64)>,
     /// Profiled functions' location ids.
     functions: FunctionIds,
+    /// Exception stacks already resolved and stored.
+    frames: FrameCache,
 }
 
 impl std::fmt::Debug for SqlSink {
@@ -163,6 +166,7 @@ impl Store {
             default_level,
             ids: known.iter().map(|(e, id, _)| (key(e), (*e, *id))).collect(),
             functions: FunctionIds::default(),
+            frames: FrameCache::default(),
         };
         // Registered now so the dashboard lists the instance before its first request; a
         // database that is down now gets it registered by the first write that succeeds. A
@@ -220,6 +224,20 @@ impl SqlSink {
                 }
             }
         }
+        // Exceptions are resolved and their functions stored before the batch's transaction:
+        // both are idempotent, and resolving reads debug info, which can take a while.
+        let mut prepared: Vec<Vec<Prepared>> = Vec::new();
+        for detail in records.iter().filter_map(|r| r.detail.as_deref()) {
+            let mut list = Vec::with_capacity(detail.exceptions.len());
+            for e in &detail.exceptions {
+                let cache = &mut self.frames;
+                let (conn, dialect) = (&mut self.conn, &self.dialect);
+                list.push(with_sink_conn(&self.pool, conn, dialect, |c, d| {
+                    Ok(prepare(c, d, e, cache)?)
+                })?);
+            }
+            prepared.push(list);
+        }
         let ips: Vec<Option<IpText>> = records.iter().map(|r| r.ip.map(IpText::new)).collect();
         // Rows without detail go in multi-row statements; a row with detail alone, since its
         // spans and outlier row need its id.
@@ -264,12 +282,15 @@ impl SqlSink {
                         _ => InsertRequests::<1> { prefix, shared, rows }.execute(c)?,
                     });
                 }
-                for (row, record, detail) in &detailed {
+                for ((row, record, detail), exceptions) in detailed.iter().zip(&prepared) {
                     let rows = std::slice::from_ref(row);
                     with_conn!(conn, c => InsertRequests::<1> { prefix, shared, rows }.execute(c))?;
                     let request_id = last_insert_id(conn, d)?;
                     let endpoint_id = row.endpoint_id;
                     write_detail(conn, d, request_id, endpoint_id, record, detail, functions)?;
+                    for e in exceptions {
+                        write_exception(conn, d, request_id, endpoint_id, e)?;
+                    }
                 }
                 for (id, micros) in &touched {
                     let query = diesel::sql_query(&touch)
@@ -384,7 +405,7 @@ impl std::fmt::Write for IpText {
     }
 }
 
-fn truncate(s: &str, max: usize) -> &str {
+pub(crate) fn truncate(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
     }

@@ -44,6 +44,8 @@ fn span(function: &'static Function, parent: u32, start_us: u64, duration_us: u6
 fn profiled(time: i64, duration_us: u64, outlier: bool) -> fmd_core::RequestRecord {
     let mut r = record(&HOME, time, duration_us, 200);
     r.detail = Some(Box::new(RequestDetail {
+        profiled: true,
+        exceptions: Vec::new(),
         spans: vec![
             span(&LOAD, ROOT, 10, duration_us / 2),
             span(&QUERY, 0, 20, duration_us / 4),

@@ -71,9 +71,15 @@ async fn route(req: &Req, path: &[&str]) -> Result<Reply, ApiError> {
         ["endpoints", id, "profiler"] if method == "GET" => profiler(req, id).await,
         ["endpoints", id, "grouped_profiler"] if method == "GET" => grouped(req, id).await,
         ["functions", id, "source"] if method == "GET" => source(req, id).await,
-        ["overview" | "instances"]
-        | ["endpoints", _, "requests" | "level" | "outliers" | "profiler" | "grouped_profiler"]
-        | ["functions", _, "source"] => Err(ApiError::new(
+        ["exceptions"] if method == "GET" => exceptions(req, None).await,
+        ["endpoints", id, "exceptions"] if method == "GET" => {
+            exceptions(req, Some(parse_id(id)?)).await
+        }
+        ["exceptions", id] if method == "DELETE" => delete_group(req, &caller, id).await,
+        ["overview" | "instances" | "exceptions"]
+        | ["endpoints", _, "requests" | "level" | "outliers" | "profiler" | "grouped_profiler" | "exceptions"]
+        | ["functions", _, "source"]
+        | ["exceptions", _] => Err(ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             format!("{method} is not allowed on this route"),
         )),
@@ -260,7 +266,9 @@ async fn requests(req: &Req, raw_id: &str) -> Result<Reply, ApiError> {
     Ok(json(StatusCode::OK, &items))
 }
 
-async fn set_level(req: &Req, caller: &Caller, raw_id: &str) -> Result<Reply, ApiError> {
+/// Refuses a change unless an administrator's session asks for it with its CSRF token; `what`
+/// completes "only administrators can ...".
+fn require_admin(req: &Req, caller: &Caller, what: &str) -> Result<(), ApiError> {
     let session = match caller {
         Caller::Token => {
             return Err(ApiError::new(
@@ -271,7 +279,7 @@ async fn set_level(req: &Req, caller: &Caller, raw_id: &str) -> Result<Reply, Ap
         Caller::Session(s) if s.role != Role::Admin => {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
-                "only administrators can change monitoring levels",
+                format!("only administrators can {what}"),
             ))
         }
         Caller::Session(s) => s,
@@ -282,6 +290,11 @@ async fn set_level(req: &Req, caller: &Caller, raw_id: &str) -> Result<Reply, Ap
             "missing or wrong X-CSRF-Token header: send the value of the fmd_csrf cookie",
         ));
     }
+    Ok(())
+}
+
+async fn set_level(req: &Req, caller: &Caller, raw_id: &str) -> Result<Reply, ApiError> {
+    require_admin(req, caller, "change monitoring levels")?;
     let id = parse_id(raw_id)?;
     let body: serde_json::Value = serde_json::from_slice(&req.body).map_err(|e| {
         ApiError::new(
@@ -487,4 +500,126 @@ async fn source(req: &Req, raw_id: &str) -> Result<Reply, ApiError> {
         .map_err(ApiError::unavailable)?
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no function with id {id}")))?;
     Ok(json(StatusCode::OK, &found))
+}
+
+#[derive(Serialize)]
+struct FrameItem {
+    position: i32,
+    function: String,
+    file: String,
+    relative_file: String,
+    line: i32,
+    function_start_line: i32,
+    function_id: i64,
+    library: bool,
+}
+
+#[derive(Serialize)]
+struct MessageItem {
+    message: String,
+    count: i64,
+}
+
+#[derive(Serialize)]
+struct GroupItem {
+    group_id: i64,
+    #[serde(rename = "type")]
+    type_name: String,
+    message: String,
+    endpoint: String,
+    endpoint_id: i64,
+    first_seen: String,
+    last_seen: String,
+    count: i64,
+    user_captured: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    messages: Option<Vec<MessageItem>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    frames: Option<Vec<FrameItem>>,
+}
+
+/// Exception groups, last seen first: all (`GET exceptions`), or one endpoint's with their
+/// messages and frames (`GET endpoints/{id}/exceptions`).
+async fn exceptions(req: &Req, endpoint_id: Option<i64>) -> Result<Reply, ApiError> {
+    let (offset, limit) = paging(req.query.as_deref()).map_err(bad_request)?;
+    if let Some(id) = endpoint_id {
+        endpoint(req, id).await?;
+    }
+    let (groups, (messages, frames)) = blocking(req, move |s| {
+        let groups = s.exception_groups(endpoint_id, offset, limit)?;
+        let details = match endpoint_id {
+            Some(_) => s.group_details(&groups.iter().map(|g| g.group_id).collect::<Vec<_>>())?,
+            None => Default::default(),
+        };
+        Ok((groups, details))
+    })
+    .await
+    .map_err(ApiError::unavailable)?;
+    let items: Vec<GroupItem> = groups
+        .into_iter()
+        .map(|g| {
+            let of = |id: i64| id == g.group_id;
+            GroupItem {
+                messages: endpoint_id.map(|_| {
+                    messages
+                        .iter()
+                        .filter(|m| of(m.group_id))
+                        .map(|m| MessageItem {
+                            message: m.message.clone(),
+                            count: m.count,
+                        })
+                        .collect()
+                }),
+                frames: endpoint_id.map(|_| {
+                    frames
+                        .iter()
+                        .filter(|f| of(f.group_id))
+                        .map(|f| FrameItem {
+                            position: f.position,
+                            function: f.function.clone(),
+                            file: f.file.clone(),
+                            relative_file: f.relative_file.clone(),
+                            line: f.line,
+                            function_start_line: f.function_start_line,
+                            function_id: f.function_id,
+                            library: f.library(),
+                        })
+                        .collect()
+                }),
+                group_id: g.group_id,
+                type_name: g.type_name,
+                message: g.message,
+                endpoint: g.endpoint,
+                endpoint_id: g.endpoint_id,
+                first_seen: rfc3339(g.first_seen),
+                last_seen: rfc3339(g.last_seen),
+                count: g.count,
+                user_captured: g.user_captured != 0,
+            }
+        })
+        .collect();
+    Ok(json(StatusCode::OK, &items))
+}
+
+async fn delete_group(req: &Req, caller: &Caller, raw_id: &str) -> Result<Reply, ApiError> {
+    require_admin(req, caller, "delete exceptions")?;
+    let id = raw_id
+        .parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| {
+            bad_request(format!(
+                "the group id must be a positive whole number, not {raw_id:?}"
+            ))
+        })?;
+    let found = blocking(req, move |s| s.delete_exception_group(id))
+        .await
+        .map_err(ApiError::unavailable)?;
+    if !found {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no exception group with id {id}"),
+        ));
+    }
+    Ok(json(StatusCode::OK, &serde_json::json!({ "deleted": id })))
 }

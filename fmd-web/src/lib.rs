@@ -103,6 +103,7 @@ impl Dashboard {
             &config.scrub_headers,
         );
         fmd_core::outlier::start_watchdog()?;
+        fmd_core::exception::install_panic_hook();
         let auth = auth::Auth::start(&config, &store)?;
         let sink = store.sink(
             &version,

@@ -142,6 +142,24 @@ impl TestDb {
         names
     }
 
+    /// The number a `SELECT COUNT(*) AS n ...` returns, on a connection of this test's own.
+    pub fn count(&self, sql: &str) -> i64 {
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let got: N = match &mut self.connection() {
+            Conn::Sqlite(c) => diesel::sql_query(sql).get_result(c),
+            #[cfg(feature = "postgres")]
+            Conn::Postgres(c) => diesel::sql_query(sql).get_result(c),
+            #[cfg(feature = "mysql")]
+            Conn::Mysql(c) => diesel::sql_query(sql).get_result(c),
+        }
+        .unwrap_or_else(|e| panic!("{self}: {sql}: {e}"));
+        got.n
+    }
+
     pub fn connection(&self) -> Conn {
         match self.backend {
             Backend::Sqlite => Conn::Sqlite(

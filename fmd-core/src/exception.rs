@@ -1,0 +1,376 @@
+//! Exception capture: errors passed to `fmd::capture!` and panics in monitored handlers.
+//!
+//! On the request path an exception costs its message, its `source()` chain and an unresolved
+//! backtrace (the stack's return addresses); symbols are resolved and frames matched to the
+//! binary's registered functions later, by the writer ([`resolve`]).
+
+use std::cell::RefCell;
+use std::error::Error;
+use std::sync::Once;
+
+use crate::registry::{endpoints, functions, EndpointMeta};
+
+/// How an exception reached fmd.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// `fmd::capture!` in user code: the error was handled.
+    Captured,
+    /// A panic in a monitored handler (or code it called on its task).
+    Panic,
+}
+
+/// One exception, as captured on the request path.
+#[derive(Debug, Clone)]
+pub struct CapturedError {
+    /// How it reached fmd.
+    pub origin: Origin,
+    /// The error's type as the capture site saw it (`std::io::Error`), or `panic`.
+    pub type_name: String,
+    /// Its `Display` text, or the panic's message.
+    pub message: String,
+    /// The `Display` texts of its `source()` chain, outermost first.
+    pub chain: Vec<String>,
+    /// Where it was captured (`capture!`'s call site, or where the panic happened).
+    pub site: Option<(String, u32)>,
+    /// When, microseconds since the epoch.
+    pub time: i64,
+    /// The stack when it was captured, unresolved.
+    pub backtrace: backtrace::Backtrace,
+}
+
+impl CapturedError {
+    fn new(origin: Origin, type_name: String, message: String, chain: Vec<String>) -> Self {
+        CapturedError {
+            origin,
+            type_name,
+            message,
+            chain,
+            site: None,
+            time: crate::now_micros(),
+            backtrace: backtrace::Backtrace::new_unresolved(),
+        }
+    }
+
+    /// An error passed to `capture!` at `file:line`.
+    pub fn from_error(err: &dyn Error, type_name: &str, file: &str, line: u32) -> Self {
+        let mut chain = Vec::new();
+        let mut source = err.source();
+        while let Some(s) = source {
+            chain.push(s.to_string());
+            source = s.source();
+        }
+        let mut captured = CapturedError::new(
+            Origin::Captured,
+            type_name.to_owned(),
+            err.to_string(),
+            chain,
+        );
+        captured.site = Some((file.to_owned(), line));
+        captured
+    }
+}
+
+/// What `capture!` accepts: any `std::error::Error` value or reference, `&dyn Error`, and
+/// `anyhow::Error`, `Box<dyn Error>` or any other type that dereferences to `dyn Error`.
+///
+/// The macro calls `as_captured_error` on `&&err`. Method lookup tries that receiver, then
+/// dereferenced ones: an error value or reference matches [`ViaError`] at once; a type that is
+/// no error itself matches [`ViaDeref`] one step later, through its `Deref` to `dyn Error`.
+#[doc(hidden)]
+pub trait ViaError {
+    /// The error and its type's name.
+    fn as_captured_error(&self) -> (&dyn Error, &'static str);
+}
+
+impl<E: Error> ViaError for &&E {
+    fn as_captured_error(&self) -> (&dyn Error, &'static str) {
+        (**self, std::any::type_name::<E>())
+    }
+}
+
+/// See [`ViaError`].
+#[doc(hidden)]
+pub trait ViaDeref {
+    /// The error behind the reference, and the outer type's name.
+    fn as_captured_error(&self) -> (&dyn Error, &'static str);
+}
+
+impl<T> ViaDeref for &T
+where
+    T: std::ops::Deref,
+    T::Target: DynError,
+{
+    fn as_captured_error(&self) -> (&dyn Error, &'static str) {
+        ((***self).as_dyn(), std::any::type_name::<T>())
+    }
+}
+
+/// `dyn Error`, with or without `Send + Sync`: what [`ViaDeref`] looks through.
+#[doc(hidden)]
+pub trait DynError {
+    /// Itself.
+    fn as_dyn(&self) -> &dyn Error;
+}
+
+impl DynError for dyn Error {
+    fn as_dyn(&self) -> &dyn Error {
+        self
+    }
+}
+
+impl DynError for dyn Error + Send + Sync {
+    fn as_dyn(&self) -> &dyn Error {
+        self
+    }
+}
+
+/// Records `err`, captured at `file:line`, with the request being served on this task. Returns
+/// whether a request took it: outside a request served through `Dashboard::bind` (or below
+/// level 1) nothing is recorded.
+#[doc(hidden)]
+pub fn capture(
+    (err, type_name): (&dyn Error, &'static str),
+    file: &'static str,
+    line: u32,
+) -> bool {
+    let Some(ctx) = crate::context::current() else {
+        return false;
+    };
+    ctx.add_exception(CapturedError::from_error(err, type_name, file, line))
+}
+
+thread_local! {
+    /// What fmd's panic hook saw of the last panic on this thread: taken by the monitored
+    /// wrapper that catches it.
+    static LAST_PANIC: RefCell<Option<CapturedError>> = const { RefCell::new(None) };
+}
+
+static HOOK: Once = Once::new();
+
+/// Installs fmd's panic hook once. It notes the panic's message, location and unresolved
+/// backtrace for the monitored wrapper that catches it, then calls the hook installed before
+/// it, so the panic is reported as it would be without fmd.
+pub fn install_panic_hook() {
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if crate::context::bound() {
+                let message = panic_message(info.payload());
+                let mut captured =
+                    CapturedError::new(Origin::Panic, "panic".into(), message, Vec::new());
+                captured.site = info.location().map(|l| (l.file().to_owned(), l.line()));
+                LAST_PANIC.with(|p| *p.borrow_mut() = Some(captured));
+            }
+            previous(info);
+        }));
+    });
+}
+
+/// The panic the hook noted last on this thread, if any.
+pub(crate) fn take_panic() -> Option<CapturedError> {
+    LAST_PANIC.with(|p| p.borrow_mut().take())
+}
+
+/// A panic payload's message: the `&str` or `String` it carries.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "Box<dyn Any>".to_owned()
+    }
+}
+
+/// A stack frame after resolution.
+#[derive(Debug, Clone)]
+pub struct ResolvedFrame {
+    /// The function's name without the hash suffix, e.g. `quickstart::report::{{closure}}`.
+    pub function: String,
+    /// The source file as the debug info names it (absolute for the application's code).
+    pub file: String,
+    /// The line in that file.
+    pub line: u32,
+    /// The registered `#[monitored]`/`#[profiled]` function this frame falls in, if any: its
+    /// name, `file!()` path, first line and source.
+    pub registered: Option<&'static EndpointMeta>,
+    /// Code from std, the runtime or a dependency, not the application's.
+    pub library: bool,
+}
+
+/// Frames that belong to capturing itself, at the top of every backtrace: skipped.
+const OWN_FRAMES: [&str; 6] = [
+    "backtrace::",
+    "fmd_core::exception::",
+    "std::panicking::",
+    "core::panicking::",
+    "std::panic::",
+    "std::sys::backtrace::",
+];
+
+fn is_library_path(file: &str) -> bool {
+    file.contains("/.cargo/registry/")
+        || file.contains("/.cargo/git/")
+        || file.contains("/rustc/")
+        || file.contains("/.rustup/")
+        || file.starts_with("/rustc")
+        || file.contains("/library/std/")
+        || file.contains("/library/core/")
+        || file.contains("/library/alloc/")
+}
+
+/// The registered function (if any) whose source spans `line` of `file` (an absolute path from
+/// the debug info; registered paths are `file!()`, relative to the workspace root).
+fn registered_at(file: &str, line: u32) -> Option<&'static EndpointMeta> {
+    let all = endpoints()
+        .map(|e| &e.meta)
+        .chain(functions().map(|f| &f.meta));
+    all.filter(|m| m.line > 0 && !m.file.is_empty())
+        .filter(|m| file == m.file || file.ends_with(&format!("/{}", m.file)))
+        .filter(|m| {
+            let last = m.line + m.source.lines().count().max(1) as u32 - 1;
+            (m.line..=last).contains(&line)
+        })
+        // The innermost: a function defined inside another's span starts later.
+        .max_by_key(|m| m.line)
+}
+
+/// Resolves a captured backtrace into frames, innermost first: capturing's own frames dropped,
+/// each frame matched to a registered function when its file and line fall in one, library
+/// frames marked. Slow (reads debug info): for the writer, not the request path.
+pub fn resolve(backtrace: &mut backtrace::Backtrace) -> Vec<ResolvedFrame> {
+    backtrace.resolve();
+    let mut frames = Vec::new();
+    for frame in backtrace.frames() {
+        for symbol in frame.symbols() {
+            let function = symbol
+                .name()
+                .map(|n| format!("{n:#}"))
+                .unwrap_or_else(|| "<unknown>".into());
+            let file = symbol
+                .filename()
+                .map(|f| f.display().to_string())
+                .unwrap_or_default();
+            let line = symbol.lineno().unwrap_or(0);
+            if frames.is_empty() && OWN_FRAMES.iter().any(|p| function.starts_with(p)) {
+                continue;
+            }
+            let registered = registered_at(&file, line);
+            let library = registered.is_none() && (file.is_empty() || is_library_path(&file));
+            frames.push(ResolvedFrame {
+                function,
+                file,
+                line,
+                registered,
+                library,
+            });
+        }
+    }
+    // Below the runtime's entry there is nothing of the application's.
+    while frames.last().is_some_and(|f| f.library) {
+        frames.pop();
+    }
+    frames
+}
+
+/// The message with its volatile parts replaced, so that errors differing only in ids,
+/// numbers or quoted values group together: UUIDs become `<uuid>`, hex numbers and long hex
+/// ids `<hex>`, quoted text `"<str>"`/`'<str>'`, other numbers `<n>`.
+///
+/// ```
+/// use fmd_core::exception::normalize_message;
+/// assert_eq!(
+///     normalize_message("user 42 not found (request 3f2a9c1e-1b2c-4d5e-8f90-123456789abc)"),
+///     "user <n> not found (request <uuid>)"
+/// );
+/// assert_eq!(normalize_message("no key 'alice' at 0x7ffd1234"), "no key '<str>' at <hex>");
+/// assert_eq!(normalize_message("timeout after 1.5s"), "timeout after <n>s");
+/// assert_eq!(normalize_message("v2 failed"), "v2 failed");
+/// ```
+pub fn normalize_message(message: &str) -> String {
+    let chars: Vec<char> = message.chars().collect();
+    let mut out = String::with_capacity(message.len());
+    let mut i = 0;
+    let word_start = |i: usize| i == 0 || !(chars[i - 1].is_alphanumeric() || chars[i - 1] == '_');
+    let word_end = |j: usize| j >= chars.len() || !(chars[j].is_alphanumeric() || chars[j] == '_');
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '"' || c == '\'' {
+            if let Some(len) = chars[i + 1..].iter().position(|&q| q == c) {
+                // A quote with its closing partner on the same message: a value.
+                out.push(c);
+                out.push_str("<str>");
+                out.push(c);
+                i += len + 2;
+                continue;
+            }
+        }
+        if word_start(i) {
+            if let Some(len) = uuid_at(&chars[i..]).filter(|len| word_end(i + len)) {
+                out.push_str("<uuid>");
+                i += len;
+                continue;
+            }
+            if c == '0' && chars.get(i + 1) == Some(&'x') {
+                let len = chars[i + 2..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_hexdigit())
+                    .count();
+                if len > 0 && word_end(i + 2 + len) {
+                    out.push_str("<hex>");
+                    i += 2 + len;
+                    continue;
+                }
+            }
+            let hex = chars[i..]
+                .iter()
+                .take_while(|c| c.is_ascii_hexdigit())
+                .count();
+            if hex >= 8 && word_end(i + hex) && chars[i..i + hex].iter().any(|c| c.is_ascii_digit())
+            {
+                out.push_str("<hex>");
+                i += hex;
+                continue;
+            }
+            if c.is_ascii_digit() {
+                let mut j = i;
+                while j < chars.len()
+                    && (chars[j].is_ascii_digit()
+                        || (chars[j] == '.'
+                            && chars.get(j + 1).is_some_and(|d| d.is_ascii_digit())))
+                {
+                    j += 1;
+                }
+                // A number ends the word, or is followed by a unit (`1.5s`, `30ms`).
+                if word_end(j) || chars[j].is_alphabetic() {
+                    out.push_str("<n>");
+                    i = j;
+                    continue;
+                }
+            }
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
+/// The length of a UUID (8-4-4-4-12 hex digits) at the start of `chars`.
+fn uuid_at(chars: &[char]) -> Option<usize> {
+    let groups = [8, 4, 4, 4, 12];
+    let mut i = 0;
+    for (n, len) in groups.iter().enumerate() {
+        if n > 0 {
+            if chars.get(i) != Some(&'-') {
+                return None;
+            }
+            i += 1;
+        }
+        if chars.get(i..i + len)?.iter().all(|c| c.is_ascii_hexdigit()) {
+            i += len;
+        } else {
+            return None;
+        }
+    }
+    Some(i)
+}

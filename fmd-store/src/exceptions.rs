@@ -1,0 +1,530 @@
+//! Exceptions in the database, normalised as in the thesis: types, messages, stack trace
+//! snapshots (one per group), frames, their positions, and occurrences linked to requests. Each
+//! table is deduplicated, so a repeated exception costs one occurrence row.
+//!
+//! Grouping goes beyond the thesis in two ways. A frame is identified by its function, the
+//! function's code hash and the line's offset from the function's first line, so an edit
+//! elsewhere in the file that shifts the line keeps the group. And the message is normalised
+//! ([`fmd_core::exception::normalize_message`]) before it joins the group's hash, so errors
+//! differing only in ids or numbers group together; every distinct message is still stored and
+//! counted.
+
+use diesel::sql_types::{BigInt, Integer, Text};
+use diesel::{QueryableByName, RunQueryDsl};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use fmd_core::exception::{normalize_message, resolve, CapturedError, Origin, ResolvedFrame};
+
+use crate::db::{with_conn, AnyConn, Dialect, Store};
+use crate::profiles::{ensure_location, hex, Code};
+use crate::queries::Id;
+use crate::StoreError;
+
+/// Frames kept per exception: a deep recursion would otherwise store thousands.
+const MAX_FRAMES: usize = 200;
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// The identity of a frame in a registered function: the function, its code, and the line's
+/// offset from the function's first line. An edit elsewhere in the file moves the line but
+/// keeps the frame; an edit of the function's code makes a new one.
+pub(crate) fn registered_frame_hash(meta: &fmd_core::EndpointMeta, line: u32) -> String {
+    let offset = line.saturating_sub(meta.line);
+    sha(&format!(
+        "{}::{}\n{}\n+{offset}",
+        meta.module_path, meta.name, meta.source_sha256
+    ))
+}
+
+fn sha(text: &str) -> String {
+    hex(&Sha256::digest(text.as_bytes()))
+}
+
+/// An exception resolved and hashed, its function locations stored: ready to be written with
+/// its request in the writer's transaction.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    type_name: String,
+    message: String,
+    user_captured: bool,
+    time: i64,
+    group_hash: String,
+    frames: Vec<PreparedFrame>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct PreparedFrame {
+    location_id: i64,
+    line: u32,
+    hash: String,
+}
+
+/// The text stored as the message: `Display`, then the `source()` chain.
+fn full_message(e: &CapturedError) -> String {
+    let mut text = e.message.clone();
+    if !e.chain.is_empty() {
+        text.push_str("\n\nCaused by:");
+        for (i, cause) in e.chain.iter().enumerate() {
+            text.push_str(&format!("\n  {i}: {cause}"));
+        }
+    }
+    text
+}
+
+/// The application's root folder, from a frame that matched a registered function: its
+/// absolute path ends with the `file!()` path, which is relative to that root.
+fn app_root(frames: &[ResolvedFrame]) -> Option<String> {
+    frames.iter().find_map(|f| {
+        let meta = f.registered?;
+        f.file
+            .strip_suffix(meta.file)
+            .map(|root| root.trim_end_matches('/').to_owned())
+    })
+}
+
+/// Stacks already resolved and stored, by their return addresses: a repeated exception is
+/// resolved (which reads debug info) once per process.
+#[derive(Debug, Default)]
+pub(crate) struct FrameCache(std::collections::HashMap<Vec<usize>, Vec<PreparedFrame>>);
+
+/// Resolves `e`'s stack off the request path, stores its function locations, and hashes it.
+pub(crate) fn prepare(
+    conn: &mut AnyConn,
+    d: &Dialect,
+    e: &CapturedError,
+    cache: &mut FrameCache,
+) -> Result<Prepared, diesel::result::Error> {
+    let key: Vec<usize> = e
+        .backtrace
+        .frames()
+        .iter()
+        .map(|f| f.ip() as usize)
+        .collect();
+    let frames = match cache.0.get(&key) {
+        Some(frames) => frames.clone(),
+        None => {
+            let frames = store_frames(conn, d, e)?;
+            cache.0.insert(key, frames.clone());
+            frames
+        }
+    };
+    let message = full_message(e);
+    let mut group = format!("{}\n{}", e.type_name, normalize_message(&message));
+    for f in &frames {
+        group.push('\n');
+        group.push_str(&f.hash);
+    }
+    Ok(Prepared {
+        type_name: e.type_name.clone(),
+        message,
+        user_captured: e.origin == Origin::Captured,
+        time: e.time,
+        group_hash: sha(&group),
+        frames,
+    })
+}
+
+fn store_frames(
+    conn: &mut AnyConn,
+    d: &Dialect,
+    e: &CapturedError,
+) -> Result<Vec<PreparedFrame>, diesel::result::Error> {
+    let mut backtrace = e.backtrace.clone();
+    let mut resolved = resolve(&mut backtrace);
+    resolved.truncate(MAX_FRAMES);
+    let root = app_root(&resolved);
+    let mut frames = Vec::with_capacity(resolved.len());
+    for f in &resolved {
+        let (location_id, hash) = match f.registered {
+            Some(meta) => {
+                let hash = registered_frame_hash(meta, f.line);
+                let name = if meta.name == meta.function {
+                    format!("{}::{}", meta.module_path, meta.function)
+                } else {
+                    meta.name.to_owned()
+                };
+                let code = Code {
+                    name: &name,
+                    code: meta.source,
+                    code_hash: meta.source_sha256,
+                };
+                (
+                    ensure_location(conn, d, &code, &f.file, meta.file, meta.line)?,
+                    hash,
+                )
+            }
+            None => {
+                // No source fmd knows: identified by name and place. Library frames have no
+                // path relative to the application.
+                let relative = match (&root, f.library) {
+                    (_, true) => String::new(),
+                    (Some(root), false) => f
+                        .file
+                        .strip_prefix(root.as_str())
+                        .map(|r| r.trim_start_matches('/').to_owned())
+                        .unwrap_or_else(|| f.file.clone()),
+                    (None, false) => f.file.clone(),
+                };
+                let code_hash = sha(&format!("frame\n{}\n{}", f.function, f.file));
+                let code = Code {
+                    name: &f.function,
+                    code: "",
+                    code_hash: &code_hash,
+                };
+                let hash = sha(&format!("{}\n{}\n{}", f.function, f.file, f.line));
+                (
+                    ensure_location(conn, d, &code, &f.file, &relative, 0)?,
+                    hash,
+                )
+            }
+        };
+        frames.push(PreparedFrame {
+            location_id,
+            line: f.line,
+            hash,
+        });
+    }
+    Ok(frames)
+}
+
+/// The id of the row `select` (one `?`) finds for `key`.
+fn id_of(
+    conn: &mut AnyConn,
+    d: &Dialect,
+    select: &str,
+    key: &str,
+) -> Result<i64, diesel::result::Error> {
+    let query = diesel::sql_query(d.sql(select)).bind::<Text, _>(key);
+    Ok(with_conn!(conn, c => query.get_result::<Id>(c))?.id)
+}
+
+/// Writes one occurrence of a prepared exception for the request row `request_id`, storing its
+/// type, message, snapshot and frames unless they exist.
+pub(crate) fn write_exception(
+    conn: &mut AnyConn,
+    d: &Dialect,
+    request_id: i64,
+    endpoint_id: i64,
+    p: &Prepared,
+) -> Result<(), diesel::result::Error> {
+    let type_name = crate::sink::truncate(&p.type_name, 255);
+    let insert = diesel::sql_query(
+        d.sql("{insert_ignore} INTO {p}exception_type (name) VALUES (?){on_conflict_ignore}"),
+    )
+    .bind::<Text, _>(type_name);
+    with_conn!(conn, c => insert.execute(c))?;
+    let type_id = id_of(
+        conn,
+        d,
+        "SELECT id FROM {p}exception_type WHERE name = ?",
+        type_name,
+    )?;
+
+    let message_hash = sha(&p.message);
+    let insert = diesel::sql_query(d.sql(
+        "{insert_ignore} INTO {p}exception_message (message, message_hash) VALUES (?, ?){on_conflict_ignore}",
+    ))
+    .bind::<Text, _>(&p.message)
+    .bind::<Text, _>(&message_hash);
+    with_conn!(conn, c => insert.execute(c))?;
+    let message_id = id_of(
+        conn,
+        d,
+        "SELECT id FROM {p}exception_message WHERE message_hash = ?",
+        &message_hash,
+    )?;
+
+    let insert = diesel::sql_query(d.sql(
+        "{insert_ignore} INTO {p}stack_trace_snapshot (chained_hash) VALUES (?){on_conflict_ignore}",
+    ))
+    .bind::<Text, _>(&p.group_hash);
+    with_conn!(conn, c => insert.execute(c))?;
+    let snapshot_id = id_of(
+        conn,
+        d,
+        "SELECT id FROM {p}stack_trace_snapshot WHERE chained_hash = ?",
+        &p.group_hash,
+    )?;
+    // The snapshot's lines are written by its first occurrence; later ones find them.
+    let written = diesel::sql_query(d.sql(
+        "SELECT COUNT(*) AS n FROM {p}exception_stack_line WHERE stack_trace_snapshot_id = ?",
+    ))
+    .bind::<BigInt, _>(snapshot_id);
+    let written = with_conn!(conn, c => written.get_result::<Count>(c))?.n > 0;
+    for (position, f) in p.frames.iter().enumerate().filter(|_| !written) {
+        let insert = diesel::sql_query(d.sql(
+            "{insert_ignore} INTO {p}exception_frame (function_location_id, line_number, frame_hash) VALUES (?, ?, ?){on_conflict_ignore}",
+        ))
+        .bind::<BigInt, _>(f.location_id)
+        .bind::<Integer, _>(f.line as i32)
+        .bind::<Text, _>(&f.hash);
+        with_conn!(conn, c => insert.execute(c))?;
+        let frame_id = id_of(
+            conn,
+            d,
+            "SELECT id FROM {p}exception_frame WHERE frame_hash = ?",
+            &f.hash,
+        )?;
+        // Two instances may write a new snapshot's lines at once: the key keeps one copy.
+        let insert = diesel::sql_query(d.sql(
+            "{insert_ignore} INTO {p}exception_stack_line (stack_trace_snapshot_id, exception_frame_id, position) VALUES (?, ?, ?){on_conflict_ignore}",
+        ))
+        .bind::<BigInt, _>(snapshot_id)
+        .bind::<BigInt, _>(frame_id)
+        .bind::<Integer, _>(position as i32);
+        with_conn!(conn, c => insert.execute(c))?;
+    }
+
+    let insert = diesel::sql_query(d.sql(
+        "INSERT INTO {p}exception_occurrence (request_id, endpoint_id, exception_type_id, exception_message_id, stack_trace_snapshot_id, is_user_captured, time_occurred) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    ))
+    .bind::<BigInt, _>(request_id)
+    .bind::<BigInt, _>(endpoint_id)
+    .bind::<BigInt, _>(type_id)
+    .bind::<BigInt, _>(message_id)
+    .bind::<BigInt, _>(snapshot_id)
+    .bind::<Integer, _>(i32::from(p.user_captured))
+    .bind::<BigInt, _>(p.time);
+    with_conn!(conn, c => insert.execute(c))?;
+    Ok(())
+}
+
+/// One exception group: every occurrence with the same stack trace snapshot.
+#[derive(Debug, Clone, Serialize, QueryableByName)]
+pub struct ExceptionGroup {
+    /// The group's id (its stack trace snapshot's).
+    #[diesel(sql_type = BigInt)]
+    pub group_id: i64,
+    /// The endpoint it happened in.
+    #[diesel(sql_type = BigInt)]
+    pub endpoint_id: i64,
+    /// That endpoint's name.
+    #[diesel(sql_type = Text)]
+    pub endpoint: String,
+    /// The error's type, or `panic`.
+    #[diesel(sql_type = Text)]
+    pub type_name: String,
+    /// Occurrences.
+    #[diesel(sql_type = BigInt)]
+    pub count: i64,
+    /// First occurrence, microseconds since the epoch.
+    #[diesel(sql_type = BigInt)]
+    pub first_seen: i64,
+    /// Last occurrence, microseconds since the epoch.
+    #[diesel(sql_type = BigInt)]
+    pub last_seen: i64,
+    /// Whether the occurrences were captured with `capture!` (1) or uncaught (0).
+    #[diesel(sql_type = Integer)]
+    pub user_captured: i32,
+    /// The latest occurrence's message.
+    #[diesel(sql_type = Text)]
+    pub message: String,
+}
+
+/// A distinct message of a group, with how often it occurred.
+#[derive(Debug, Clone, Serialize, QueryableByName)]
+pub struct GroupMessage {
+    /// The group.
+    #[diesel(sql_type = BigInt)]
+    pub group_id: i64,
+    /// The message as recorded.
+    #[diesel(sql_type = Text)]
+    pub message: String,
+    /// Occurrences with it.
+    #[diesel(sql_type = BigInt)]
+    pub count: i64,
+}
+
+/// One frame of a group's stack trace, innermost first.
+#[derive(Debug, Clone, Serialize, QueryableByName)]
+pub struct GroupFrame {
+    /// The group.
+    #[diesel(sql_type = BigInt)]
+    pub group_id: i64,
+    /// 0 for the innermost frame.
+    #[diesel(sql_type = Integer)]
+    pub position: i32,
+    /// The function's name.
+    #[diesel(sql_type = Text)]
+    pub function: String,
+    /// The file as the debug info names it.
+    #[diesel(sql_type = Text)]
+    pub file: String,
+    /// The file relative to the application's root; empty for library code.
+    #[diesel(sql_type = Text)]
+    pub relative_file: String,
+    /// The line executing in this frame.
+    #[diesel(sql_type = Integer)]
+    pub line: i32,
+    /// The function's first line (0 when fmd has no source for it).
+    #[diesel(sql_type = Integer)]
+    pub function_start_line: i32,
+    /// The function location's id (`functions/{id}/source`).
+    #[diesel(sql_type = BigInt)]
+    pub function_id: i64,
+}
+
+impl GroupFrame {
+    /// Code from std, the runtime or a dependency.
+    pub fn library(&self) -> bool {
+        self.relative_file.is_empty()
+    }
+}
+
+/// The SELECT of exception groups; `{filter}` narrows the occurrences.
+const GROUPS: &str = "SELECT g.group_id, g.endpoint_id, e.name AS endpoint, t.name AS type_name, g.count, \
+       g.first_seen, g.last_seen, g.user_captured, m.message \
+     FROM (SELECT o.stack_trace_snapshot_id AS group_id, MIN(o.endpoint_id) AS endpoint_id, \
+             MIN(o.exception_type_id) AS type_id, COUNT(*) AS count, MIN(o.time_occurred) AS first_seen, \
+             MAX(o.time_occurred) AS last_seen, MAX(o.is_user_captured) AS user_captured, \
+             MAX(o.id) AS last_id \
+           FROM {p}exception_occurrence o {filter} GROUP BY o.stack_trace_snapshot_id) g \
+     JOIN {p}endpoint e ON e.id = g.endpoint_id \
+     JOIN {p}exception_type t ON t.id = g.type_id \
+     JOIN {p}exception_occurrence lo ON lo.id = g.last_id \
+     JOIN {p}exception_message m ON m.id = lo.exception_message_id \
+     ORDER BY g.last_seen DESC, g.group_id DESC LIMIT ? OFFSET ?";
+
+impl Store {
+    /// Exception groups, last seen first; of one endpoint, or of all.
+    pub fn exception_groups(
+        &self,
+        endpoint_id: Option<i64>,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<ExceptionGroup>, StoreError> {
+        let filter = "WHERE (? = 0 OR o.endpoint_id = ?)";
+        let id = endpoint_id.unwrap_or(0);
+        let query = diesel::sql_query(self.sql(&GROUPS.replace("{filter}", filter)))
+            .bind::<BigInt, _>(id)
+            .bind::<BigInt, _>(id)
+            .bind::<BigInt, _>(limit)
+            .bind::<BigInt, _>(offset);
+        Ok(with_conn!(&mut self.conn()?, c => query.load(c))?)
+    }
+
+    /// How many exception groups there are; of one endpoint, or of all.
+    pub fn exception_group_count(&self, endpoint_id: Option<i64>) -> Result<i64, StoreError> {
+        let id = endpoint_id.unwrap_or(0);
+        let query = diesel::sql_query(self.sql(
+            "SELECT COUNT(DISTINCT stack_trace_snapshot_id) AS n FROM {p}exception_occurrence \
+             WHERE (? = 0 OR endpoint_id = ?)",
+        ))
+        .bind::<BigInt, _>(id)
+        .bind::<BigInt, _>(id);
+        Ok(with_conn!(&mut self.conn()?, c => query.get_result::<Count>(c))?.n)
+    }
+
+    /// The distinct messages of `groups`, most frequent first, and their frames, innermost
+    /// first.
+    pub fn group_details(
+        &self,
+        groups: &[i64],
+    ) -> Result<(Vec<GroupMessage>, Vec<GroupFrame>), StoreError> {
+        if groups.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        // Ids read from the database as integers: safe to write into the statement.
+        let ids = groups
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut conn = self.conn()?;
+        let messages = diesel::sql_query(self.sql(&format!(
+            "SELECT o.stack_trace_snapshot_id AS group_id, MAX(m.message) AS message, COUNT(*) AS count \
+             FROM {{p}}exception_occurrence o JOIN {{p}}exception_message m ON m.id = o.exception_message_id \
+             WHERE o.stack_trace_snapshot_id IN ({ids}) \
+             GROUP BY o.stack_trace_snapshot_id, o.exception_message_id \
+             ORDER BY group_id, count DESC"
+        )));
+        let messages = with_conn!(&mut conn, c => messages.load::<GroupMessage>(c))?;
+        let frames = diesel::sql_query(self.sql(&format!(
+            "SELECT sl.stack_trace_snapshot_id AS group_id, sl.position, d.name AS function, \
+               l.file_path AS file, l.relative_path AS relative_file, f.line_number AS line, \
+               l.function_start_line, l.id AS function_id \
+             FROM {{p}}exception_stack_line sl \
+             JOIN {{p}}exception_frame f ON f.id = sl.exception_frame_id \
+             JOIN {{p}}function_location l ON l.id = f.function_location_id \
+             JOIN {{p}}function_definition d ON d.id = l.function_definition_id \
+             WHERE sl.stack_trace_snapshot_id IN ({ids}) ORDER BY group_id, sl.position"
+        )));
+        let frames = with_conn!(&mut conn, c => frames.load::<GroupFrame>(c))?;
+        Ok((messages, frames))
+    }
+
+    /// Deletes an exception group's occurrences, then whatever only it used. Returns false
+    /// when there was no such group.
+    pub fn delete_exception_group(&self, group_id: i64) -> Result<bool, StoreError> {
+        let mut conn = self.conn()?;
+        let d = &self.dialect;
+        conn.transaction(false, |conn| {
+            let delete = diesel::sql_query(
+                d.sql("DELETE FROM {p}exception_occurrence WHERE stack_trace_snapshot_id = ?"),
+            )
+            .bind::<BigInt, _>(group_id);
+            let deleted = with_conn!(conn, c => delete.execute(c))?;
+            delete_orphans(conn, d)?;
+            Ok(deleted > 0)
+        })
+    }
+}
+
+/// Deletes exception rows no occurrence needs any more: snapshots and their lines, frames,
+/// messages and types. Function definitions and locations stay: profiles share them.
+pub(crate) fn delete_orphans(conn: &mut AnyConn, d: &Dialect) -> Result<(), StoreError> {
+    // MySQL cannot delete from a table that a subquery of the same statement reads, so each
+    // statement reads other tables only.
+    let statements = [
+        "DELETE FROM {p}exception_stack_line WHERE stack_trace_snapshot_id NOT IN \
+         (SELECT stack_trace_snapshot_id FROM {p}exception_occurrence)",
+        "DELETE FROM {p}stack_trace_snapshot WHERE id NOT IN \
+         (SELECT stack_trace_snapshot_id FROM {p}exception_occurrence)",
+        "DELETE FROM {p}exception_frame WHERE id NOT IN \
+         (SELECT exception_frame_id FROM {p}exception_stack_line)",
+        "DELETE FROM {p}exception_message WHERE id NOT IN \
+         (SELECT exception_message_id FROM {p}exception_occurrence)",
+        "DELETE FROM {p}exception_type WHERE id NOT IN \
+         (SELECT exception_type_id FROM {p}exception_occurrence)",
+    ];
+    for sql in statements {
+        let query = diesel::sql_query(d.sql(sql));
+        with_conn!(conn, c => query.execute(c))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fmd_core::EndpointMeta;
+
+    fn meta(line: u32, sha: &'static str) -> EndpointMeta {
+        EndpointMeta {
+            name: "load",
+            module_path: "app::db",
+            function: "load",
+            file: "src/db.rs",
+            line,
+            source: "fn load() {}",
+            source_sha256: sha,
+        }
+    }
+
+    #[test]
+    fn frames_survive_shifted_lines_but_not_changed_code() {
+        let before = registered_frame_hash(&meta(10, "aa"), 14);
+        // Three lines added above the function: same function, same code, same offset.
+        assert_eq!(before, registered_frame_hash(&meta(13, "aa"), 17));
+        // Another line of the same function.
+        assert_ne!(before, registered_frame_hash(&meta(10, "aa"), 15));
+        // The function's code changed.
+        assert_ne!(before, registered_frame_hash(&meta(10, "bb"), 14));
+    }
+}

@@ -1,0 +1,248 @@
+//! Exceptions through a real server: `capture!` of every accepted type, panics (with the hook
+//! installed before fmd still running), the groups and their frames in the API, deletion, bad
+//! parameters, and nothing recorded at level 0.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::*;
+use fmd::{monitored, profiled};
+use reqwest::StatusCode;
+use warp::Filter;
+
+#[derive(Debug)]
+struct NotFound(u32);
+
+impl std::fmt::Display for NotFound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "user {} not found", self.0)
+    }
+}
+
+impl std::error::Error for NotFound {}
+
+#[profiled]
+fn find(id: u32) -> Result<String, NotFound> {
+    if id >= 100 {
+        return Err(NotFound(id));
+    }
+    Ok(format!("user {id}"))
+}
+
+#[monitored]
+async fn lookup(id: u32) -> Result<String, warp::Rejection> {
+    match find(id) {
+        Ok(user) => Ok(user),
+        Err(e) => {
+            fmd::capture!(e);
+            Err(warp::reject::not_found())
+        }
+    }
+}
+
+/// Every kind of value `capture!` accepts, in one request.
+#[monitored]
+async fn kinds() -> Result<String, std::convert::Infallible> {
+    let io = std::io::Error::other("disk on fire");
+    fmd::capture!(&io);
+    let dynamic: &dyn std::error::Error = &io;
+    fmd::capture!(dynamic);
+    let boxed: Box<dyn std::error::Error + Send + Sync> = "x".parse::<u8>().unwrap_err().into();
+    fmd::capture!(boxed);
+    let any = anyhow::anyhow!("wrapped").context("while loading");
+    fmd::capture!(any);
+    fmd::capture!(io);
+    Ok("five".into())
+}
+
+#[monitored]
+async fn crash() -> Result<String, std::convert::Infallible> {
+    panic!("boom for order {}", 7)
+}
+
+fn app() -> impl Filter<Extract = (String,), Error = warp::Rejection> + Clone + Send + Sync + 'static
+{
+    let lookup = warp::path!("users" / u32).and_then(lookup);
+    let kinds = warp::path!("kinds").and_then(kinds);
+    let crash = warp::path!("crash").and_then(crash);
+    lookup.or(kinds).unify().or(crash).unify()
+}
+
+static EARLIER_HOOK: AtomicUsize = AtomicUsize::new(0);
+
+#[tokio::test]
+async fn captured_errors_and_panics_are_grouped_with_their_frames() {
+    let _serial = serial().await;
+    // A hook installed before fmd's: it still runs for every panic.
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        EARLIER_HOOK.fetch_add(1, Ordering::SeqCst);
+        default(info);
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(config(&dir), app()).await;
+    let c = client();
+    for id in [1, 100, 101, 250] {
+        let _ = c
+            .get(server.url(&format!("/users/{id}")))
+            .send()
+            .await
+            .unwrap();
+    }
+    let r = c.get(server.url("/kinds")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let before = EARLIER_HOOK.load(Ordering::SeqCst);
+    assert!(
+        c.get(server.url("/crash")).send().await.is_err(),
+        "the panic closes the connection"
+    );
+    assert!(
+        EARLIER_HOOK.load(Ordering::SeqCst) > before,
+        "the earlier hook ran"
+    );
+    server.dashboard.flush().await.unwrap();
+
+    let (admin, csrf) = login(&server, "admin", ADMIN_PW).await;
+    let api = |p: &str| server.url(&format!("/dashboard/api/{p}"));
+    let (status, all) = json(&admin, &api("exceptions")).await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    let all = all.as_array().unwrap();
+
+    let panic = all
+        .iter()
+        .find(|g| g["type"] == "panic")
+        .expect("the panic is a group");
+    assert_eq!(panic["message"], "boom for order 7");
+    assert_eq!(panic["user_captured"], false);
+    assert_eq!(panic["endpoint"], "crash");
+
+    // Three ids, one group: the ids are volatile parts of the message.
+    let missing = all
+        .iter()
+        .find(|g| g["endpoint"] == "lookup")
+        .expect("the captured error is a group");
+    assert_eq!(missing["count"], 3);
+    assert_eq!(missing["user_captured"], true);
+    assert!(missing["type"].as_str().unwrap().ends_with("NotFound"));
+
+    // Five captures in one request, each its own group (different sites and types).
+    let kinds: Vec<&serde_json::Value> = all.iter().filter(|g| g["endpoint"] == "kinds").collect();
+    assert_eq!(kinds.len(), 5, "{kinds:?}");
+    let messages: Vec<&str> = kinds
+        .iter()
+        .map(|g| g["message"].as_str().unwrap())
+        .collect();
+    assert!(messages.contains(&"disk on fire"));
+    assert!(
+        messages.iter().any(|m| m.starts_with("while loading")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("Caused by:") && m.contains("wrapped")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.contains("invalid digit")),
+        "{messages:?}"
+    );
+
+    // One endpoint's groups with messages and frames.
+    let lookup_id = overview_row(&server, &admin, "lookup").await["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        overview_row(&server, &admin, "lookup").await["exception_groups"],
+        1
+    );
+    let (status, groups) = json(&admin, &api(&format!("endpoints/{lookup_id}/exceptions"))).await;
+    assert_eq!(status, StatusCode::OK, "{groups}");
+    let group = &groups[0];
+    let messages: Vec<(&str, i64)> = group["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["message"].as_str().unwrap(), m["count"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(
+        messages.len(),
+        3,
+        "every distinct message kept: {messages:?}"
+    );
+    let frames = group["frames"].as_array().unwrap();
+    let app_frames: Vec<&serde_json::Value> =
+        frames.iter().filter(|f| f["library"] == false).collect();
+    let top = app_frames[0];
+    assert!(
+        top["function"].as_str().unwrap().contains("lookup"),
+        "{top}"
+    );
+    assert_eq!(top["relative_file"], "tests/exceptions.rs");
+    assert!(top["file"].as_str().unwrap().starts_with('/'));
+    assert!(top["line"].as_i64().unwrap() > top["function_start_line"].as_i64().unwrap());
+    assert!(
+        frames.iter().any(|f| f["library"] == true),
+        "runtime frames are library frames"
+    );
+    let function_id = top["function_id"].as_i64().unwrap();
+    let (status, source) = json(&admin, &api(&format!("functions/{function_id}/source"))).await;
+    assert_eq!(status, StatusCode::OK, "{source}");
+    assert!(source["code"]
+        .as_str()
+        .unwrap()
+        .contains("fmd::capture!(e)"));
+
+    // Bad parameters and permissions.
+    for (path, want) in [
+        ("exceptions?limit=0".to_owned(), 400),
+        ("endpoints/x/exceptions".to_owned(), 400),
+        ("endpoints/987654/exceptions".to_owned(), 404),
+    ] {
+        let (status, body) = json(&admin, &api(&path)).await;
+        assert_eq!(status.as_u16(), want, "GET {path}: {body}");
+        assert!(body["error"].is_string());
+    }
+    let group_id = missing["group_id"].as_i64().unwrap();
+    let (guest, guest_csrf) = login(&server, "guest", GUEST_PW).await;
+    let deletes = [
+        (
+            &guest,
+            guest_csrf.as_str(),
+            format!("exceptions/{group_id}"),
+            403,
+        ),
+        (&admin, "wrong", format!("exceptions/{group_id}"), 403),
+        (&admin, csrf.as_str(), "exceptions/abc".to_owned(), 400),
+        (&admin, csrf.as_str(), "exceptions/987654".to_owned(), 404),
+        (&admin, csrf.as_str(), format!("exceptions/{group_id}"), 200),
+        (&admin, csrf.as_str(), format!("exceptions/{group_id}"), 404),
+    ];
+    for (who, token, path, want) in deletes {
+        let r = who
+            .delete(api(&path))
+            .header("x-csrf-token", token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), want, "DELETE {path}");
+    }
+    let r = client()
+        .delete(api(&format!("exceptions/{group_id}")))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "the token is read-only");
+    let (_, after) = json(&admin, &api("exceptions")).await;
+    assert_eq!(after.as_array().unwrap().len(), all.len() - 1);
+
+    // Level 0 records nothing, exceptions included.
+    server.dashboard.set_level("lookup", 0).await.unwrap();
+    let _ = c.get(server.url("/users/300")).send().await.unwrap();
+    server.dashboard.flush().await.unwrap();
+    let (_, groups) = json(&admin, &api(&format!("endpoints/{lookup_id}/exceptions"))).await;
+    assert_eq!(groups.as_array().unwrap().len(), 0);
+    server.stop().await;
+}
