@@ -26,14 +26,30 @@ async fn index() -> Result<impl Reply, Rejection> {
 async fn show_user(id: u32) -> Result<impl Reply, Rejection> {
     fmd::set_group_by(("User", id));
     match load_user(id).await {
-        Some(name) => Ok(format!("user {id}: {name}\n")),
-        None => Err(warp::reject::not_found()),
+        Ok(name) => Ok(format!("user {id}: {name}\n")),
+        Err(e) => {
+            // Handled (the client gets a 404), and recorded: see the Exceptions page.
+            fmd::capture!(e);
+            Err(warp::reject::not_found())
+        }
     }
 }
 
+/// Why a user could not be loaded.
+#[derive(Debug)]
+struct UserMissing(u32);
+
+impl std::fmt::Display for UserMissing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "no user with id {}", self.0)
+    }
+}
+
+impl std::error::Error for UserMissing {}
+
 /// A lookup that is quick, except for a cold cache now and then.
 #[profiled]
-async fn load_user(id: u32) -> Option<String> {
+async fn load_user(id: u32) -> Result<String, UserMissing> {
     let millis = {
         let mut rng = rand::rng();
         if rng.random_range(0..30) == 0 {
@@ -43,7 +59,10 @@ async fn load_user(id: u32) -> Option<String> {
         }
     };
     tokio::time::sleep(Duration::from_millis(millis)).await;
-    (!id.is_multiple_of(5)).then(|| format!("user-{id}"))
+    if id.is_multiple_of(5) {
+        return Err(UserMissing(id));
+    }
+    Ok(format!("user-{id}"))
 }
 
 /// Slow: a report built from two sources fetched at once, then summed up and rendered. With
@@ -190,6 +209,18 @@ async fn main() -> Result<(), fmd::Error> {
     // Group requests without an explicit fmd::set_group_by by the X-User header.
     let config = config.group_by(|req| req.header("x-user").map(fmd::GroupBy::from));
 
+    if demo {
+        // The demo crashes /search on purpose now and then: print one line instead of a
+        // backtrace each time. Installed before the dashboard, whose own hook (recording the
+        // panic) calls this one.
+        std::panic::set_hook(Box::new(|info| {
+            let location = info
+                .location()
+                .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                .unwrap_or_default();
+            eprintln!("demo: a handler panicked{location}; the connection was closed and the service keeps serving");
+        }));
+    }
     let dashboard = fmd::Dashboard::new(config.clone()).await?;
     let port: u16 = std::env::var("PORT")
         .ok()
@@ -213,15 +244,6 @@ async fn main() -> Result<(), fmd::Error> {
         );
     }
     if demo {
-        // The demo crashes /search on purpose now and then: print one line instead of a
-        // backtrace each time.
-        std::panic::set_hook(Box::new(|info| {
-            let location = info
-                .location()
-                .map(|l| format!(" at {}:{}", l.file(), l.line()))
-                .unwrap_or_default();
-            eprintln!("demo: a handler panicked{location}; the connection was closed and the service keeps serving");
-        }));
         // Show every level: the report profiled, user pages watched for outliers.
         dashboard.set_level("report", 3).await?;
         dashboard.set_level("users.show", 2).await?;

@@ -56,6 +56,13 @@ async fn kinds() -> Result<String, std::convert::Infallible> {
     Ok("five".into())
 }
 
+/// An error whose message is markup: the pages must show it as text.
+#[monitored]
+async fn hostile() -> Result<String, std::convert::Infallible> {
+    fmd::capture!(std::io::Error::other("<script>alert(1)</script>"));
+    Ok("hostile".into())
+}
+
 #[monitored]
 async fn crash() -> Result<String, std::convert::Infallible> {
     panic!("boom for order {}", 7)
@@ -66,7 +73,14 @@ fn app() -> impl Filter<Extract = (String,), Error = warp::Rejection> + Clone + 
     let lookup = warp::path!("users" / u32).and_then(lookup);
     let kinds = warp::path!("kinds").and_then(kinds);
     let crash = warp::path!("crash").and_then(crash);
-    lookup.or(kinds).unify().or(crash).unify()
+    let hostile = warp::path!("hostile").and_then(hostile);
+    lookup
+        .or(kinds)
+        .unify()
+        .or(crash)
+        .unify()
+        .or(hostile)
+        .unify()
 }
 
 static EARLIER_HOOK: AtomicUsize = AtomicUsize::new(0);
@@ -91,6 +105,8 @@ async fn captured_errors_and_panics_are_grouped_with_their_frames() {
             .unwrap();
     }
     let r = c.get(server.url("/kinds")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = c.get(server.url("/hostile")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let before = EARLIER_HOOK.load(Ordering::SeqCst);
     assert!(
@@ -194,6 +210,41 @@ async fn captured_errors_and_panics_are_grouped_with_their_frames() {
         .unwrap()
         .contains("fmd::capture!(e)"));
 
+    // The pages: every group on the Exceptions page, an endpoint's groups with their frames;
+    // recorded text is escaped.
+    let html = page(&server, &admin, "/dashboard/exceptions").await;
+    assert!(
+        html.contains("user 250 not found") || html.contains("user 101 not found"),
+        "{html}"
+    );
+    assert!(html.contains("boom for order 7") && html.contains("<svg class=\"spark\""));
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(!html.contains("<script>alert"));
+    let html = page(
+        &server,
+        &admin,
+        &format!("/dashboard/endpoint/{lookup_id}/exceptions"),
+    )
+    .await;
+    assert!(html.contains("user 100 not found") && html.contains("user 250 not found"));
+    assert!(
+        html.contains("tests/exceptions.rs:") && html.contains("show-source"),
+        "{html}"
+    );
+    assert!(html.contains("library frame"), "library frames are folded");
+    assert!(html.contains("delete-group"), "the admin can delete");
+    let (guest, guest_csrf) = login(&server, "guest", GUEST_PW).await;
+    let html = page(
+        &server,
+        &guest,
+        &format!("/dashboard/endpoint/{lookup_id}/exceptions"),
+    )
+    .await;
+    assert!(
+        html.contains("show-source") && !html.contains("delete-group"),
+        "a guest cannot"
+    );
+
     // Bad parameters and permissions.
     for (path, want) in [
         ("exceptions?limit=0".to_owned(), 400),
@@ -205,7 +256,6 @@ async fn captured_errors_and_panics_are_grouped_with_their_frames() {
         assert!(body["error"].is_string());
     }
     let group_id = missing["group_id"].as_i64().unwrap();
-    let (guest, guest_csrf) = login(&server, "guest", GUEST_PW).await;
     let deletes = [
         (
             &guest,

@@ -208,8 +208,21 @@ const OWN_FRAMES: [&str; 6] = [
     "std::sys::backtrace::",
 ];
 
+/// fmd's own functions: the monitoring between the runtime and the application's code.
+const FMD_FRAMES: [&str; 6] = [
+    "fmd_core::",
+    "<fmd_core::",
+    "fmd_web::",
+    "<fmd_web::",
+    "fmd_store::",
+    "<fmd_store::",
+];
+
 fn is_library_path(file: &str) -> bool {
-    file.contains("/.cargo/registry/")
+    // Debug info names the application's files with absolute paths; system libraries' often
+    // come relative to where they were built (`./nptl/pthread_create.c`).
+    !file.starts_with('/')
+        || file.contains("/.cargo/registry/")
         || file.contains("/.cargo/git/")
         || file.contains("/rustc/")
         || file.contains("/.rustup/")
@@ -256,7 +269,8 @@ pub fn resolve(backtrace: &mut backtrace::Backtrace) -> Vec<ResolvedFrame> {
                 continue;
             }
             let registered = registered_at(&file, line);
-            let library = registered.is_none() && (file.is_empty() || is_library_path(&file));
+            let library = registered.is_none()
+                && (is_library_path(&file) || FMD_FRAMES.iter().any(|p| function.starts_with(p)));
             frames.push(ResolvedFrame {
                 function,
                 file,

@@ -68,6 +68,7 @@ pub(crate) use fmd_core::config::redact_url as redact;
 /// - `{insert_ignore}` and `{on_conflict_ignore}`: an INSERT that skips a row violating a unique
 ///   constraint, without an error (`INSERT OR IGNORE`, `INSERT IGNORE`, or `ON CONFLICT DO
 ///   NOTHING`), so instances racing to create the same row log nothing;
+/// - `{div}`: integer division (`/`, or MySQL's `DIV`);
 /// - `?`: rewritten to `$1`, `$2`, ... for PostgreSQL.
 #[derive(Debug, Clone)]
 pub(crate) struct Dialect {
@@ -82,7 +83,13 @@ impl Dialect {
             Backend::Postgres => ("INSERT", " ON CONFLICT DO NOTHING"),
             Backend::Mysql => ("INSERT IGNORE", ""),
         };
+        let div = if self.backend == Backend::Mysql {
+            "DIV"
+        } else {
+            "/"
+        };
         let sql = template
+            .replace("{div}", div)
             .replace("{p}", &self.prefix)
             .replace("{insert_ignore}", insert_ignore)
             .replace("{on_conflict_ignore}", on_conflict);

@@ -2,6 +2,7 @@
 //! snapshots (one per group), frames, their positions, and occurrences linked to requests. Each
 //! table is deduplicated, so a repeated exception costs one occurrence row.
 //!
+//! Only the application's frames identify a group; library frames are kept for display.
 //! Grouping goes beyond the thesis in two ways. A frame is identified by its function, the
 //! function's code hash and the line's offset from the function's first line, so an edit
 //! elsewhere in the file that shifts the line keeps the group. And the message is normalised
@@ -62,6 +63,7 @@ pub(crate) struct PreparedFrame {
     location_id: i64,
     line: u32,
     hash: String,
+    library: bool,
 }
 
 /// The text stored as the message: `Display`, then the `source()` chain.
@@ -115,7 +117,9 @@ pub(crate) fn prepare(
     };
     let message = full_message(e);
     let mut group = format!("{}\n{}", e.type_name, normalize_message(&message));
-    for f in &frames {
+    // Library frames are stored and shown, but do not split groups: which path the runtime (or
+    // fmd's own wrapper) took to reach the application's code says nothing about the error.
+    for f in frames.iter().filter(|f| !f.library) {
         group.push('\n');
         group.push_str(&f.hash);
     }
@@ -187,6 +191,7 @@ fn store_frames(
             location_id,
             line: f.line,
             hash,
+            library: f.library,
         });
     }
     Ok(frames)
@@ -457,6 +462,59 @@ impl Store {
         )));
         let frames = with_conn!(&mut conn, c => frames.load::<GroupFrame>(c))?;
         Ok((messages, frames))
+    }
+
+    /// Occurrences per day of `groups` over the `days` days before `now` (microseconds): for
+    /// each group, `days` counts, oldest first.
+    pub fn group_activity(
+        &self,
+        groups: &[i64],
+        now: i64,
+        days: i64,
+    ) -> Result<Vec<(i64, Vec<i64>)>, StoreError> {
+        #[derive(QueryableByName)]
+        struct Day {
+            #[diesel(sql_type = BigInt)]
+            group_id: i64,
+            #[diesel(sql_type = BigInt)]
+            age: i64,
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        if groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        const DAY: i64 = 86_400_000_000;
+        let ids = groups
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let query = diesel::sql_query(self.sql(&format!(
+            "SELECT stack_trace_snapshot_id AS group_id, (? - time_occurred) {{div}} {DAY} AS age, COUNT(*) AS n \
+             FROM {{p}}exception_occurrence \
+             WHERE stack_trace_snapshot_id IN ({ids}) AND time_occurred > ? AND time_occurred <= ? \
+             GROUP BY 1, 2"
+        )))
+        .bind::<BigInt, _>(now)
+        .bind::<BigInt, _>(now - days * DAY)
+        .bind::<BigInt, _>(now);
+        let rows = with_conn!(&mut self.conn()?, c => query.load::<Day>(c))?;
+        Ok(groups
+            .iter()
+            .map(|g| {
+                let mut counts = vec![0; days.max(0) as usize];
+                for r in rows.iter().filter(|r| r.group_id == *g) {
+                    if let Some(slot) = usize::try_from(days - 1 - r.age)
+                        .ok()
+                        .and_then(|i| counts.get_mut(i))
+                    {
+                        *slot += r.n;
+                    }
+                }
+                (*g, counts)
+            })
+            .collect())
     }
 
     /// Deletes an exception group's occurrences, then whatever only it used. Returns false

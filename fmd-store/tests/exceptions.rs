@@ -154,6 +154,14 @@ fn exceptions_group_deduplicate_and_delete_cleanly() {
             "{db}: std and test harness frames"
         );
 
+        // Activity per day: every occurrence happened in the last day.
+        let now = fmd_core::now_micros() + 1_000_000;
+        let activity = store
+            .group_activity(&[older.group_id, newest.group_id], now, 3)
+            .unwrap();
+        assert_eq!(activity[0], (older.group_id, vec![0, 0, 3]), "{db}");
+        assert_eq!(activity[1], (newest.group_id, vec![0, 0, 2]), "{db}");
+
         // The overview counts groups.
         let overview = store.overview(0, 0, None).unwrap();
         assert_eq!(overview[0].exception_groups, 2, "{db}");

@@ -185,17 +185,25 @@ async fn dispatch(
             Some(session) => pages::endpoint(&req, &session, id).await,
             None => to_login(&req, &format!("endpoint/{id}")),
         },
-        ["endpoint", id, tab @ ("outliers" | "profiler" | "grouped-profiler")] if get => {
+        ["exceptions"] if get => match req.session() {
+            Some(session) => pages::exceptions(&req, &session).await,
+            None => to_login(&req, "exceptions"),
+        },
+        ["endpoint", id, tab @ ("outliers" | "profiler" | "grouped-profiler" | "exceptions")]
+            if get =>
+        {
             match req.session() {
                 Some(session) => pages::endpoint_tab(&req, &session, id, tab).await,
                 None => to_login(&req, &format!("endpoint/{id}/{tab}")),
             }
         }
-        ["login" | "logout" | "overview" | "endpoint" | "static", ..] => pages::error(
-            &req,
-            StatusCode::METHOD_NOT_ALLOWED,
-            "This page does not accept that method.",
-        ),
+        ["login" | "logout" | "overview" | "endpoint" | "static" | "exceptions", ..] => {
+            pages::error(
+                &req,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "This page does not accept that method.",
+            )
+        }
         _ => pages::error(
             &req,
             StatusCode::NOT_FOUND,

@@ -20,7 +20,7 @@
   }
 
   function refreshTimes() {
-    var times = document.querySelectorAll("table#overview time[datetime], .details time[datetime]");
+    var times = document.querySelectorAll("table#overview time[datetime], table#exceptions time[datetime], .details time[datetime]");
     for (var i = 0; i < times.length; i++) {
       times[i].textContent = relative(new Date(times[i].getAttribute("datetime")));
     }
@@ -188,7 +188,87 @@
     });
   }
 
+  // Rust source, highlighted by a small tokenizer: comments, strings, numbers, macros, keywords.
+  var KEYWORDS = /^(as|async|await|break|const|continue|crate|dyn|else|enum|extern|false|fn|for|if|impl|in|let|loop|match|mod|move|mut|pub|ref|return|self|Self|static|struct|super|trait|true|type|unsafe|use|where|while)$/;
+  function highlight(line) {
+    var out = document.createDocumentFragment();
+    var re = /(\/\/.*$)|("(?:[^"\\]|\\.)*"?)|('(?:[^'\\]|\\.)')|(\b\d[\d_]*(?:\.\d+)?\b)|(\b[a-z_][a-z0-9_]*!)|([A-Za-z_][A-Za-z0-9_]*)/g;
+    var last = 0, m;
+    while ((m = re.exec(line)) !== null) {
+      if (m.index > last) out.appendChild(document.createTextNode(line.slice(last, m.index)));
+      var cls = m[1] ? "cm" : (m[2] || m[3]) ? "st" : m[4] ? "nu" : m[5] ? "ma" : KEYWORDS.test(m[6]) ? "kw" : "";
+      if (cls) {
+        var span = document.createElement("span");
+        span.className = cls;
+        span.textContent = m[0];
+        out.appendChild(span);
+      } else {
+        out.appendChild(document.createTextNode(m[0]));
+      }
+      last = re.lastIndex;
+    }
+    if (last < line.length) out.appendChild(document.createTextNode(line.slice(last)));
+    return out;
+  }
+
+  var sources = {};
+  function fetchSource(id) {
+    if (!sources[id]) {
+      sources[id] = fetch(base + "/api/functions/" + id + "/source", { credentials: "same-origin" })
+        .then(function (res) { return res.json().then(function (body) { if (!res.ok) throw new Error(body.error || "not found"); return body; }); });
+      sources[id].catch(function () { delete sources[id]; });
+    }
+    return sources[id];
+  }
+
+  function frameSources() {
+    document.addEventListener("click", function (ev) {
+      var button = ev.target.closest && ev.target.closest("button.show-source");
+      if (!button) return;
+      var box = button.closest("li.frame").querySelector(".source-box");
+      if (!box.hidden) { box.hidden = true; return; }
+      fetchSource(button.getAttribute("data-function")).then(function (src) {
+        var hit = parseInt(button.getAttribute("data-line"), 10);
+        var pre = document.createElement("pre");
+        src.code.split("\n").forEach(function (text, i) {
+          var n = src.start_line + i;
+          var row = document.createElement("span");
+          row.className = "ln" + (n === hit ? " hit" : "");
+          row.setAttribute("data-n", String(n));
+          row.appendChild(highlight(text));
+          pre.appendChild(row);
+        });
+        box.textContent = "";
+        if (!src.code) box.textContent = "(no source was captured)";
+        else box.appendChild(pre);
+        box.hidden = false;
+      }).catch(function (e) { toast("Could not load the source: " + e.message, true); });
+    });
+  }
+
+  function deleteGroups() {
+    Array.prototype.forEach.call(document.querySelectorAll("button.delete-group"), function (button) {
+      button.addEventListener("click", function () {
+        if (!window.confirm("Delete this exception group and all its occurrences?")) return;
+        fetch(base + "/api/exceptions/" + button.getAttribute("data-group"), {
+          method: "DELETE",
+          credentials: "same-origin",
+          headers: { "X-CSRF-Token": cookie("fmd_csrf") }
+        }).then(function (res) {
+          return res.json().then(function (body) { if (!res.ok) throw new Error(body.error || "refused"); });
+        }).then(function () {
+          button.closest("section.group").remove();
+          toast("The exception group was deleted.");
+        }).catch(function (e) { toast("Could not delete the group: " + e.message, true); });
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    var groups = document.getElementById("exceptions");
+    if (groups) sortable(groups);
+    frameSources();
+    deleteGroups();
     cpuChart(document.getElementById("cpu-chart"));
     sunburst(document.getElementById("sunburst"));
     sourceLinks();
