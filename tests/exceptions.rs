@@ -63,24 +63,55 @@ async fn hostile() -> Result<String, std::convert::Infallible> {
     Ok("hostile".into())
 }
 
+#[derive(Debug)]
+struct Unavailable;
+impl warp::reject::Reject for Unavailable {}
+
+/// A custom rejection, which warp answers with 500: an exception.
+#[monitored]
+async fn rejected() -> Result<String, warp::Rejection> {
+    Err(warp::reject::custom(Unavailable))
+}
+
+/// A 500 the handler chose, with no error behind it: not an exception.
+#[monitored]
+async fn deliberate() -> Result<warp::reply::WithStatus<String>, std::convert::Infallible> {
+    Ok(warp::reply::with_status(
+        "maintenance".into(),
+        warp::http::StatusCode::INTERNAL_SERVER_ERROR,
+    ))
+}
+
 #[monitored]
 async fn crash() -> Result<String, std::convert::Infallible> {
     panic!("boom for order {}", 7)
 }
 
-fn app() -> impl Filter<Extract = (String,), Error = warp::Rejection> + Clone + Send + Sync + 'static
-{
+fn app() -> impl Filter<Extract = (warp::reply::Response,), Error = warp::Rejection>
+       + Clone
+       + Send
+       + Sync
+       + 'static {
+    use warp::Reply;
     let lookup = warp::path!("users" / u32).and_then(lookup);
     let kinds = warp::path!("kinds").and_then(kinds);
     let crash = warp::path!("crash").and_then(crash);
     let hostile = warp::path!("hostile").and_then(hostile);
-    lookup
+    let rejected = warp::path!("rejected").and_then(rejected);
+    let texts = lookup
         .or(kinds)
         .unify()
         .or(crash)
         .unify()
         .or(hostile)
         .unify()
+        .or(rejected)
+        .unify()
+        .map(|s: String| s.into_response());
+    let deliberate = warp::path!("deliberate")
+        .and_then(deliberate)
+        .map(|r: warp::reply::WithStatus<String>| r.into_response());
+    texts.or(deliberate).unify()
 }
 
 static EARLIER_HOOK: AtomicUsize = AtomicUsize::new(0);
@@ -108,6 +139,10 @@ async fn captured_errors_and_panics_are_grouped_with_their_frames() {
     assert_eq!(r.status(), StatusCode::OK);
     let r = c.get(server.url("/hostile")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+    let r = c.get(server.url("/rejected")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let r = c.get(server.url("/deliberate")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
     let before = EARLIER_HOOK.load(Ordering::SeqCst);
     assert!(
         c.get(server.url("/crash")).send().await.is_err(),
@@ -132,6 +167,24 @@ async fn captured_errors_and_panics_are_grouped_with_their_frames() {
     assert_eq!(panic["message"], "boom for order 7");
     assert_eq!(panic["user_captured"], false);
     assert_eq!(panic["endpoint"], "crash");
+
+    // A 5xx rejection is an exception of its endpoint; a 5xx reply the handler chose is not.
+    let rejection = all
+        .iter()
+        .find(|g| g["endpoint"] == "rejected")
+        .expect("the rejection is a group");
+    assert_eq!(rejection["type"], "rejection");
+    assert!(
+        rejection["message"]
+            .as_str()
+            .unwrap()
+            .contains("Unavailable"),
+        "{rejection}"
+    );
+    assert_eq!(rejection["user_captured"], false);
+    assert!(all.iter().all(|g| g["endpoint"] != "deliberate"));
+    // The 404 rejections of /users/{id} are no exceptions either.
+    assert_eq!(all.iter().filter(|g| g["endpoint"] == "lookup").count(), 1);
 
     // Three ids, one group: the ids are volatile parts of the message.
     let missing = all
@@ -294,5 +347,32 @@ async fn captured_errors_and_panics_are_grouped_with_their_frames() {
     server.dashboard.flush().await.unwrap();
     let (_, groups) = json(&admin, &api(&format!("endpoints/{lookup_id}/exceptions"))).await;
     assert_eq!(groups.as_array().unwrap().len(), 0);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn capture_source_off_stores_no_source_text() {
+    let _serial = serial().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(config(&dir).capture_source(false), app()).await;
+    let c = client();
+    let _ = c.get(server.url("/users/100")).send().await.unwrap();
+    server.dashboard.flush().await.unwrap();
+    let (admin, _) = login(&server, "admin", ADMIN_PW).await;
+    let id = overview_row(&server, &admin, "lookup").await["id"]
+        .as_i64()
+        .unwrap();
+    let api = |p: &str| server.url(&format!("/dashboard/api/{p}"));
+    let (_, groups) = json(&admin, &api(&format!("endpoints/{id}/exceptions"))).await;
+    let frames = groups[0]["frames"].as_array().unwrap();
+    let top = frames.iter().find(|f| f["library"] == false).unwrap();
+    assert_eq!(
+        top["relative_file"], "tests/exceptions.rs",
+        "frames are kept"
+    );
+    let function_id = top["function_id"].as_i64().unwrap();
+    let (_, source) = json(&admin, &api(&format!("functions/{function_id}/source"))).await;
+    assert_eq!(source["code"], "", "{source}");
+    assert_eq!(source["start_line"], top["function_start_line"]);
     server.stop().await;
 }

@@ -77,6 +77,9 @@ pub struct Config {
     /// `[dashboard] scrub_headers`: request headers stored as `[scrubbed]` with outliers, besides
     /// `Authorization`, `Cookie`, `Set-Cookie` and `Proxy-Authorization`, which always are.
     pub scrub_headers: Vec<String>,
+    /// `[dashboard] capture_source`: store the source text of monitored and profiled functions
+    /// (shown with profiles and exception frames); off, only their hashes are stored.
+    pub capture_source: bool,
     /// `[dashboard] enable_logging`: log every recorded request at debug level.
     pub enable_logging: bool,
     /// `[dashboard] trusted_proxy_header`: a header such as `X-Forwarded-For` whose first
@@ -130,6 +133,7 @@ impl Default for Config {
             outlier_detection_constant: 2.5,
             outlier_min_samples: 10,
             scrub_headers: Vec::new(),
+            capture_source: true,
             enable_logging: false,
             trusted_proxy_header: None,
             queue_capacity: 10_000,
@@ -166,6 +170,7 @@ impl fmt::Debug for Config {
             )
             .field("outlier_min_samples", &self.outlier_min_samples)
             .field("scrub_headers", &self.scrub_headers)
+            .field("capture_source", &self.capture_source)
             .field("enable_logging", &self.enable_logging)
             .field("trusted_proxy_header", &self.trusted_proxy_header)
             .field("queue_capacity", &self.queue_capacity)
@@ -250,6 +255,7 @@ const KEYS: &[(&str, &[&str])] = &[
             "outlier_detection_constant",
             "outlier_min_samples",
             "scrub_headers",
+            "capture_source",
             "enable_logging",
             "trusted_proxy_header",
             "queue_capacity",
@@ -443,6 +449,10 @@ impl Config {
                 .ok_or_else(|| invalid("a string or a list of strings")),
             _ => Err(invalid("a string or a list of strings")),
         };
+        let boolean = || match value {
+            toml::Value::Boolean(b) => Ok(*b),
+            _ => Err(invalid("`true` or `false`")),
+        };
         let uint = |max: u64| match value {
             toml::Value::Integer(i) if *i >= 0 && (*i as u64) <= max => Ok(*i as u64),
             _ => Err(invalid(&format!("a whole number from 0 to {max}"))),
@@ -460,10 +470,8 @@ impl Config {
                 }
             }
             "outlier_min_samples" => self.outlier_min_samples = uint(u32::MAX as u64)? as u32,
-            "enable_logging" => match value {
-                toml::Value::Boolean(b) => self.enable_logging = *b,
-                _ => return Err(invalid("`true` or `false`")),
-            },
+            "enable_logging" => self.enable_logging = boolean()?,
+            "capture_source" => self.capture_source = boolean()?,
             "trusted_proxy_header" => self.trusted_proxy_header = Some(string()?),
             "queue_capacity" => self.queue_capacity = uint(100_000_000)?.max(1) as usize,
             "backlog_capacity" => self.backlog_capacity = uint(100_000_000)? as usize,
@@ -667,6 +675,8 @@ setters! {
     outlier_min_samples: u32 => |v: u32| v;
     /// Sets `scrub_headers`.
     scrub_headers: Vec<String> => |v: Vec<String>| v;
+    /// Sets `capture_source`.
+    capture_source: bool => |v: bool| v;
     /// Sets `enable_logging`.
     enable_logging: bool => |v: bool| v;
     /// Sets `trusted_proxy_header`.

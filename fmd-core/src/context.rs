@@ -177,7 +177,7 @@ impl RequestContext {
         self.state().group_by = Some(value);
     }
 
-    fn finish(&self, status: Option<u16>) {
+    fn finish(&self, status: Option<u16>, rejection: Option<String>) {
         let (run, group_by, mut exceptions) = {
             let mut state = self.state();
             (
@@ -207,6 +207,14 @@ impl RequestContext {
             (Outcome::Completed, Some(status)) => status,
             (outcome, _) => outcome.fallback_status(),
         };
+        // A 5xx that warp gave a rejection is an exception; a 5xx reply the handler chose is not.
+        if let Some(description) = rejection.filter(|_| status_code >= 500) {
+            let exception = CapturedError::rejection(&run.endpoint.meta, description);
+            run.detail
+                .get_or_insert_with(Box::default)
+                .exceptions
+                .push(exception);
+        }
         self.recorder.record(RequestRecord {
             endpoint: run.endpoint,
             time_requested: run.started,
@@ -262,7 +270,15 @@ impl ContextGuard {
     pub fn finish(mut self, status: u16) {
         self.finished = true;
         self.unregister();
-        self.ctx.finish(Some(status));
+        self.ctx.finish(Some(status), None);
+    }
+
+    /// Records the request as answered with `status` for a rejection described by
+    /// `description`: a 5xx one is recorded as an exception of the request's endpoint.
+    pub fn finish_rejected(mut self, status: u16, description: String) {
+        self.finished = true;
+        self.unregister();
+        self.ctx.finish(Some(status), Some(description));
     }
 
     fn unregister(&self) {
@@ -283,7 +299,7 @@ impl Drop for ContextGuard {
             // Dropped without a response: the handler panicked (the connection's task is
             // unwinding) or the client went away.
             self.unregister();
-            self.ctx.finish(None);
+            self.ctx.finish(None, None);
         }
     }
 }

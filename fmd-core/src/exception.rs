@@ -17,6 +17,18 @@ pub enum Origin {
     Captured,
     /// A panic in a monitored handler (or code it called on its task).
     Panic,
+    /// A rejection that warp answered with a 5xx, with no panic behind it.
+    Rejection,
+}
+
+/// Where an exception happened.
+#[derive(Debug, Clone)]
+pub enum Stack {
+    /// The stack when it was captured, unresolved.
+    Backtrace(backtrace::Backtrace),
+    /// Registered functions it passed through, innermost first, each with a line in it: for
+    /// exceptions noticed after the stack that raised them is gone.
+    Functions(Vec<(&'static EndpointMeta, u32)>),
 }
 
 /// One exception, as captured on the request path.
@@ -34,8 +46,8 @@ pub struct CapturedError {
     pub site: Option<(String, u32)>,
     /// When, microseconds since the epoch.
     pub time: i64,
-    /// The stack when it was captured, unresolved.
-    pub backtrace: backtrace::Backtrace,
+    /// Where it happened.
+    pub stack: Stack,
 }
 
 impl CapturedError {
@@ -47,7 +59,20 @@ impl CapturedError {
             chain,
             site: None,
             time: crate::now_micros(),
-            backtrace: backtrace::Backtrace::new_unresolved(),
+            stack: Stack::Backtrace(backtrace::Backtrace::new_unresolved()),
+        }
+    }
+
+    /// A rejection described by `description` that ended a request of `endpoint` with a 5xx.
+    pub fn rejection(endpoint: &'static EndpointMeta, description: String) -> Self {
+        CapturedError {
+            origin: Origin::Rejection,
+            type_name: "rejection".into(),
+            message: description,
+            chain: Vec::new(),
+            site: None,
+            time: crate::now_micros(),
+            stack: Stack::Functions(vec![(endpoint, endpoint.line)]),
         }
     }
 

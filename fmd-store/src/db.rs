@@ -74,6 +74,8 @@ pub(crate) use fmd_core::config::redact_url as redact;
 pub(crate) struct Dialect {
     pub(crate) backend: Backend,
     pub(crate) prefix: String,
+    /// Whether functions' source text is stored (`capture_source`); their hashes always are.
+    pub(crate) capture_source: bool,
 }
 
 impl Dialect {
@@ -403,6 +405,7 @@ impl Store {
             dialect: Dialect {
                 backend,
                 prefix: prefix.to_owned(),
+                capture_source: true,
             },
             target,
             url: url.to_owned(),
@@ -424,6 +427,13 @@ impl Store {
     /// The database system in use.
     pub fn backend(&self) -> Backend {
         self.dialect.backend
+    }
+
+    /// Whether to store the source text of functions (endpoints, profiled functions, exception
+    /// frames); default true. Off, only their hashes are stored, which grouping needs. A
+    /// function's source is written when the function is first stored.
+    pub fn set_capture_source(&mut self, capture: bool) {
+        self.dialect.capture_source = capture;
     }
 
     /// The table prefix.
@@ -467,6 +477,7 @@ mod tests {
         let d = |backend| Dialect {
             backend,
             prefix: String::new(),
+            capture_source: true,
         };
         let tricky = "1.0'); DROP TABLE x; --\\\0";
         assert_eq!(

@@ -15,7 +15,9 @@ use diesel::{QueryableByName, RunQueryDsl};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use fmd_core::exception::{normalize_message, resolve, CapturedError, Origin, ResolvedFrame};
+use fmd_core::exception::{
+    normalize_message, resolve, CapturedError, Origin, ResolvedFrame, Stack,
+};
 
 use crate::db::{with_conn, AnyConn, Dialect, Store};
 use crate::profiles::{ensure_location, hex, Code};
@@ -101,12 +103,13 @@ pub(crate) fn prepare(
     e: &CapturedError,
     cache: &mut FrameCache,
 ) -> Result<Prepared, diesel::result::Error> {
-    let key: Vec<usize> = e
-        .backtrace
-        .frames()
-        .iter()
-        .map(|f| f.ip() as usize)
-        .collect();
+    let key: Vec<usize> = match &e.stack {
+        Stack::Backtrace(b) => b.frames().iter().map(|f| f.ip() as usize).collect(),
+        Stack::Functions(list) => list
+            .iter()
+            .flat_map(|(m, line)| [*m as *const _ as usize, *line as usize])
+            .collect(),
+    };
     let frames = match cache.0.get(&key) {
         Some(frames) => frames.clone(),
         None => {
@@ -138,8 +141,19 @@ fn store_frames(
     d: &Dialect,
     e: &CapturedError,
 ) -> Result<Vec<PreparedFrame>, diesel::result::Error> {
-    let mut backtrace = e.backtrace.clone();
-    let mut resolved = resolve(&mut backtrace);
+    let mut resolved = match &e.stack {
+        Stack::Backtrace(b) => resolve(&mut b.clone()),
+        Stack::Functions(list) => list
+            .iter()
+            .map(|(meta, line)| ResolvedFrame {
+                function: meta.name.to_owned(),
+                file: meta.file.to_owned(),
+                line: *line,
+                registered: Some(*meta),
+                library: false,
+            })
+            .collect(),
+    };
     resolved.truncate(MAX_FRAMES);
     let root = app_root(&resolved);
     let mut frames = Vec::with_capacity(resolved.len());

@@ -255,6 +255,7 @@ pub(crate) fn ensure_function(
     code: &str,
     code_hash: &str,
 ) -> Result<i64, diesel::result::Error> {
+    let code = if d.capture_source { code } else { "" };
     let insert = diesel::sql_query(d.sql(
         "{insert_ignore} INTO {p}function_definition (name, code, code_hash) VALUES (?, ?, ?){on_conflict_ignore}",
     ))

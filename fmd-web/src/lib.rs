@@ -93,7 +93,8 @@ impl Dashboard {
             });
         }
         let version = fmd_core::version::resolve(&config);
-        let store = Store::open(&config.database, &config.table_prefix)?;
+        let mut store = Store::open(&config.database, &config.table_prefix)?;
+        store.set_capture_source(config.capture_source);
         let endpoints: Vec<&'static Endpoint> = registry::endpoints().collect();
         let synced = store.sync_endpoints(&endpoints, config.monitor_level, &version)?;
         store.seed_means(&synced)?;
@@ -176,7 +177,12 @@ impl Dashboard {
                         Ok(response)
                     }
                     Err(rejection) => {
-                        guard.finish(rejection_status(&rejection));
+                        let status = rejection_status(&rejection);
+                        if status >= 500 {
+                            guard.finish_rejected(status, format!("{rejection:?}"));
+                        } else {
+                            guard.finish(status);
+                        }
                         Err(rejection)
                     }
                 }
