@@ -376,3 +376,93 @@ async fn capture_source_off_stores_no_source_text() {
     assert_eq!(source["start_line"], top["function_start_line"]);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn pruning_and_deleting_an_endpoints_data_through_the_api() {
+    let _serial = serial().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(config(&dir).data_retention_days(7), app()).await;
+    let c = client();
+    for path in ["/users/100", "/users/1", "/kinds"] {
+        let _ = c.get(server.url(path)).send().await.unwrap();
+    }
+    server.dashboard.flush().await.unwrap();
+    let (admin, csrf) = login(&server, "admin", ADMIN_PW).await;
+    let (guest, guest_csrf) = login(&server, "guest", GUEST_PW).await;
+    let html = page(&server, &admin, "/dashboard/overview").await;
+    assert!(html.contains("prune-form") && html.contains("older than 7 days is deleted daily"));
+    assert!(!page(&server, &guest, "/dashboard/overview")
+        .await
+        .contains("prune-form"));
+    let api = |p: &str| server.url(&format!("/dashboard/api/{p}"));
+    let post = |who: &reqwest::Client, token: &str, body: &'static str| {
+        who.post(api("prune"))
+            .header("x-csrf-token", token)
+            .body(body)
+            .send()
+    };
+    assert_eq!(
+        post(&guest, &guest_csrf, "{\"days\": 0}")
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    for bad in [
+        "{\"days\": -1}",
+        "{\"days\": \"x\"}",
+        "not json",
+        "{\"days\": 99999}",
+    ] {
+        let r = post(&admin, &csrf, bad).await.unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+    }
+    // Nothing is a year old.
+    let r: serde_json::Value = post(&admin, &csrf, "{\"days\": 365}")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["deleted_requests"], 0);
+
+    let kinds = overview_row(&server, &admin, "kinds").await["id"]
+        .as_i64()
+        .unwrap();
+    let delete = |path: String| {
+        admin
+            .delete(api(&path))
+            .header("x-csrf-token", &csrf)
+            .send()
+    };
+    let r = delete(format!("endpoints/{kinds}/data")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["deleted_requests"],
+        1
+    );
+    assert_eq!(requests_of(&server, &admin, "kinds").await.len(), 0);
+    assert_eq!(
+        delete("endpoints/987654/data".into())
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        delete("endpoints/x/data".into()).await.unwrap().status(),
+        400
+    );
+
+    // Everything older than now: the rest.
+    let r: serde_json::Value = post(&admin, &csrf, "{\"days\": 0}")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["deleted_requests"], 2);
+    let (_, groups) = json(&admin, &api("exceptions")).await;
+    assert_eq!(groups.as_array().unwrap().len(), 0, "{groups}");
+    server.stop().await;
+}

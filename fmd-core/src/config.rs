@@ -80,6 +80,9 @@ pub struct Config {
     /// `[dashboard] capture_source`: store the source text of monitored and profiled functions
     /// (shown with profiles and exception frames); off, only their hashes are stored.
     pub capture_source: bool,
+    /// `[dashboard] data_retention_days`: requests older than this are deleted once a day, with
+    /// their outliers, profiles and exceptions; 0 keeps everything.
+    pub data_retention_days: u32,
     /// `[dashboard] enable_logging`: log every recorded request at debug level.
     pub enable_logging: bool,
     /// `[dashboard] trusted_proxy_header`: a header such as `X-Forwarded-For` whose first
@@ -134,6 +137,7 @@ impl Default for Config {
             outlier_min_samples: 10,
             scrub_headers: Vec::new(),
             capture_source: true,
+            data_retention_days: 30,
             enable_logging: false,
             trusted_proxy_header: None,
             queue_capacity: 10_000,
@@ -171,6 +175,7 @@ impl fmt::Debug for Config {
             .field("outlier_min_samples", &self.outlier_min_samples)
             .field("scrub_headers", &self.scrub_headers)
             .field("capture_source", &self.capture_source)
+            .field("data_retention_days", &self.data_retention_days)
             .field("enable_logging", &self.enable_logging)
             .field("trusted_proxy_header", &self.trusted_proxy_header)
             .field("queue_capacity", &self.queue_capacity)
@@ -256,6 +261,7 @@ const KEYS: &[(&str, &[&str])] = &[
             "outlier_min_samples",
             "scrub_headers",
             "capture_source",
+            "data_retention_days",
             "enable_logging",
             "trusted_proxy_header",
             "queue_capacity",
@@ -472,6 +478,7 @@ impl Config {
             "outlier_min_samples" => self.outlier_min_samples = uint(u32::MAX as u64)? as u32,
             "enable_logging" => self.enable_logging = boolean()?,
             "capture_source" => self.capture_source = boolean()?,
+            "data_retention_days" => self.data_retention_days = uint(36_500)? as u32,
             "trusted_proxy_header" => self.trusted_proxy_header = Some(string()?),
             "queue_capacity" => self.queue_capacity = uint(100_000_000)?.max(1) as usize,
             "backlog_capacity" => self.backlog_capacity = uint(100_000_000)? as usize,
@@ -677,6 +684,8 @@ setters! {
     scrub_headers: Vec<String> => |v: Vec<String>| v;
     /// Sets `capture_source`.
     capture_source: bool => |v: bool| v;
+    /// Sets `data_retention_days` (0 keeps everything).
+    data_retention_days: u32 => |v: u32| v;
     /// Sets `enable_logging`.
     enable_logging: bool => |v: bool| v;
     /// Sets `trusted_proxy_header`.

@@ -18,6 +18,7 @@ mod error;
 mod exceptions;
 pub mod migrations;
 mod profiles;
+mod prune;
 mod queries;
 mod sink;
 pub mod writer;

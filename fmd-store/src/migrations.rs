@@ -41,6 +41,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "profiles",
         sql: include_str!("../migrations/0003_profiles.sql"),
     },
+    Migration {
+        version: 4,
+        name: "prune index",
+        sql: include_str!("../migrations/0004_prune_index.sql"),
+    },
 ];
 
 /// Every table the migrations create, without the prefix, those referring to others first.

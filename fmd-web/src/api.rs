@@ -76,10 +76,14 @@ async fn route(req: &Req, path: &[&str]) -> Result<Reply, ApiError> {
             exceptions(req, Some(parse_id(id)?)).await
         }
         ["exceptions", id] if method == "DELETE" => delete_group(req, &caller, id).await,
+        ["prune"] if method == "POST" => prune(req, &caller).await,
+        ["endpoints", id, "data"] if method == "DELETE" => delete_data(req, &caller, id).await,
         ["overview" | "instances" | "exceptions"]
         | ["endpoints", _, "requests" | "level" | "outliers" | "profiler" | "grouped_profiler" | "exceptions"]
         | ["functions", _, "source"]
-        | ["exceptions", _] => Err(ApiError::new(
+        | ["exceptions", _]
+        | ["prune"]
+        | ["endpoints", _, "data"] => Err(ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             format!("{method} is not allowed on this route"),
         )),
@@ -622,4 +626,42 @@ async fn delete_group(req: &Req, caller: &Caller, raw_id: &str) -> Result<Reply,
         ));
     }
     Ok(json(StatusCode::OK, &serde_json::json!({ "deleted": id })))
+}
+
+/// `POST prune {"days": N}`: deletes requests older than N days with everything recorded
+/// about them.
+async fn prune(req: &Req, caller: &Caller) -> Result<Reply, ApiError> {
+    require_admin(req, caller, "delete data")?;
+    let body: serde_json::Value = serde_json::from_slice(&req.body)
+        .map_err(|e| bad_request(format!("the body is not JSON ({e}); send {{\"days\": N}}")))?;
+    let days = match body.get("days").and_then(|d| d.as_u64()) {
+        Some(days) if days <= 36_500 => days as i64,
+        _ => {
+            return Err(bad_request(
+                "send {\"days\": N} with N a whole number of days from 0 to 36500".into(),
+            ))
+        }
+    };
+    let before = fmd_core::now_micros() - days * 86_400_000_000;
+    let deleted = blocking(req, move |s| s.prune(before))
+        .await
+        .map_err(ApiError::unavailable)?;
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "days": days, "deleted_requests": deleted }),
+    ))
+}
+
+/// `DELETE endpoints/{id}/data`: deletes everything recorded for one endpoint.
+async fn delete_data(req: &Req, caller: &Caller, raw_id: &str) -> Result<Reply, ApiError> {
+    require_admin(req, caller, "delete data")?;
+    let id = parse_id(raw_id)?;
+    endpoint(req, id).await?;
+    let deleted = blocking(req, move |s| s.delete_endpoint_data(id))
+        .await
+        .map_err(ApiError::unavailable)?;
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "id": id, "deleted_requests": deleted }),
+    ))
 }

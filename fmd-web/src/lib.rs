@@ -135,9 +135,14 @@ impl Dashboard {
             auth,
             writer: Mutex::new(Some(handle)),
         };
-        Ok(Dashboard {
-            inner: Arc::new(inner),
-        })
+        let inner = Arc::new(inner);
+        if inner.config.data_retention_days > 0 {
+            let weak = Arc::downgrade(&inner);
+            std::thread::Builder::new()
+                .name("fmd-retention".into())
+                .spawn(move || retention(weak))?;
+        }
+        Ok(Dashboard { inner })
     }
 
     /// The dashboard's routes under `/{custom_link}`, then `app` with every request tracked.
@@ -317,5 +322,31 @@ impl Dashboard {
     /// Counters of the background writer: written, dropped, backlog.
     pub fn writer_stats(&self) -> &fmd_core::WriterStats {
         &self.inner.recorder.stats
+    }
+}
+
+/// How long after start-up the first daily prune runs: out of the way of start-up's own work.
+const FIRST_PRUNE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Deletes data older than `data_retention_days`, a minute after start and then daily, until
+/// the dashboard is dropped. Deletes go in batches, so the writer is never held up for long.
+fn retention(inner: std::sync::Weak<Inner>) {
+    let day = std::time::Duration::from_secs(86_400);
+    let mut next = std::time::Instant::now() + FIRST_PRUNE;
+    loop {
+        // Wakes every few seconds to notice that the dashboard is gone.
+        std::thread::sleep(std::time::Duration::from_secs(5));
+        let Some(inner) = inner.upgrade() else { return };
+        if std::time::Instant::now() < next {
+            continue;
+        }
+        next += day;
+        let days = i64::from(inner.config.data_retention_days);
+        let before = fmd_core::now_micros() - days * 86_400_000_000;
+        match inner.store.prune(before) {
+            Ok(0) => {}
+            Ok(n) => log::info!(target: "fmd", "deleted {n} requests older than {days} days"),
+            Err(e) => log::warn!(target: "fmd", "pruning data older than {days} days failed: {e}"),
+        }
     }
 }

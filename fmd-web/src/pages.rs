@@ -247,6 +247,12 @@ pub(crate) async fn overview(req: &Req, session: &Session) -> Reply {
         .unwrap_or_default();
     let mut data = layout(req, "Overview", Some(session));
     data.insert("nav_overview".into(), json!(true));
+    let retention = req.inner.config.data_retention_days;
+    data.insert("retention_days".into(), json!(retention));
+    data.insert(
+        "prune_days".into(),
+        json!(if retention > 0 { retention } else { 90 }),
+    );
     data.insert("endpoint_count".into(), json!(rows.len()));
     data.insert("instances".into(), instance_data);
     data.insert(

@@ -264,7 +264,43 @@
     });
   }
 
+  function send(method, path, body) {
+    return fetch(base + "/api/" + path, {
+      method: method,
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": cookie("fmd_csrf") },
+      body: body === undefined ? undefined : JSON.stringify(body)
+    }).then(function (res) {
+      return res.json().then(function (b) { if (!res.ok) throw new Error(b.error || "refused"); return b; });
+    });
+  }
+
+  function maintenance() {
+    var form = document.getElementById("prune-form");
+    if (form) {
+      form.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        var days = parseInt(form.elements.days.value, 10);
+        if (!window.confirm("Delete every request older than " + days + " days, with its outliers, profiles and exceptions?")) return;
+        send("POST", "prune", { days: days }).then(function (r) {
+          toast(r.deleted_requests + " requests deleted.");
+          setTimeout(function () { location.reload(); }, 1200);
+        }).catch(function (e) { toast("Could not delete: " + e.message, true); });
+      });
+    }
+    Array.prototype.forEach.call(document.querySelectorAll("button.delete-data"), function (button) {
+      button.addEventListener("click", function () {
+        if (!window.confirm("Delete everything recorded for " + button.getAttribute("data-name") + "?")) return;
+        send("DELETE", "endpoints/" + button.getAttribute("data-endpoint") + "/data").then(function (r) {
+          toast(r.deleted_requests + " requests deleted.");
+          setTimeout(function () { location.reload(); }, 1200);
+        }).catch(function (e) { toast("Could not delete: " + e.message, true); });
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    maintenance();
     var groups = document.getElementById("exceptions");
     if (groups) sortable(groups);
     frameSources();
