@@ -258,8 +258,9 @@ fn is_library_path(file: &str) -> bool {
 }
 
 /// The registered function (if any) whose source spans `line` of `file` (an absolute path from
-/// the debug info; registered paths are `file!()`, relative to the workspace root).
-fn registered_at(file: &str, line: u32) -> Option<&'static EndpointMeta> {
+/// the debug info, or a `file!()` path; registered paths are `file!()`, relative to the
+/// workspace root).
+pub fn registered_at(file: &str, line: u32) -> Option<&'static EndpointMeta> {
     let all = endpoints()
         .map(|e| &e.meta)
         .chain(functions().map(|f| &f.meta));

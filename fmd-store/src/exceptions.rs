@@ -155,6 +155,23 @@ fn store_frames(
             .collect(),
     };
     resolved.truncate(MAX_FRAMES);
+    // A binary without debug info resolves no file or line: the capture site, which the macro
+    // knows, is then the one frame of the application's.
+    if resolved.iter().all(|f| f.library) {
+        if let Some((file, line)) = &e.site {
+            let registered = fmd_core::exception::registered_at(file, *line);
+            resolved.insert(
+                0,
+                ResolvedFrame {
+                    function: registered.map_or("(capture site)", |m| m.name).to_owned(),
+                    file: file.clone(),
+                    line: *line,
+                    registered,
+                    library: false,
+                },
+            );
+        }
+    }
     let root = app_root(&resolved);
     let mut frames = Vec::with_capacity(resolved.len());
     for f in &resolved {

@@ -194,3 +194,34 @@ fn exceptions_group_deduplicate_and_delete_cleanly() {
         );
     }
 }
+
+#[test]
+fn without_debug_info_the_capture_site_is_the_frame() {
+    for db in databases() {
+        let store: Store = db.open();
+        let synced = store.sync_endpoints(&[&HOME], 1, "1").unwrap();
+        let mut sink = store
+            .sink("1", "test", &synced, 1, Duration::from_secs(1))
+            .unwrap();
+        // What a binary without debug info resolves to: no frame with a file.
+        let mut e = CapturedError::from_error(&NotFound("x".into()), "NotFound", "src/api.rs", 42);
+        e.stack = fmd_core::exception::Stack::Backtrace(backtrace::Backtrace::from(Vec::<
+            backtrace::BacktraceFrame,
+        >::new(
+        )));
+        sink.write(&[with_exceptions(1, vec![e])], &[])
+            .unwrap_or_else(|err| panic!("{db}: {err}"));
+        let groups = store.exception_groups(None, 0, 10).unwrap();
+        let (_, frames) = store.group_details(&[groups[0].group_id]).unwrap();
+        assert_eq!(frames.len(), 1, "{db}");
+        assert_eq!(
+            (
+                frames[0].function.as_str(),
+                frames[0].file.as_str(),
+                frames[0].line
+            ),
+            ("(capture site)", "src/api.rs", 42),
+            "{db}"
+        );
+    }
+}
