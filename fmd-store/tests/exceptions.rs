@@ -43,10 +43,6 @@ fn with_exceptions(time: i64, exceptions: Vec<CapturedError>) -> RequestRecord {
     r
 }
 
-fn rows(db: &TestDb, table: &str) -> i64 {
-    db.count(&format!("SELECT COUNT(*) AS n FROM {}{table}", db.prefix))
-}
-
 const TABLES: [&str; 6] = [
     "exception_type",
     "exception_message",
@@ -57,7 +53,7 @@ const TABLES: [&str; 6] = [
 ];
 
 fn counts(db: &TestDb) -> Vec<i64> {
-    TABLES.iter().map(|t| rows(db, t)).collect()
+    TABLES.iter().map(|t| db.rows(t)).collect()
 }
 
 #[test]
@@ -95,8 +91,8 @@ fn exceptions_group_deduplicate_and_delete_cleanly() {
         // Another id in the message: the same group, one more message.
         sink.write(&[with_exceptions(3, vec![next()])], &[])
             .unwrap();
-        assert_eq!(rows(&db, "stack_trace_snapshot"), 1, "{db}");
-        assert_eq!(rows(&db, "exception_message"), 2, "{db}");
+        assert_eq!(db.rows("stack_trace_snapshot"), 1, "{db}");
+        assert_eq!(db.rows("exception_message"), 2, "{db}");
 
         // Another site: another group. Two in one request are both kept.
         sink.write(
@@ -110,7 +106,7 @@ fn exceptions_group_deduplicate_and_delete_cleanly() {
             &[],
         )
         .unwrap();
-        assert_eq!(rows(&db, "stack_trace_snapshot"), 2, "{db}");
+        assert_eq!(db.rows("stack_trace_snapshot"), 2, "{db}");
 
         let groups = store.exception_groups(Some(id), 0, 10).unwrap();
         assert_eq!(groups.len(), 2, "{db}");
@@ -175,9 +171,9 @@ fn exceptions_group_deduplicate_and_delete_cleanly() {
             !store.delete_exception_group(older.group_id).unwrap(),
             "{db}"
         );
-        assert_eq!(rows(&db, "exception_occurrence"), 2, "{db}");
-        assert_eq!(rows(&db, "stack_trace_snapshot"), 1, "{db}");
-        assert_eq!(rows(&db, "exception_message"), 2, "{db}: user 1 and user 2");
+        assert_eq!(db.rows("exception_occurrence"), 2, "{db}");
+        assert_eq!(db.rows("stack_trace_snapshot"), 1, "{db}");
+        assert_eq!(db.rows("exception_message"), 2, "{db}: user 1 and user 2");
         let orphans = [
             "SELECT COUNT(*) AS n FROM {p}exception_stack_line WHERE stack_trace_snapshot_id NOT IN (SELECT id FROM {p}stack_trace_snapshot)",
             "SELECT COUNT(*) AS n FROM {p}exception_frame WHERE id NOT IN (SELECT exception_frame_id FROM {p}exception_stack_line)",

@@ -57,10 +57,6 @@ fn everything(
     r
 }
 
-fn rows(db: &TestDb, table: &str) -> i64 {
-    db.count(&format!("SELECT COUNT(*) AS n FROM {}{table}", db.prefix))
-}
-
 #[test]
 fn pruning_and_endpoint_deletion_leave_no_orphans() {
     for db in databases() {
@@ -84,19 +80,15 @@ fn pruning_and_endpoint_deletion_leave_no_orphans() {
         ];
         sink.write(&batch, &[])
             .unwrap_or_else(|e| panic!("{db}: {e}"));
-        assert_eq!(rows(&db, "exception_type"), 2, "{db}");
+        assert_eq!(db.rows("exception_type"), 2, "{db}");
 
         assert_eq!(store.prune(now - 30 * day).unwrap(), 3, "{db}");
-        assert_eq!(rows(&db, "request"), 3, "{db}");
+        assert_eq!(db.rows("request"), 3, "{db}");
         for table in ["outlier", "profile", "profile_span", "exception_occurrence"] {
-            assert_eq!(rows(&db, table), 2, "{db}: {table}");
+            assert_eq!(db.rows(table), 2, "{db}: {table}");
         }
-        assert_eq!(
-            rows(&db, "exception_type"),
-            1,
-            "{db}: the old-only type went"
-        );
-        assert_eq!(rows(&db, "exception_message"), 2, "{db}");
+        assert_eq!(db.rows("exception_type"), 1, "{db}: the old-only type went");
+        assert_eq!(db.rows("exception_message"), 2, "{db}");
         let orphans = [
             "SELECT COUNT(*) AS n FROM {p}stack_trace_snapshot WHERE id NOT IN (SELECT stack_trace_snapshot_id FROM {p}exception_occurrence)",
             "SELECT COUNT(*) AS n FROM {p}exception_stack_line WHERE stack_trace_snapshot_id NOT IN (SELECT id FROM {p}stack_trace_snapshot)",
@@ -110,11 +102,11 @@ fn pruning_and_endpoint_deletion_leave_no_orphans() {
         assert_eq!(store.delete_endpoint_data(home).unwrap(), 2, "{db}");
         assert_eq!(store.request_count(home, None).unwrap(), 0, "{db}");
         assert_eq!(
-            rows(&db, "request"),
+            db.rows("request"),
             1,
             "{db}: the other endpoint's request stays"
         );
-        assert_eq!(rows(&db, "exception_occurrence"), 1, "{db}");
+        assert_eq!(db.rows("exception_occurrence"), 1, "{db}");
         assert!(
             store.endpoint(home).unwrap().is_some(),
             "{db}: the endpoint stays"

@@ -191,12 +191,17 @@ async fn overview(req: &Req) -> Result<Reply, ApiError> {
     Ok(json(StatusCode::OK, &items))
 }
 
-/// A path segment that must be a database id.
+/// A path segment that must be an endpoint's database id.
 fn parse_id(raw: &str) -> Result<i64, ApiError> {
+    parse_id_of(raw, "endpoint")
+}
+
+/// A path segment that must be the database id of a `what`.
+fn parse_id_of(raw: &str, what: &str) -> Result<i64, ApiError> {
     raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            format!("the endpoint id must be a positive whole number, not {raw:?}"),
+            format!("the {what} id must be a positive whole number, not {raw:?}"),
         )
     })
 }
@@ -490,15 +495,7 @@ async fn grouped(req: &Req, raw_id: &str) -> Result<Reply, ApiError> {
 }
 
 async fn source(req: &Req, raw_id: &str) -> Result<Reply, ApiError> {
-    let id = raw_id
-        .parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| {
-            bad_request(format!(
-                "the function id must be a positive whole number, not {raw_id:?}"
-            ))
-        })?;
+    let id = parse_id_of(raw_id, "function")?;
     let found = blocking(req, move |s| s.function_source(id))
         .await
         .map_err(ApiError::unavailable)?
@@ -607,15 +604,7 @@ async fn exceptions(req: &Req, endpoint_id: Option<i64>) -> Result<Reply, ApiErr
 
 async fn delete_group(req: &Req, caller: &Caller, raw_id: &str) -> Result<Reply, ApiError> {
     require_admin(req, caller, "delete exceptions")?;
-    let id = raw_id
-        .parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| {
-            bad_request(format!(
-                "the group id must be a positive whole number, not {raw_id:?}"
-            ))
-        })?;
+    let id = parse_id_of(raw_id, "group")?;
     let found = blocking(req, move |s| s.delete_exception_group(id))
         .await
         .map_err(ApiError::unavailable)?;

@@ -142,6 +142,11 @@ impl TestDb {
         names
     }
 
+    /// The rows in this test's `table` (without the prefix).
+    pub fn rows(&self, table: &str) -> i64 {
+        self.count(&format!("SELECT COUNT(*) AS n FROM {}{table}", self.prefix))
+    }
+
     /// The number a `SELECT COUNT(*) AS n ...` returns, on a connection of this test's own.
     pub fn count(&self, sql: &str) -> i64 {
         #[derive(QueryableByName)]
