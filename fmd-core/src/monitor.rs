@@ -36,16 +36,16 @@ fn start(endpoint: &'static Endpoint) -> (Phase, Option<Arc<Profile>>) {
             (Phase::Untimed, None)
         }
         1 => (Phase::Timing(Instant::now()), None),
-        _ => start_detailed(endpoint),
+        level => start_detailed(endpoint, level),
     }
 }
 
 #[inline(never)]
-fn start_detailed(endpoint: &'static Endpoint) -> (Phase, Option<Arc<Profile>>) {
+fn start_detailed(endpoint: &'static Endpoint, level: u8) -> (Phase, Option<Arc<Profile>>) {
     let now = Instant::now();
     let threshold = outlier::threshold_us(endpoint);
     // At level 2 the profile only serves outliers: without a threshold yet, none can be one.
-    if threshold == 0 && endpoint.level() == 2 {
+    if threshold == 0 && level == 2 {
         return (Phase::Timing(now), None);
     }
     let profile = Profile::new(endpoint, now, threshold);

@@ -29,6 +29,23 @@ pub struct EndpointMeta {
     pub source_sha256: &'static str,
 }
 
+impl EndpointMeta {
+    /// `module::function`.
+    pub fn path(&self) -> String {
+        format!("{}::{}", self.module_path, self.function)
+    }
+
+    /// The name a function is shown by: its custom name (`name = "..."`), or
+    /// `module::function`.
+    pub fn display_name(&self) -> String {
+        if self.name == self.function {
+            self.path()
+        } else {
+            self.name.to_owned()
+        }
+    }
+}
+
 /// A monitored endpoint: its compile-time description plus the state the request path reads.
 #[derive(Debug)]
 pub struct Endpoint {
@@ -66,7 +83,7 @@ impl Endpoint {
 
     /// The handler's path, `module::function`.
     pub fn path(&self) -> String {
-        format!("{}::{}", self.meta.module_path, self.meta.function)
+        self.meta.path()
     }
 
     /// The current monitoring level (0-3), or [`LEVEL_INACTIVE`] when no dashboard runs.
@@ -153,11 +170,6 @@ impl Function {
     /// Used by the macros' expansion.
     pub const fn new(meta: EndpointMeta) -> Self {
         Function { meta }
-    }
-
-    /// `module::function`, as shown in span trees.
-    pub fn path(&self) -> String {
-        format!("{}::{}", self.meta.module_path, self.meta.function)
     }
 }
 

@@ -178,11 +178,7 @@ fn store_frames(
         let (location_id, hash) = match f.registered {
             Some(meta) => {
                 let hash = registered_frame_hash(meta, f.line);
-                let name = if meta.name == meta.function {
-                    format!("{}::{}", meta.module_path, meta.function)
-                } else {
-                    meta.name.to_owned()
-                };
+                let name = meta.display_name();
                 let code = Code {
                     name: &name,
                     code: meta.source,

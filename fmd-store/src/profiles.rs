@@ -23,15 +23,6 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The name a function is shown by: its custom name, or `module::function`.
-pub(crate) fn display_name(f: &Function) -> String {
-    if f.meta.name == f.meta.function {
-        f.path()
-    } else {
-        f.meta.name.to_owned()
-    }
-}
-
 /// Stores (or finds) where a profiled function is defined; returns the location's id.
 pub(crate) fn ensure_function_location(
     conn: &mut AnyConn,
@@ -40,7 +31,7 @@ pub(crate) fn ensure_function_location(
 ) -> Result<i64, diesel::result::Error> {
     let meta = &f.meta;
     let code = Code {
-        name: &display_name(f),
+        name: &meta.display_name(),
         code: meta.source,
         code_hash: meta.source_sha256,
     };
@@ -190,7 +181,7 @@ pub(crate) fn write_detail(
                 .iter()
                 .map(|f| StackFrame {
                     function_id: ids.get(f.function),
-                    function: display_name(f.function),
+                    function: f.function.meta.display_name(),
                     depth: f.depth,
                     running_ms: f.running_us as f64 / 1000.0,
                 })

@@ -216,6 +216,9 @@ impl SqlSink {
         last_requested: &[(&'static Endpoint, i64)],
     ) -> Result<(), StoreError> {
         let instance_id = self.instance()?;
+        // Functions are stored and exceptions resolved before the batch's transaction: both
+        // are idempotent, and resolving reads debug info, which can take a while.
+        let mut prepared: Vec<Vec<Prepared>> = Vec::new();
         for detail in records.iter().filter_map(|r| r.detail.as_deref()) {
             for f in functions_of(detail) {
                 if !self.functions.contains(f) {
@@ -223,11 +226,6 @@ impl SqlSink {
                     self.functions.insert(f, id);
                 }
             }
-        }
-        // Exceptions are resolved and their functions stored before the batch's transaction:
-        // both are idempotent, and resolving reads debug info, which can take a while.
-        let mut prepared: Vec<Vec<Prepared>> = Vec::new();
-        for detail in records.iter().filter_map(|r| r.detail.as_deref()) {
             let mut list = Vec::with_capacity(detail.exceptions.len());
             for e in &detail.exceptions {
                 let cache = &mut self.frames;
