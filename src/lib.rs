@@ -126,5 +126,9 @@ pub mod __private {
     pub use fmd_core::inventory;
     pub use fmd_core::monitor::{Monitored, SyncGuard};
     pub use fmd_core::profile::{Profiled, SpanGuard};
+    pub use fmd_core::trail::{
+        endpoint_returned, function_returned, Ret, Returned, ReturnedDeref, ReturnedError,
+        ReturnedOther, ReturnedValue,
+    };
     pub use fmd_core::{Endpoint, EndpointMeta, EndpointRef, Function, FunctionRef};
 }

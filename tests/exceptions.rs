@@ -255,6 +255,15 @@ async fn captured_errors_and_panics_are_grouped_with_their_frames() {
         frames.iter().any(|f| f["library"] == true),
         "runtime frames are library frames"
     );
+    let start = top["function_start_line"].as_i64().unwrap();
+    assert!(
+        !app_frames.iter().any(|f| f["function"]
+            .as_str()
+            .unwrap()
+            .contains("lookup::{{closure}}")
+            && f["line"].as_i64().unwrap() < start),
+        "the attribute's generated code is folded with the library frames: {app_frames:?}"
+    );
     let function_id = top["function_id"].as_i64().unwrap();
     let (status, source) = json(&admin, &api(&format!("functions/{function_id}/source"))).await;
     assert_eq!(status, StatusCode::OK, "{source}");
@@ -464,5 +473,176 @@ async fn pruning_and_deleting_an_endpoints_data_through_the_api() {
     assert_eq!(r["deleted_requests"], 2);
     let (_, groups) = json(&admin, &api("exceptions")).await;
     assert_eq!(groups.as_array().unwrap().len(), 0, "{groups}");
+    server.stop().await;
+}
+
+#[derive(Debug)]
+struct Corrupt(u32);
+
+impl std::fmt::Display for Corrupt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "row {} is corrupt", self.0)
+    }
+}
+
+impl std::error::Error for Corrupt {}
+
+#[profiled]
+fn read_row(id: u32) -> Result<String, Corrupt> {
+    if id >= 13 {
+        return Err(Corrupt(id));
+    }
+    Ok(format!("row {id}"))
+}
+
+#[profiled]
+async fn load_row(id: u32) -> anyhow::Result<String> {
+    tokio::task::yield_now().await;
+    let row = read_row(id)?;
+    Ok(row)
+}
+
+#[profiled]
+async fn render_row(id: u32) -> anyhow::Result<String> {
+    let row = load_row(id).await?;
+    Ok(format!("<p>{row}</p>"))
+}
+
+#[derive(Debug)]
+struct RenderFailed;
+impl warp::reject::Reject for RenderFailed {}
+
+/// The error becomes a rejection that warp answers with 500: the error is the exception.
+#[monitored]
+async fn report(id: u32) -> Result<String, warp::Rejection> {
+    render_row(id)
+        .await
+        .map_err(|_| warp::reject::custom(RenderFailed))
+}
+
+/// The handler turns the error into a 500 reply itself, or handles it (`?lenient`).
+#[monitored]
+async fn strict(id: u32, lenient: bool) -> Result<warp::reply::Response, std::convert::Infallible> {
+    use warp::Reply;
+    Ok(match render_row(id).await {
+        Ok(page) => page.into_response(),
+        Err(e) if lenient => format!("unavailable: {e}").into_response(),
+        Err(e) => {
+            warp::reply::with_status(e.to_string(), warp::http::StatusCode::INTERNAL_SERVER_ERROR)
+                .into_response()
+        }
+    })
+}
+
+/// A profiled function handles the error; the handler then answers 500 for its own reasons.
+#[profiled]
+async fn fallback_row(id: u32) -> anyhow::Result<String> {
+    Ok(render_row(id).await.unwrap_or_else(|_| "cached".into()))
+}
+
+#[monitored]
+async fn busy(id: u32) -> Result<warp::reply::Response, std::convert::Infallible> {
+    use warp::Reply;
+    let page = fallback_row(id).await.unwrap_or_default();
+    Ok(warp::reply::with_status(page, warp::http::StatusCode::SERVICE_UNAVAILABLE).into_response())
+}
+
+fn trail_app() -> impl Filter<Extract = (warp::reply::Response,), Error = warp::Rejection>
+       + Clone
+       + Send
+       + Sync
+       + 'static {
+    use warp::Reply;
+    let report = warp::path!("report" / u32)
+        .and_then(report)
+        .map(|s: String| s.into_response());
+    let strict = warp::path!("strict" / u32)
+        .and(warp::query::<std::collections::HashMap<String, String>>())
+        .and_then(|id, q: std::collections::HashMap<String, String>| {
+            strict(id, q.contains_key("lenient"))
+        });
+    let busy = warp::path!("busy" / u32).and_then(busy);
+    report.or(strict).unify().or(busy).unify()
+}
+
+#[tokio::test]
+async fn returned_errors_that_end_in_a_5xx_are_recorded_with_their_trail() {
+    let _serial = serial().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(config(&dir), trail_app()).await;
+    let c = client();
+    for (path, want) in [
+        ("/report/13", 500),
+        ("/report/14", 500),
+        ("/report/1", 200),
+        ("/strict/13", 500),
+        ("/strict/13?lenient", 200),
+        ("/busy/13", 503),
+    ] {
+        let r = c.get(server.url(path)).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), want, "{path}");
+    }
+    server.dashboard.flush().await.unwrap();
+    let (admin, _) = login(&server, "admin", ADMIN_PW).await;
+    let (status, all) = json(&admin, &server.url("/dashboard/api/exceptions")).await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    let all = all.as_array().unwrap();
+    // A handled error is no exception, whatever the status: only `report` and `strict` have one.
+    let endpoints: Vec<&str> = all
+        .iter()
+        .map(|g| g["endpoint"].as_str().unwrap())
+        .collect();
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert!(endpoints.contains(&"report") && endpoints.contains(&"strict"));
+
+    let report = all.iter().find(|g| g["endpoint"] == "report").unwrap();
+    assert_eq!(report["count"], 2, "two ids, one group");
+    assert_eq!(
+        report["type"], "anyhow::Error",
+        "the error, not the rejection"
+    );
+    assert_eq!(report["user_captured"], false);
+    let id = overview_row(&server, &admin, "report").await["id"]
+        .as_i64()
+        .unwrap();
+    let (_, groups) = json(
+        &admin,
+        &server.url(&format!("/dashboard/api/endpoints/{id}/exceptions")),
+    )
+    .await;
+    let frames: Vec<&str> = groups[0]["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["function"].as_str().unwrap())
+        .collect();
+    let short: Vec<&str> = frames
+        .iter()
+        .map(|f| f.rsplit("::").next().unwrap())
+        .collect();
+    assert_eq!(
+        short,
+        ["read_row", "load_row", "render_row", "report"],
+        "{frames:?}"
+    );
+    let messages = groups[0]["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(messages
+        .iter()
+        .all(|m| m["message"].as_str().unwrap().starts_with("row 1")));
+    let first = &groups[0]["frames"][0];
+    assert_eq!(first["relative_file"], "tests/exceptions.rs");
+    let (_, source) = json(
+        &admin,
+        &server.url(&format!(
+            "/dashboard/api/functions/{}/source",
+            first["function_id"]
+        )),
+    )
+    .await;
+    assert!(source["code"].as_str().unwrap().contains("fn read_row"));
+
+    let strict = all.iter().find(|g| g["endpoint"] == "strict").unwrap();
+    assert_eq!(strict["count"], 1, "the lenient request handled it");
     server.stop().await;
 }

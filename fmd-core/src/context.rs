@@ -113,6 +113,8 @@ pub struct HandlerRun {
     pub outcome: Outcome,
     /// At levels 2 and 3: its span tree, and what made it an outlier.
     pub detail: Option<Box<RequestDetail>>,
+    /// An error its callees (or it) returned that no annotated function handled.
+    pub trail: Option<Box<crate::trail::Trail>>,
 }
 
 /// The parts of a request an outlier stores, read from the web layer's request only when the
@@ -207,9 +209,17 @@ impl RequestContext {
             (Outcome::Completed, Some(status)) => status,
             (outcome, _) => outcome.fallback_status(),
         };
-        // A 5xx that warp gave a rejection is an exception; a 5xx reply the handler chose is not.
-        if let Some(description) = rejection.filter(|_| status_code >= 500) {
-            let exception = CapturedError::rejection(&run.endpoint.meta, description);
+        // A 5xx with a returned error behind it is that error; without one, a 5xx that warp gave
+        // a rejection is the rejection; a 5xx reply the handler chose is no exception.
+        let uncaught = match (run.trail.take(), rejection) {
+            _ if status_code < 500 || run.outcome != Outcome::Completed => None,
+            (Some(trail), _) => Some(trail.into_exception(&run.endpoint.meta)),
+            (None, Some(description)) => {
+                Some(CapturedError::rejection(&run.endpoint.meta, description))
+            }
+            (None, None) => None,
+        };
+        if let Some(exception) = uncaught {
             run.detail
                 .get_or_insert_with(Box::default)
                 .exceptions

@@ -19,13 +19,15 @@ pub enum Origin {
     Panic,
     /// A rejection that warp answered with a 5xx, with no panic behind it.
     Rejection,
+    /// An error returned by annotated functions that ended the request with a 5xx.
+    Returned,
 }
 
 /// Where an exception happened.
 #[derive(Debug, Clone)]
 pub enum Stack {
-    /// The stack when it was captured, unresolved.
-    Backtrace(backtrace::Backtrace),
+    /// The stack when it was captured, unresolved: its return addresses, innermost first.
+    Backtrace(Vec<usize>),
     /// Registered functions it passed through, innermost first, each with a line in it: for
     /// exceptions noticed after the stack that raised them is gone.
     Functions(Vec<(&'static EndpointMeta, u32)>),
@@ -59,7 +61,7 @@ impl CapturedError {
             chain,
             site: None,
             time: crate::now_micros(),
-            stack: Stack::Backtrace(backtrace::Backtrace::new_unresolved()),
+            stack: Stack::Backtrace(return_addresses()),
         }
     }
 
@@ -78,21 +80,41 @@ impl CapturedError {
 
     /// An error passed to `capture!` at `file:line`.
     pub fn from_error(err: &dyn Error, type_name: &str, file: &str, line: u32) -> Self {
-        let mut chain = Vec::new();
-        let mut source = err.source();
-        while let Some(s) = source {
-            chain.push(s.to_string());
-            source = s.source();
-        }
         let mut captured = CapturedError::new(
             Origin::Captured,
             type_name.to_owned(),
             err.to_string(),
-            chain,
+            source_chain(err),
         );
         captured.site = Some((file.to_owned(), line));
         captured
     }
+}
+
+/// Return addresses kept per exception at most, innermost first.
+const MAX_ADDRESSES: usize = 256;
+
+/// The stack's return addresses, innermost first: all the request path pays for. Only the
+/// instruction pointers are read; `backtrace::Backtrace::new_unresolved` also looks up each
+/// frame's function start, which costs about as much again.
+fn return_addresses() -> Vec<usize> {
+    let mut addresses = Vec::with_capacity(64);
+    backtrace::trace(|frame| {
+        addresses.push(frame.ip() as usize);
+        addresses.len() < MAX_ADDRESSES
+    });
+    addresses
+}
+
+/// The `Display` texts of `err`'s `source()` chain, outermost first.
+pub(crate) fn source_chain(err: &dyn Error) -> Vec<String> {
+    let mut chain = Vec::new();
+    let mut source = err.source();
+    while let Some(s) = source {
+        chain.push(s.to_string());
+        source = s.source();
+    }
+    chain
 }
 
 /// What `capture!` accepts: any `std::error::Error` value or reference, `&dyn Error`, and
@@ -233,7 +255,8 @@ const OWN_FRAMES: [&str; 6] = [
     "std::sys::backtrace::",
 ];
 
-/// fmd's own functions: the monitoring between the runtime and the application's code.
+/// fmd's own functions: the monitoring between the runtime and the application's code (the
+/// code its attributes generate inside the application's functions is found by [`in_expansion`]).
 const FMD_FRAMES: [&str; 6] = [
     "fmd_core::",
     "<fmd_core::",
@@ -261,11 +284,7 @@ fn is_library_path(file: &str) -> bool {
 /// the debug info, or a `file!()` path; registered paths are `file!()`, relative to the
 /// workspace root).
 pub fn registered_at(file: &str, line: u32) -> Option<&'static EndpointMeta> {
-    let all = endpoints()
-        .map(|e| &e.meta)
-        .chain(functions().map(|f| &f.meta));
-    all.filter(|m| m.line > 0 && !m.file.is_empty())
-        .filter(|m| file == m.file || file.ends_with(&format!("/{}", m.file)))
+    registered_in(file)
         .filter(|m| {
             let last = m.line + m.source.lines().count().max(1) as u32 - 1;
             (m.line..=last).contains(&line)
@@ -274,29 +293,52 @@ pub fn registered_at(file: &str, line: u32) -> Option<&'static EndpointMeta> {
         .max_by_key(|m| m.line)
 }
 
+/// The registered functions defined in `file` (an absolute path, or a `file!()` path).
+fn registered_in(file: &str) -> impl Iterator<Item = &'static EndpointMeta> + '_ {
+    endpoints()
+        .map(|e| &e.meta)
+        .chain(functions().map(|f| &f.meta))
+        .filter(|m| m.line > 0 && !m.file.is_empty())
+        .filter(move |m| file == m.file || file.ends_with(&format!("/{}", m.file)))
+}
+
+/// Whether a frame is code that fmd's attribute generated around a registered function: a
+/// closure of that function placed at the attribute, just above the function's first line.
+fn in_expansion(function: &str, file: &str, line: u32) -> bool {
+    registered_in(file).any(|m| {
+        line < m.line
+            && line + 10 >= m.line
+            && function.contains(&format!("{}::{{{{closure}}}}", m.function))
+    })
+}
+
 /// Resolves a captured backtrace into frames, innermost first: capturing's own frames dropped,
 /// each frame matched to a registered function when its file and line fall in one, library
 /// frames marked. Slow (reads debug info): for the writer, not the request path.
-pub fn resolve(backtrace: &mut backtrace::Backtrace) -> Vec<ResolvedFrame> {
-    backtrace.resolve();
+pub fn resolve(addresses: &[usize]) -> Vec<ResolvedFrame> {
     let mut frames = Vec::new();
-    for frame in backtrace.frames() {
-        for symbol in frame.symbols() {
-            let function = symbol
-                .name()
-                .map(|n| format!("{n:#}"))
-                .unwrap_or_else(|| "<unknown>".into());
-            let file = symbol
-                .filename()
-                .map(|f| f.display().to_string())
-                .unwrap_or_default();
-            let line = symbol.lineno().unwrap_or(0);
+    for &ip in addresses {
+        let mut symbols = Vec::new();
+        // A return address points after the call: the call's line is the byte before it.
+        backtrace::resolve(ip.saturating_sub(1) as *mut std::ffi::c_void, |symbol| {
+            symbols.push((
+                symbol.name().map(|n| format!("{n:#}")),
+                symbol.filename().map(|f| f.display().to_string()),
+                symbol.lineno(),
+            ));
+        });
+        for (name, file, line) in symbols {
+            let function = name.unwrap_or_else(|| "<unknown>".into());
+            let file = file.unwrap_or_default();
+            let line = line.unwrap_or(0);
             if frames.is_empty() && OWN_FRAMES.iter().any(|p| function.starts_with(p)) {
                 continue;
             }
             let registered = registered_at(&file, line);
             let library = registered.is_none()
-                && (is_library_path(&file) || FMD_FRAMES.iter().any(|p| function.starts_with(p)));
+                && (is_library_path(&file)
+                    || FMD_FRAMES.iter().any(|p| function.starts_with(p))
+                    || in_expansion(&function, &file, line));
             frames.push(ResolvedFrame {
                 function,
                 file,

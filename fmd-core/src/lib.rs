@@ -10,6 +10,7 @@
 //! - [`record`]: the finished request record, the bounded queue it travels on, and the [`Sink`]
 //!   trait that storage implements.
 //! - [`monitor`]: what the `#[monitored]` expansion calls.
+//! - [`trail`]: errors returned through annotated functions, recorded when they end in a 5xx.
 //! - [`version`]: the application version, from the configuration or a git checkout.
 //!
 //! Application code uses the `fmd` facade crate; this crate is its foundation.
@@ -23,6 +24,7 @@ pub mod outlier;
 pub mod profile;
 pub mod record;
 pub mod registry;
+pub mod trail;
 pub mod version;
 
 mod clock;

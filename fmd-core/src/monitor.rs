@@ -16,6 +16,7 @@ use crate::outlier;
 use crate::profile::{self, Profile, ROOT};
 use crate::record::{record_default, RequestRecord};
 use crate::registry::{Endpoint, LEVEL_INACTIVE};
+use crate::trail::{self, Report, Trail};
 
 #[derive(Debug, Clone, Copy)]
 enum Phase {
@@ -60,6 +61,7 @@ fn finish(
     start: Instant,
     outcome: Outcome,
     profile: Option<Arc<Profile>>,
+    trail: Option<Box<Trail>>,
 ) {
     let duration_us = start.elapsed().as_micros() as u64;
     let started = Clock::micros_at(start);
@@ -73,24 +75,38 @@ fn finish(
                 .push(panic);
         }
     }
-    let run = HandlerRun {
-        endpoint,
-        started,
-        duration_us,
-        outcome,
-        detail,
-    };
     match context::current() {
-        Some(ctx) => ctx.set_run(run),
-        None => record_default(RequestRecord {
+        Some(ctx) => ctx.set_run(HandlerRun {
             endpoint,
-            time_requested: started,
+            started,
             duration_us,
-            status_code: outcome.fallback_status(),
-            ip: None,
-            group_by: None,
-            detail: run.detail,
+            outcome,
+            detail,
+            trail,
         }),
+        None => {
+            // Outside warp the function's own `Err` is what ends the call: an error it returned
+            // is an exception, and the call a failed one.
+            let mut status_code = outcome.fallback_status();
+            if let Some(trail) =
+                trail.filter(|t| outcome == Outcome::Completed && t.returned_by(&endpoint.meta))
+            {
+                status_code = 500;
+                detail
+                    .get_or_insert_with(Box::default)
+                    .exceptions
+                    .push(trail.into_exception(&endpoint.meta));
+            }
+            record_default(RequestRecord {
+                endpoint,
+                time_requested: started,
+                duration_us,
+                status_code,
+                ip: None,
+                group_by: None,
+                detail,
+            })
+        }
     }
 }
 
@@ -98,21 +114,31 @@ pin_project_lite::pin_project! {
     /// The future of a monitored `async fn`: times it from first poll to completion, and
     /// records a panic (then resumes it) or a cancellation (the future dropped unfinished).
     #[derive(Debug)]
-    pub struct Monitored<F> {
+    pub struct Monitored<F, R = ()> {
         #[pin]
         inner: F,
+        // Reports the output to the error trail, inside the poll that produced it.
+        report: R,
         endpoint: &'static Endpoint,
         phase: Phase,
         profile: Option<Arc<Profile>>,
+        // An error returned by the handler's callees, on its way out.
+        trail: Option<Box<Trail>>,
         // The span current when the body last returned `Pending`.
         resume: u32,
     }
 
-    impl<F> PinnedDrop for Monitored<F> {
+    impl<F, R> PinnedDrop for Monitored<F, R> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             if let Phase::Timing(start) = *this.phase {
-                finish(this.endpoint, start, Outcome::Cancelled, this.profile.take());
+                finish(
+                    this.endpoint,
+                    start,
+                    Outcome::Cancelled,
+                    this.profile.take(),
+                    this.trail.take(),
+                );
             }
         }
     }
@@ -122,17 +148,27 @@ impl<F> Monitored<F> {
     /// Wraps the body's future.
     #[inline]
     pub fn new(endpoint: &'static Endpoint, inner: F) -> Self {
+        Monitored::reporting(endpoint, inner, ())
+    }
+}
+
+impl<F, R> Monitored<F, R> {
+    /// Wraps the body's future; `report` sees its output before the handler ends.
+    #[inline]
+    pub fn reporting(endpoint: &'static Endpoint, inner: F, report: R) -> Self {
         Monitored {
             inner,
+            report,
             endpoint,
             phase: Phase::Fresh,
             profile: None,
+            trail: None,
             resume: ROOT,
         }
     }
 }
 
-impl<F: Future> Future for Monitored<F> {
+impl<F: Future, R: Report<F::Output>> Future for Monitored<F, R> {
     type Output = F::Output;
 
     #[inline]
@@ -144,32 +180,40 @@ impl<F: Future> Future for Monitored<F> {
         let Phase::Timing(start) = *this.phase else {
             return this.inner.poll(cx);
         };
-        let inner = this.inner;
+        let (inner, report) = (this.inner, &*this.report);
+        let poll = move || {
+            let poll = inner.poll(cx);
+            if let Poll::Ready(output) = &poll {
+                report.report(output);
+            }
+            poll
+        };
+        let saved_trail = trail::enter(this.trail.take());
         let result = if this.profile.is_some() {
             let saved = profile::enter(this.profile.take(), *this.resume);
-            let result = catch_unwind(AssertUnwindSafe(|| inner.poll(cx)));
+            let result = catch_unwind(AssertUnwindSafe(poll));
             (*this.profile, *this.resume) = profile::leave(saved);
             result
         } else {
-            catch_unwind(AssertUnwindSafe(|| inner.poll(cx)))
+            catch_unwind(AssertUnwindSafe(poll))
         };
+        *this.trail = trail::leave(saved_trail);
+        let outcome = match result {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(_)) => Outcome::Completed,
+            Err(_) => Outcome::Panicked,
+        };
+        *this.phase = Phase::Done;
+        finish(
+            this.endpoint,
+            start,
+            outcome,
+            this.profile.take(),
+            this.trail.take(),
+        );
         match result {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(output)) => {
-                *this.phase = Phase::Done;
-                finish(
-                    this.endpoint,
-                    start,
-                    Outcome::Completed,
-                    this.profile.take(),
-                );
-                Poll::Ready(output)
-            }
-            Err(payload) => {
-                *this.phase = Phase::Done;
-                finish(this.endpoint, start, Outcome::Panicked, this.profile.take());
-                resume_unwind(payload)
-            }
+            Ok(poll) => poll,
+            Err(payload) => resume_unwind(payload),
         }
     }
 }
@@ -182,6 +226,8 @@ pub struct SyncGuard {
     start: Option<Instant>,
     /// What the call's profile replaced on this thread, restored when it ends.
     saved: Option<(Option<Arc<Profile>>, u32)>,
+    /// What the call's trail slot replaced, while it is timed.
+    saved_trail: Option<trail::Saved>,
 }
 
 impl SyncGuard {
@@ -198,21 +244,30 @@ impl SyncGuard {
             endpoint,
             start,
             saved,
+            saved_trail: start.map(|_| trail::enter(None)),
         }
+    }
+}
+
+impl SyncGuard {
+    #[inline(never)]
+    fn timed_end(&mut self, start: Instant) {
+        let profile = self.saved.take().and_then(|saved| profile::leave(saved).0);
+        let trail = self.saved_trail.take().and_then(trail::leave);
+        let outcome = if std::thread::panicking() {
+            Outcome::Panicked
+        } else {
+            Outcome::Completed
+        };
+        finish(self.endpoint, start, outcome, profile, trail);
     }
 }
 
 impl Drop for SyncGuard {
     #[inline]
     fn drop(&mut self) {
-        let profile = self.saved.take().and_then(|saved| profile::leave(saved).0);
-        if let Some(start) = self.start {
-            let outcome = if std::thread::panicking() {
-                Outcome::Panicked
-            } else {
-                Outcome::Completed
-            };
-            finish(self.endpoint, start, outcome, profile);
-        }
+        // Untimed (level 0, or no dashboard): nothing was installed.
+        let Some(start) = self.start else { return };
+        self.timed_end(start);
     }
 }

@@ -271,39 +271,71 @@ pub fn leave(saved: (Option<Arc<Profile>>, u32)) -> (Option<Arc<Profile>>, u32) 
 #[must_use = "the span ends when the guard is dropped"]
 pub struct SpanGuard {
     open: Option<(Arc<Profile>, u32, u32)>,
+    /// `Some` while the call is one level deeper; for a plain function that returns no
+    /// `Result`, also whether its return (a value) is reported when the guard drops.
+    deeper: Option<(crate::trail::Deeper, bool)>,
 }
 
 impl SpanGuard {
     /// Opens a span of `function` in the current request, if it is being profiled.
     #[inline]
     pub fn enter(function: &'static Function) -> SpanGuard {
-        match active() {
-            None => SpanGuard { open: None },
-            Some(profile) => Self::open(profile, function),
+        let deeper = crate::trail::Deeper::enter();
+        let open = active().and_then(|profile| Self::open(profile, function));
+        SpanGuard {
+            open,
+            deeper: Some((deeper, false)),
         }
     }
 
+    /// Opens a span of a profiled plain function that returns no `Result`: the guard also
+    /// reports that the function returned a value when it drops. (A `span!` block, which a `?`
+    /// may leave, and a `Result` function, which reports its value itself, use [`enter`].)
+    ///
+    /// [`enter`]: SpanGuard::enter
+    #[inline]
+    pub fn function(function: &'static Function) -> SpanGuard {
+        let mut guard = Self::enter(function);
+        if let Some((_, reports)) = guard.deeper.as_mut() {
+            *reports = true;
+        }
+        guard
+    }
+
     #[inline(never)]
-    fn open(profile: Arc<Profile>, function: &'static Function) -> SpanGuard {
+    fn open(
+        profile: Arc<Profile>,
+        function: &'static Function,
+    ) -> Option<(Arc<Profile>, u32, u32)> {
         if !detailed(profile.endpoint) {
-            return SpanGuard { open: None };
+            return None;
         }
         let parent = CURRENT.get();
-        let Some(id) = profile.open(function, parent) else {
-            return SpanGuard { open: None };
-        };
+        let id = profile.open(function, parent)?;
         CURRENT.set(id);
-        SpanGuard {
-            open: Some((profile, id, parent)),
-        }
+        Some((profile, id, parent))
+    }
+}
+
+impl SpanGuard {
+    #[inline(never)]
+    fn close(open: (Arc<Profile>, u32, u32)) {
+        let (profile, id, parent) = open;
+        profile.close(id, std::thread::panicking());
+        CURRENT.set(parent);
     }
 }
 
 impl Drop for SpanGuard {
+    // Inline: outside levels 2-3 this is a check and the depth's decrement.
+    #[inline]
     fn drop(&mut self) {
-        if let Some((profile, id, parent)) = self.open.take() {
-            profile.close(id, std::thread::panicking());
-            CURRENT.set(parent);
+        if let Some(open) = self.open.take() {
+            Self::close(open);
+        }
+        // Also when unwinding: a panic ends the request's interest in the trail anyway.
+        if let Some((deeper, true)) = self.deeper.take() {
+            deeper.returned_value();
         }
     }
 }
@@ -335,14 +367,16 @@ pin_project_lite::pin_project! {
     /// The future of a profiled `async fn`: a span from first poll to completion; dropped
     /// before completion, the span closes as cancelled.
     #[derive(Debug)]
-    pub struct Profiled<F> {
+    pub struct Profiled<F, R = ()> {
         #[pin]
         inner: F,
+        // Reports the output to the error trail, at the function's depth.
+        report: R,
         function: &'static Function,
         state: State,
     }
 
-    impl<F> PinnedDrop for Profiled<F> {
+    impl<F, R> PinnedDrop for Profiled<F, R> {
         fn drop(this: Pin<&mut Self>) {
             if let State::On { profile, id, .. } = &*this.project().state {
                 profile.close(*id, true);
@@ -355,20 +389,30 @@ impl<F> Profiled<F> {
     /// Wraps the body's future.
     #[inline]
     pub fn new(function: &'static Function, inner: F) -> Self {
+        Profiled::reporting(function, inner, ())
+    }
+}
+
+impl<F, R> Profiled<F, R> {
+    /// Wraps the body's future; `report` sees its output when it completes.
+    #[inline]
+    pub fn reporting(function: &'static Function, inner: F, report: R) -> Self {
         Profiled {
             inner,
+            report,
             function,
             state: State::Fresh,
         }
     }
 }
 
-impl<F: Future> Future for Profiled<F> {
+impl<F: Future, R: crate::trail::Report<F::Output>> Future for Profiled<F, R> {
     type Output = F::Output;
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
+        let _deeper = crate::trail::Deeper::enter();
         if let State::Fresh = this.state {
             *this.state = match active() {
                 Some(profile) if detailed(profile.endpoint) => {
@@ -385,13 +429,18 @@ impl<F: Future> Future for Profiled<F> {
             };
         }
         let State::On { resume, .. } = this.state else {
-            return this.inner.poll(cx);
+            let poll = this.inner.poll(cx);
+            if let Poll::Ready(output) = &poll {
+                this.report.report(output);
+            }
+            return poll;
         };
         let restore = RestoreCurrent(CURRENT.replace(*resume));
         let poll = this.inner.poll(cx);
         *resume = CURRENT.replace(restore.0);
         std::mem::forget(restore);
-        if poll.is_ready() {
+        if let Poll::Ready(output) = &poll {
+            this.report.report(output);
             if let State::On { profile, id, .. } = std::mem::replace(this.state, State::Done) {
                 profile.close(id, false);
             }

@@ -143,7 +143,7 @@ fn expand(
             source_sha256: #sha,
         }
     };
-    let (item, wrapper, target, guard) = match kind {
+    let (item, wrapper, wrapper_reporting, target, guard, returned) = match kind {
         Kind::Monitored => (
             quote! {
                 static __FMD_ENDPOINT: ::fmd::__private::Endpoint =
@@ -153,8 +153,10 @@ fn expand(
                 }
             },
             quote!(::fmd::__private::Monitored::new),
+            quote!(::fmd::__private::Monitored::reporting),
             quote!(__FMD_ENDPOINT),
             quote!(::fmd::__private::SyncGuard::enter(&__FMD_ENDPOINT)),
+            quote!(::fmd::__private::endpoint_returned),
         ),
         Kind::Profiled => (
             quote! {
@@ -165,20 +167,82 @@ fn expand(
                 }
             },
             quote!(::fmd::__private::Profiled::new),
+            quote!(::fmd::__private::Profiled::reporting),
             quote!(__FMD_FUNCTION),
-            quote!(::fmd::__private::SpanGuard::enter(&__FMD_FUNCTION)),
+            quote!(::fmd::__private::SpanGuard::function(&__FMD_FUNCTION)),
+            quote!(::fmd::__private::function_returned),
         ),
     };
     let wrap = |inner: TokenStream| quote!(#wrapper(&#target, #inner));
+    // Hands the value the function returns to the runtime, which follows errors on their way out
+    // of the request (`fmd_core::trail`); the value's type picks the classification.
+    let report = quote! {
+        #returned(&#target, {
+            #[allow(unused_imports)]
+            use ::fmd::__private::{
+                ReturnedDeref as _, ReturnedError as _, ReturnedOther as _, ReturnedValue as _,
+            };
+            (&&&&::fmd::__private::Ret(__fmd_out)).fmd_returned()
+        });
+    };
+    // The wrapper with a closure that reports the future's output, of type `ty`, from inside
+    // the poll that produced it. The parameter is typed from the signature: the future's output
+    // type alone may not be known yet where the classification is resolved. A unit or
+    // `impl Trait` output is no `Result` the classification could see: it is a value.
+    let reporting = |future: TokenStream, ty: Type| {
+        let closure = match ty {
+            Type::Tuple(t) if t.elems.is_empty() => quote!(|_: &()| {
+                #returned(&#target, ::fmd::__private::Returned::Value)
+            }),
+            Type::ImplTrait(_) | Type::Infer(_) => quote!(|_: &_| {
+                #returned(&#target, ::fmd::__private::Returned::Value)
+            }),
+            ty => quote!(|__fmd_out: &#ty| { #report }),
+        };
+        quote!(#wrapper_reporting(&#target, #future, #closure))
+    };
 
     let body = if sig.asyncness.is_some() {
         let inner = with_fake_return(&sig.output, *block);
-        let call = wrap(quote!(async move #inner));
+        let output = match &sig.output {
+            ReturnType::Default => syn::parse_quote!(()),
+            ReturnType::Type(_, ty) => {
+                let mut ty = (**ty).clone();
+                ImplTraitToInfer.visit_type_mut(&mut ty);
+                ty
+            }
+        };
+        let call = reporting(quote!(async move #inner), output);
         quote! { #call.await }
-    } else if let Some(block) = wrap_async_tail(&block, &wrap) {
+    } else if let Some(block) = wrap_async_tail(&block, &|future| {
         // `fn f() -> impl Future { async move { ... } }` and async-trait's
-        // `Box::pin(async move { ... })`: time the returned future, not its construction.
+        // `Box::pin(async move { ... })`: time the returned future, not its construction. Its
+        // output is reported when the signature names it: the block alone may not fix its type.
+        match future_output(&sig.output) {
+            Some(ty) => reporting(future, ty),
+            None => wrap(future),
+        }
+    }) {
         quote! { #block }
+    } else if let Some(ty) = result_type(&sig.output) {
+        // A plain function returning a `Result`: its body runs in a closure, so that every
+        // `return` and `?` yields the value to report.
+        let stmts = &block.stmts;
+        let guard = match kind {
+            Kind::Monitored => guard,
+            Kind::Profiled => quote!(::fmd::__private::SpanGuard::enter(&__FMD_FUNCTION)),
+        };
+        quote! {
+            #[allow(unused_variables, clippy::let_underscore_untyped)]
+            let __fmd_guard = #guard;
+            #[allow(clippy::redundant_closure_call)]
+            let __fmd_out: #ty = (move || { #(#stmts)* })();
+            {
+                let __fmd_out = &__fmd_out;
+                #report
+            }
+            __fmd_out
+        }
     } else {
         let stmts = &block.stmts;
         quote! {
@@ -195,6 +259,76 @@ fn expand(
             #body
         }
     }
+}
+
+/// The declared type of a plain function's `Result` return (`Result<T, E>`, `io::Result<T>`,
+/// `fmt::Result`), with `impl Trait` as `_`; `None` for any other return type.
+fn result_type(output: &ReturnType) -> Option<Type> {
+    let ReturnType::Type(_, ty) = output else {
+        return None;
+    };
+    let Type::Path(path) = &**ty else { return None };
+    if path.qself.is_some() || path.path.segments.last()?.ident != "Result" {
+        return None;
+    }
+    let mut ty = (**ty).clone();
+    ImplTraitToInfer.visit_type_mut(&mut ty);
+    Some(ty)
+}
+
+/// `T` of a return type `impl Future<Output = T>` or `Pin<Box<dyn Future<Output = T> + ..>>`.
+fn future_output(output: &ReturnType) -> Option<Type> {
+    let ReturnType::Type(_, ty) = output else {
+        return None;
+    };
+    let bounds = match &**ty {
+        Type::ImplTrait(it) => &it.bounds,
+        Type::Path(pin) => {
+            let boxed = only_type_argument(pin.path.segments.last()?)?;
+            let Type::Path(boxed) = boxed else {
+                return None;
+            };
+            match only_type_argument(boxed.path.segments.last()?)? {
+                Type::TraitObject(object) => &object.bounds,
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    bounds.iter().find_map(|bound| {
+        let syn::TypeParamBound::Trait(tr) = bound else {
+            return None;
+        };
+        let last = tr.path.segments.last()?;
+        if last.ident != "Future" {
+            return None;
+        }
+        let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+            return None;
+        };
+        args.args.iter().find_map(|arg| match arg {
+            syn::GenericArgument::AssocType(assoc) if assoc.ident == "Output" => {
+                let mut ty = assoc.ty.clone();
+                ImplTraitToInfer.visit_type_mut(&mut ty);
+                Some(ty)
+            }
+            _ => None,
+        })
+    })
+}
+
+/// The one type argument of `Pin<..>` or `Box<..>`.
+fn only_type_argument(segment: &syn::PathSegment) -> Option<&Type> {
+    if segment.ident != "Pin" && segment.ident != "Box" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &segment.arguments else {
+        return None;
+    };
+    args.args.iter().find_map(|arg| match arg {
+        syn::GenericArgument::Type(ty) => Some(ty),
+        _ => None,
+    })
 }
 
 /// The body as an async block that infers its output type as the `async fn` did: a return edge

@@ -104,7 +104,7 @@ pub(crate) fn prepare(
     cache: &mut FrameCache,
 ) -> Result<Prepared, diesel::result::Error> {
     let key: Vec<usize> = match &e.stack {
-        Stack::Backtrace(b) => b.frames().iter().map(|f| f.ip() as usize).collect(),
+        Stack::Backtrace(addresses) => addresses.clone(),
         Stack::Functions(list) => list
             .iter()
             .flat_map(|(m, line)| [*m as *const _ as usize, *line as usize])
@@ -142,7 +142,7 @@ fn store_frames(
     e: &CapturedError,
 ) -> Result<Vec<PreparedFrame>, diesel::result::Error> {
     let mut resolved = match &e.stack {
-        Stack::Backtrace(b) => resolve(&mut b.clone()),
+        Stack::Backtrace(addresses) => resolve(addresses),
         Stack::Functions(list) => list
             .iter()
             .map(|(meta, line)| ResolvedFrame {

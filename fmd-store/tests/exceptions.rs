@@ -201,10 +201,7 @@ fn without_debug_info_the_capture_site_is_the_frame() {
             .unwrap();
         // What a binary without debug info resolves to: no frame with a file.
         let mut e = CapturedError::from_error(&NotFound("x".into()), "NotFound", "src/api.rs", 42);
-        e.stack = fmd_core::exception::Stack::Backtrace(backtrace::Backtrace::from(Vec::<
-            backtrace::BacktraceFrame,
-        >::new(
-        )));
+        e.stack = fmd_core::exception::Stack::Backtrace(Vec::new());
         sink.write(&[with_exceptions(1, vec![e])], &[])
             .unwrap_or_else(|err| panic!("{db}: {err}"));
         let groups = store.exception_groups(None, 0, 10).unwrap();

@@ -1,0 +1,260 @@
+//! The dashboard in a real browser: headless Chromium driven through chromedriver (Debian's
+//! `chromium` and `chromium-driver`; `.ci/run` installs them). Recorded text that is markup,
+//! in an exception's message and in a frame's source, must render as text and run nothing.
+//!
+//! Without chromedriver the test says so and passes; with `CI=true` it fails instead.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use fmd::monitored;
+use serde_json::{json, Value};
+use warp::Filter;
+
+/// Sets a flag if it ever runs: in a message and in the function's source.
+const PAYLOAD: &str = "<script>window.fmdXss=1</script><img src=x onerror=\"window.fmdXss=2\">";
+
+#[monitored]
+async fn hostile() -> Result<String, std::convert::Infallible> {
+    fmd::capture!(std::io::Error::other(
+        "<script>window.fmdXss=1</script><img src=x onerror=\"window.fmdXss=2\">"
+    ));
+    Ok("captured".into())
+}
+
+/// A chromedriver process and one browser session in it.
+struct Browser {
+    driver: Child,
+    http: reqwest::Client,
+    session: String,
+}
+
+impl Browser {
+    /// Starts chromedriver with a headless Chromium, or `None` (after saying why) when they
+    /// are not installed outside CI.
+    async fn start() -> Option<Browser> {
+        let driver_bin = std::env::var("FMD_TEST_CHROMEDRIVER").unwrap_or("chromedriver".into());
+        let chromium = std::env::var("FMD_TEST_CHROMIUM").unwrap_or("/usr/bin/chromium".into());
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let driver = match Command::new(&driver_bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+        {
+            Ok(child) => child,
+            Err(e) => {
+                let why = format!(
+                    "cannot start {driver_bin} ({e}): install Debian's chromium and \
+                     chromium-driver, or set FMD_TEST_CHROMEDRIVER"
+                );
+                assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
+                eprintln!("skipping the browser test: {why}");
+                return None;
+            }
+        };
+        let http = reqwest::Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while http.get(format!("{base}/status")).send().await.is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:loggingPrefs": {"browser": "ALL"},
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": ["--headless", "--no-sandbox", "--disable-gpu",
+                         "--disable-background-networking", "--window-size=1366,900"]
+            }
+        }}});
+        let r: Value = http
+            .post(format!("{base}/session"))
+            .json(&caps)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = r["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {r}"))
+            .to_owned();
+        Some(Browser {
+            driver,
+            http,
+            session: format!("{base}/session/{session}"),
+        })
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let mut request = self.http.request(method, format!("{}{path}", self.session));
+        if !body.is_null() {
+            request = request.json(&body);
+        }
+        let r: Value = request.send().await.unwrap().json().await.unwrap();
+        assert!(r["value"]["error"].is_null(), "{path}: {r}");
+        r["value"].clone()
+    }
+
+    async fn goto(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", json!({ "url": url }))
+            .await;
+    }
+
+    async fn run(&self, script: &str) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            json!({"script": script, "args": []}),
+        )
+        .await
+    }
+
+    /// Runs `script` until it returns something other than null or false.
+    async fn wait_for(&self, script: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let v = self.run(script).await;
+            if !v.is_null() && v != Value::Bool(false) {
+                return v;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for: {script}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn screenshot(&self, name: &str) {
+        use base64::Engine;
+        let png = self
+            .call(reqwest::Method::GET, "/screenshot", Value::Null)
+            .await;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().unwrap())
+            .unwrap();
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+
+    /// The console's errors so far.
+    async fn console_errors(&self) -> Vec<String> {
+        let log = self
+            .call(reqwest::Method::POST, "/se/log", json!({"type": "browser"}))
+            .await;
+        log.as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["level"] == "SEVERE")
+            .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+#[tokio::test]
+async fn recorded_markup_renders_as_text() {
+    let _serial = serial().await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let app = warp::path!("hostile").and_then(hostile);
+    let server = Server::start(config(&dir), app).await;
+    client().get(server.url("/hostile")).send().await.unwrap();
+    server.dashboard.flush().await.unwrap();
+
+    browser.goto(&server.url("/dashboard/login")).await;
+    browser
+        .run(&format!(
+            "document.querySelector('input[name=username]').value = 'admin';
+             document.querySelector('input[name=password]').value = {};
+             document.querySelector('form.login-card').submit();",
+            json!(ADMIN_PW)
+        ))
+        .await;
+    browser
+        .wait_for("return location.pathname.endsWith('/overview')")
+        .await;
+
+    browser.goto(&server.url("/dashboard/exceptions")).await;
+    let text = browser
+        .wait_for(
+            "return document.querySelector('main') && document.querySelector('main').innerText",
+        )
+        .await;
+    assert!(
+        text.as_str().unwrap().contains(PAYLOAD),
+        "the message shows as text: {text}"
+    );
+    browser.screenshot("exceptions-markup.png").await;
+
+    // The endpoint's Exceptions tab: the message, and the frame's source opened in the page.
+    let id = browser
+        .run("var a = document.querySelector('a[href*=\"/endpoint/\"]'); return a && a.getAttribute('href')")
+        .await;
+    let href = id.as_str().expect("the group links to its endpoint");
+    let endpoint_id: String = href
+        .split("/endpoint/")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    browser
+        .goto(&server.url(&format!("/dashboard/endpoint/{endpoint_id}/exceptions")))
+        .await;
+    browser
+        .wait_for("return document.querySelector('button.show-source')")
+        .await;
+    browser
+        .run("document.querySelector('li.frame:not(.library) button.show-source').click()")
+        .await;
+    let source = browser
+        .wait_for(
+            "var b = document.querySelector('li.frame:not(.library) .source-box');
+             return b && !b.hidden && b.innerText",
+        )
+        .await;
+    assert!(
+        source
+            .as_str()
+            .unwrap()
+            .contains("<script>window.fmdXss=1</script>"),
+        "the source shows as text: {source}"
+    );
+    assert!(browser
+        .run("return document.querySelector('main').innerText")
+        .await
+        .as_str()
+        .unwrap()
+        .contains(PAYLOAD));
+    browser.screenshot("endpoint-exceptions-markup.png").await;
+
+    let ran = browser
+        .run("return window.fmdXss === undefined ? null : window.fmdXss")
+        .await;
+    assert!(ran.is_null(), "recorded markup ran as code: {ran}");
+    let injected = browser
+        .run("return document.querySelectorAll('main script, main img[src=x]').length")
+        .await;
+    assert_eq!(injected, 0, "no element was made from recorded text");
+    let errors = browser.console_errors().await;
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    drop(browser);
+    server.stop().await;
+}
