@@ -274,3 +274,20 @@ fn an_err_that_is_no_error_is_not_recorded_and_level_0_records_nothing() {
     assert!(runtime.block_on(render(13)).is_err());
     assert!(fmd_core::trail::pending_functions().is_empty());
 }
+
+/// Drops the error's source on the way out.
+#[monitored]
+fn opaque(id: u32) -> Result<String, std::fmt::Error> {
+    read_row(id).map_err(|_| std::fmt::Error)
+}
+
+#[test]
+fn an_error_that_drops_its_source_keeps_the_innermost_message() {
+    let h = Harness::new(&["opaque"]);
+    assert!(opaque(20).is_err());
+    let (_, exceptions) = h.exceptions();
+    let e = &exceptions[0];
+    assert_eq!(trail(e), ["read_row", "opaque"]);
+    assert_eq!(e.type_name, "core::fmt::Error");
+    assert_eq!(e.chain, ["row 20 is corrupt"], "the root cause is kept");
+}

@@ -247,9 +247,7 @@ impl SyncGuard {
             saved_trail: start.map(|_| trail::enter(None)),
         }
     }
-}
 
-impl SyncGuard {
     #[inline(never)]
     fn timed_end(&mut self, start: Instant) {
         let profile = self.saved.take().and_then(|saved| profile::leave(saved).0);
