@@ -2,63 +2,28 @@
 //! the default recorder (whose queue this test reads), and an `Err` they return is an exception
 //! with every annotated function it was returned through, innermost first.
 
-use std::sync::mpsc::Receiver;
-use std::sync::{Arc, Mutex, MutexGuard};
+mod common;
+
 use std::time::Duration;
 
+use common::recorder::{endpoint, Harness};
 use fmd::{monitored, profiled};
 use fmd_core::exception::{CapturedError, Origin, Stack};
-use fmd_core::{Endpoint, Recorder, RequestRecord, WriterMsg};
 
-/// The default recorder and the endpoint levels are process-wide: one test at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-struct Harness {
-    _serial: MutexGuard<'static, ()>,
-    rx: Receiver<WriterMsg>,
-    recorder: Arc<Recorder>,
+/// The default recorder with `endpoints` at level 1.
+fn harness(endpoints: &[&str]) -> Harness {
+    let h = Harness::new();
+    for name in endpoints {
+        endpoint(name).set_level(1);
+    }
+    h
 }
 
-impl Harness {
-    fn new(endpoints: &[&str]) -> Harness {
-        let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-        let (recorder, rx) = Recorder::new(1_000);
-        fmd_core::record::set_default(Some(recorder.clone()));
-        for name in endpoints {
-            endpoint(name).set_level(1);
-        }
-        Harness {
-            _serial: serial,
-            rx,
-            recorder,
-        }
-    }
-
-    fn next(&self) -> RequestRecord {
-        match self.rx.recv_timeout(Duration::from_secs(5)) {
-            Ok(WriterMsg::Record(r)) => r,
-            other => panic!("expected a record, got {other:?}"),
-        }
-    }
-
-    /// The next record's exceptions.
-    fn exceptions(&self) -> (u16, Vec<CapturedError>) {
-        let record = self.next();
-        let exceptions = record.detail.map(|d| d.exceptions).unwrap_or_default();
-        (record.status_code, exceptions)
-    }
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        fmd_core::record::clear_default(&self.recorder);
-    }
-}
-
-fn endpoint(name: &str) -> &'static Endpoint {
-    fmd_core::registry::endpoints()
-        .find(|e| e.meta.name == name)
-        .unwrap_or_else(|| panic!("endpoint {name} is registered"))
+/// The next record's status and exceptions.
+fn next_exceptions(h: &Harness) -> (u16, Vec<CapturedError>) {
+    let record = h.next();
+    let exceptions = record.detail.map(|d| d.exceptions).unwrap_or_default();
+    (record.status_code, exceptions)
 }
 
 /// The names of the functions in an exception's trail, innermost first.
@@ -123,13 +88,13 @@ async fn job(id: u32) -> anyhow::Result<String> {
 
 #[test]
 fn an_error_returned_through_three_profiled_functions_keeps_its_trail() {
-    let h = Harness::new(&["job"]);
+    let h = harness(&["job"]);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
         .build()
         .unwrap();
     assert!(runtime.block_on(job(13)).is_err());
-    let (status, exceptions) = h.exceptions();
+    let (status, exceptions) = next_exceptions(&h);
     assert_eq!(status, 500, "a monitored function's `Err` is a failed call");
     assert_eq!(exceptions.len(), 1, "{exceptions:?}");
     let e = &exceptions[0];
@@ -143,7 +108,7 @@ fn an_error_returned_through_three_profiled_functions_keeps_its_trail() {
     assert!(runtime
         .block_on(async { tokio::spawn(job(1)).await.unwrap() })
         .is_ok());
-    let (status, exceptions) = h.exceptions();
+    let (status, exceptions) = next_exceptions(&h);
     assert_eq!((status, exceptions.len()), (200, 0));
 }
 
@@ -176,16 +141,16 @@ async fn handled(id: u32, fail_after: bool) -> Result<String, Box<dyn std::error
 
 #[test]
 fn a_handled_error_is_not_recorded_and_does_not_join_a_later_one() {
-    let h = Harness::new(&["handled"]);
+    let h = harness(&["handled"]);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
     assert_eq!(runtime.block_on(handled(13, false)).unwrap(), "cached row");
-    let (status, exceptions) = h.exceptions();
+    let (status, exceptions) = next_exceptions(&h);
     assert_eq!((status, exceptions.len()), (200, 0), "{exceptions:?}");
 
     assert!(runtime.block_on(handled(13, true)).is_err());
-    let (status, exceptions) = h.exceptions();
+    let (status, exceptions) = next_exceptions(&h);
     assert_eq!(status, 500);
     assert_eq!(exceptions.len(), 1, "{exceptions:?}");
     let e = &exceptions[0];
@@ -237,15 +202,15 @@ fn recovers(id: u32) -> Result<u32, std::num::ParseIntError> {
 
 #[test]
 fn plain_functions_siblings_and_generics() {
-    let h = Harness::new(&["sync_job", "recovers"]);
+    let h = harness(&["sync_job", "recovers"]);
     assert!(sync_job(4).is_err());
-    let (status, exceptions) = h.exceptions();
+    let (status, exceptions) = next_exceptions(&h);
     assert_eq!(status, 500);
     assert_eq!(trail(&exceptions[0]), ["required", "both", "sync_job"]);
     assert_eq!(exceptions[0].type_name, "core::num::error::ParseIntError");
 
     assert_eq!(recovers(4).unwrap(), 7);
-    let (status, exceptions) = h.exceptions();
+    let (status, exceptions) = next_exceptions(&h);
     assert_eq!((status, exceptions.len()), (200, 0), "{exceptions:?}");
 }
 
@@ -256,12 +221,12 @@ async fn rejects() -> Result<(), String> {
 
 #[test]
 fn an_err_that_is_no_error_is_not_recorded_and_level_0_records_nothing() {
-    let h = Harness::new(&["rejects", "job"]);
+    let h = harness(&["rejects", "job"]);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
     assert!(runtime.block_on(rejects()).is_err());
-    let (_, exceptions) = h.exceptions();
+    let (_, exceptions) = next_exceptions(&h);
     assert!(exceptions.is_empty(), "{exceptions:?}");
 
     endpoint("job").set_level(0);
@@ -283,9 +248,9 @@ fn opaque(id: u32) -> Result<String, std::fmt::Error> {
 
 #[test]
 fn an_error_that_drops_its_source_keeps_the_innermost_message() {
-    let h = Harness::new(&["opaque"]);
+    let h = harness(&["opaque"]);
     assert!(opaque(20).is_err());
-    let (_, exceptions) = h.exceptions();
+    let (_, exceptions) = next_exceptions(&h);
     let e = &exceptions[0];
     assert_eq!(trail(e), ["read_row", "opaque"]);
     assert_eq!(e.type_name, "core::fmt::Error");

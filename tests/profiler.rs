@@ -1,59 +1,13 @@
 //! The span profiler and outlier detection, below the web layer: monitored functions called
 //! directly record through the default recorder, whose queue this test reads.
 
-use std::sync::mpsc::Receiver;
-use std::sync::{Arc, Mutex, MutexGuard};
+mod common;
+
 use std::time::Duration;
 
+use common::recorder::{endpoint, Harness};
 use fmd::{monitored, profiled};
-use fmd_core::profile::{RequestDetail, Span, ROOT};
-use fmd_core::{Endpoint, Recorder, RequestRecord, WriterMsg};
-
-/// The default recorder and the endpoint levels are process-wide: one test at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-struct Harness {
-    _serial: MutexGuard<'static, ()>,
-    rx: Receiver<WriterMsg>,
-    recorder: Arc<Recorder>,
-}
-
-impl Harness {
-    fn new() -> Harness {
-        let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-        let (recorder, rx) = Recorder::new(1_000);
-        fmd_core::record::set_default(Some(recorder.clone()));
-        fmd_core::outlier::configure(2.5, 10, &[]);
-        Harness {
-            _serial: serial,
-            rx,
-            recorder,
-        }
-    }
-
-    fn next(&self) -> RequestRecord {
-        match self.rx.recv_timeout(Duration::from_secs(5)) {
-            Ok(WriterMsg::Record(r)) => r,
-            other => panic!("expected a record, got {other:?}"),
-        }
-    }
-
-    fn detail(&self) -> Box<RequestDetail> {
-        self.next().detail.expect("the record has detail")
-    }
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        fmd_core::record::clear_default(&self.recorder);
-    }
-}
-
-fn endpoint(name: &str) -> &'static Endpoint {
-    fmd_core::registry::endpoints()
-        .find(|e| e.meta.name == name)
-        .unwrap_or_else(|| panic!("endpoint {name} is registered"))
-}
+use fmd_core::profile::{Span, ROOT};
 
 fn names(spans: &[Span]) -> Vec<(&str, u32)> {
     spans

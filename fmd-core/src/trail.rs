@@ -176,11 +176,6 @@ impl Trail {
         }
     }
 
-    /// The annotated functions it was returned through, innermost first.
-    pub fn functions(&self) -> &[&'static EndpointMeta] {
-        &self.functions
-    }
-
     /// Whether `meta`'s function returned it: the last one it was returned through.
     pub fn returned_by(&self, meta: &'static EndpointMeta) -> bool {
         self.functions
@@ -303,12 +298,12 @@ impl Deeper {
     /// handling a pending trail from below: one access instead of a report and a drop.
     #[inline]
     pub fn returned_value(self) {
-        let c = COUNTERS.get();
+        let mut c = COUNTERS.get();
         if c.returned_above_trail() {
-            handled();
+            c = handled();
         }
         std::mem::forget(self);
-        COUNTERS.set(Counters(COUNTERS.get().0 - 1));
+        COUNTERS.set(Counters(c.0 - 1));
     }
 }
 
@@ -332,13 +327,15 @@ pub fn function_returned(function: &'static Function, returned: Returned<'_>) {
     }
 }
 
-/// A value returned above a pending trail: the error does not leave this function.
+/// A value returned above a pending trail: the error does not leave this function. Returns
+/// the counters as they are now.
 #[cold]
 #[inline(never)]
-fn handled() {
-    let c = COUNTERS.get();
-    COUNTERS.set(Counters::new(c.depth(), 0));
+fn handled() -> Counters {
+    let c = Counters::new(COUNTERS.get().depth(), 0);
+    COUNTERS.set(c);
     TRAIL.set(None);
+    c
 }
 
 /// Called by a monitored function's expansion with what it returns.

@@ -1,6 +1,8 @@
 //! A real server on 127.0.0.1 for the end-to-end tests, and logged-in clients.
 #![allow(dead_code)]
 
+pub(crate) mod recorder;
+
 use std::time::Duration;
 
 use reqwest::redirect::Policy;
