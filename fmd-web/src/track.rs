@@ -4,7 +4,6 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use warp::filters::BoxedFilter;
 use warp::http::{HeaderMap, Method};
 use warp::path::FullPath;
 use warp::reject::{
@@ -73,8 +72,11 @@ impl Tracker {
     /// header map would cost more than the rest of the tracking.
     pub(crate) fn begin(
         self,
-    ) -> impl Filter<Extract = (ContextGuard,), Error = Rejection> + Clone + Send + Sync + 'static
-    {
+    ) -> impl Filter<Extract = (ContextGuard,), Error = std::convert::Infallible>
+           + Clone
+           + Send
+           + Sync
+           + 'static {
         let query = warp::query::raw()
             .map(Some)
             .or(warp::any().map(|| None))
@@ -91,25 +93,19 @@ impl Tracker {
                     headers,
                 })
             });
-        let parts: BoxedFilter<(Option<Parts>,)> =
-            if self.group_by.is_some() || self.proxy_header.is_some() {
-                full.boxed()
-            } else {
-                let detailed = warp::any()
-                    .and_then(|| async {
-                        if fmd_core::registry::any_detailed() {
-                            Ok(())
-                        } else {
-                            Err(warp::reject::not_found())
-                        }
-                    })
-                    .untuple_one();
-                detailed
-                    .and(full)
-                    .or(warp::any().map(|| None))
-                    .unify()
-                    .boxed()
-            };
+        // With a group-by function or a proxy header every request needs its parts; otherwise
+        // only while some endpoint is detailed. One filter type for both, so no boxed future.
+        let always = self.group_by.is_some() || self.proxy_header.is_some();
+        let wanted = warp::any()
+            .and_then(move || {
+                std::future::ready(if always || fmd_core::registry::any_detailed() {
+                    Ok(())
+                } else {
+                    Err(warp::reject::not_found())
+                })
+            })
+            .untuple_one();
+        let parts = wanted.and(full).or(warp::any().map(|| None)).unify();
         warp::addr::remote()
             .and(parts)
             .map(move |peer, parts| self.enter(peer, parts))
