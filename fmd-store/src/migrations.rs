@@ -22,7 +22,11 @@ pub struct Migration {
     pub name: &'static str,
     /// The SQL template.
     pub sql: &'static str,
+    /// Run after the SQL, in the same transaction: fills what SQL alone cannot.
+    pub(crate) fill: Option<Fill>,
 }
+
+type Fill = fn(&mut AnyConn, &Dialect) -> Result<(), diesel::result::Error>;
 
 /// Every migration this build knows, oldest first.
 pub const MIGRATIONS: &[Migration] = &[
@@ -30,26 +34,37 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 1,
         name: "initial",
         sql: include_str!("../migrations/0001_initial.sql"),
+        fill: None,
     },
     Migration {
         version: 2,
         name: "instances",
         sql: include_str!("../migrations/0002_instances.sql"),
+        fill: None,
     },
     Migration {
         version: 3,
         name: "profiles",
         sql: include_str!("../migrations/0003_profiles.sql"),
+        fill: None,
     },
     Migration {
         version: 4,
         name: "prune index",
         sql: include_str!("../migrations/0004_prune_index.sql"),
+        fill: None,
+    },
+    Migration {
+        version: 5,
+        name: "hourly rollups",
+        sql: include_str!("../migrations/0005_request_hour.sql"),
+        fill: Some(crate::rollup::backfill),
     },
 ];
 
 /// Every table the migrations create, without the prefix, those referring to others first.
 pub const TABLES: &[&str] = &[
+    "request_hour",
     "request",
     "endpoint",
     "instance",
@@ -192,6 +207,9 @@ fn run_locked(conn: &mut AnyConn, d: &Dialect) -> Result<usize, StoreError> {
                     return Ok(false);
                 }
                 conn.batch_execute(&sql)?;
+                if let Some(fill) = m.fill {
+                    fill(conn, d)?;
+                }
                 with_conn!(conn, c => record.execute(c))?;
                 Ok(true)
             })

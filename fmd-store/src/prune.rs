@@ -8,6 +8,7 @@ use diesel::RunQueryDsl;
 use crate::db::{with_conn, Store};
 use crate::exceptions::delete_orphans;
 use crate::queries::Id;
+use crate::rollup::hour_of;
 use crate::StoreError;
 
 /// Requests deleted per transaction.
@@ -18,7 +19,9 @@ const BY_REQUEST: [&str; 4] = ["outlier", "profile", "profile_span", "exception_
 
 impl Store {
     /// Deletes every request that started before `before` (microseconds since the epoch), with
-    /// everything recorded about it. Returns how many requests were deleted.
+    /// everything recorded about it, and the hourly rollups of those hours. `before` is rounded
+    /// down to the hour, so that the rollups keep describing exactly the requests stored.
+    /// Returns how many requests were deleted.
     ///
     /// ```
     /// let dir = tempfile::tempdir().unwrap();
@@ -26,6 +29,7 @@ impl Store {
     /// assert_eq!(store.prune(fmd_core::now_micros()).unwrap(), 0);
     /// ```
     pub fn prune(&self, before: i64) -> Result<u64, StoreError> {
+        let before = hour_of(before);
         let mut deleted = 0;
         for endpoint in self.endpoints()? {
             deleted += self.delete_requests(endpoint.id, before)?;
@@ -79,6 +83,12 @@ impl Store {
             })?;
             deleted += batch;
             if batch < BATCH as u64 {
+                let hours = diesel::sql_query(
+                    d.sql("DELETE FROM {p}request_hour WHERE endpoint_id = ? AND hour_start < ?"),
+                )
+                .bind::<BigInt, _>(endpoint_id)
+                .bind::<BigInt, _>(before);
+                with_conn!(&mut conn, c => hours.execute(c))?;
                 return Ok(deleted);
             }
         }

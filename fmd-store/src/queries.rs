@@ -1,12 +1,14 @@
-//! The dashboard's queries. Counts and medians are computed in the database.
+//! The dashboard's queries. Counts and percentiles come from the hourly rollups (see
+//! [`crate::rollup`]) and, for small windows and partial hours, from the request rows.
 
-use diesel::sql_types::{BigInt, Double, Integer, Nullable, Text};
+use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use diesel::{OptionalExtension, QueryableByName, RunQueryDsl};
 use serde::Serialize;
 
 use fmd_core::Endpoint;
 
-use crate::db::{with_conn, AnyConn, Backend, Dialect, Store};
+use crate::db::{with_conn, AnyConn, Dialect, Store};
+use crate::rollup::{hour_ceil, hour_of, hours, HourRow, Totals};
 use crate::StoreError;
 
 /// An endpoint as stored.
@@ -46,7 +48,8 @@ pub struct EndpointRow {
 pub struct OverviewRow {
     /// The endpoint.
     pub endpoint: EndpointRow,
-    /// Requests since midnight in the dashboard's timezone.
+    /// Requests since midnight in the dashboard's timezone. Counts are exact; percentiles are
+    /// exact for windows of up to 2,000 requests and read off hourly histograms beyond.
     pub hits_today: i64,
     /// Requests in the last 7 days.
     pub hits_week: i64,
@@ -64,6 +67,18 @@ pub struct OverviewRow {
     pub median_week_ms: Option<f64>,
     /// Median duration overall, in ms.
     pub median_overall_ms: Option<f64>,
+    /// 90th percentile today, in ms.
+    pub p90_today_ms: Option<f64>,
+    /// 99th percentile today, in ms.
+    pub p99_today_ms: Option<f64>,
+    /// 90th percentile in the last 7 days, in ms.
+    pub p90_week_ms: Option<f64>,
+    /// 99th percentile in the last 7 days, in ms.
+    pub p99_week_ms: Option<f64>,
+    /// 90th percentile overall, in ms.
+    pub p90_overall_ms: Option<f64>,
+    /// 99th percentile overall, in ms.
+    pub p99_overall_ms: Option<f64>,
     /// Distinct exception groups recorded for the endpoint.
     pub exception_groups: i64,
 }
@@ -149,33 +164,13 @@ struct IdLevel {
 }
 
 #[derive(QueryableByName)]
-struct Counts {
+pub(crate) struct Timed {
     #[diesel(sql_type = BigInt)]
-    endpoint_id: i64,
+    pub(crate) time_requested: i64,
     #[diesel(sql_type = BigInt)]
-    hits_today: i64,
-    #[diesel(sql_type = BigInt)]
-    hits_week: i64,
-    #[diesel(sql_type = BigInt)]
-    hits_overall: i64,
-    #[diesel(sql_type = BigInt)]
-    errors_today: i64,
-    #[diesel(sql_type = BigInt)]
-    errors_week: i64,
-    #[diesel(sql_type = BigInt)]
-    errors_overall: i64,
-    #[diesel(sql_type = Nullable<Double>)]
-    median_today: Option<f64>,
-    #[diesel(sql_type = Nullable<Double>)]
-    median_week: Option<f64>,
-    #[diesel(sql_type = Nullable<Double>)]
-    median_overall: Option<f64>,
-}
-
-#[derive(QueryableByName)]
-struct Duration {
-    #[diesel(sql_type = BigInt)]
-    duration_us: i64,
+    pub(crate) duration_us: i64,
+    #[diesel(sql_type = Integer)]
+    pub(crate) status_code: i32,
 }
 
 #[derive(QueryableByName)]
@@ -323,35 +318,100 @@ pub(crate) fn levels(
 }
 
 /// The median of an endpoint's durations since `since`, in ms, over `n` rows known to match.
-fn median_ms(
+/// Windows with at most this many requests get exact percentiles from their rows; larger ones
+/// are read off the hourly histograms (within 2.5 %).
+pub(crate) const EXACT_LIMIT: i64 = 2_000;
+
+/// An endpoint's requests in `[from, to)`, of one instance or of all (`0`).
+pub(crate) fn timed(
     conn: &mut AnyConn,
     d: &Dialect,
     endpoint_id: i64,
-    since: i64,
+    from: i64,
+    to: i64,
     instance: i64,
-    n: i64,
-) -> Result<Option<f64>, StoreError> {
-    if n == 0 {
-        return Ok(None);
-    }
-    // The middle one or two rows of the sorted durations: exact, computed by the database.
-    let take = if n % 2 == 0 { 2 } else { 1 };
+) -> Result<Vec<Timed>, StoreError> {
     let query = diesel::sql_query(d.sql(&format!(
-        "SELECT duration_us FROM {{p}}request WHERE endpoint_id = ? AND time_requested >= ? \
-         AND {INSTANCE_FILTER} ORDER BY duration_us LIMIT ? OFFSET ?"
+        "SELECT time_requested, duration_us, status_code FROM {{p}}request \
+         WHERE endpoint_id = ? AND time_requested >= ? AND time_requested < ? AND {INSTANCE_FILTER}"
     )))
     .bind::<BigInt, _>(endpoint_id)
-    .bind::<BigInt, _>(since)
+    .bind::<BigInt, _>(from)
+    .bind::<BigInt, _>(to)
     .bind::<BigInt, _>(instance)
-    .bind::<BigInt, _>(instance)
-    .bind::<BigInt, _>(take)
-    .bind::<BigInt, _>((n - 1) / 2);
-    let rows = with_conn!(conn, c => query.load::<Duration>(c))?;
-    if rows.is_empty() {
-        return Ok(None);
+    .bind::<BigInt, _>(instance);
+    Ok(with_conn!(conn, c => query.load(c))?)
+}
+
+/// The `q` quantile of sorted values, interpolated between neighbours (PostgreSQL's
+/// `percentile_cont`).
+pub(crate) fn exact_quantile(sorted: &[f64], q: f64) -> Option<f64> {
+    let last = sorted.len().checked_sub(1)?;
+    let pos = q.clamp(0.0, 1.0) * last as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    Some(sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64))
+}
+
+/// One window of the overview: counts and percentiles (ms).
+#[derive(Debug, Clone, Default)]
+struct Window {
+    totals: Totals,
+    exact: Option<[Option<f64>; 3]>,
+}
+
+impl Window {
+    fn percentiles(&self) -> [Option<f64>; 3] {
+        self.exact
+            .unwrap_or_else(|| PERCENTILES.map(|q| self.totals.quantile_ms(q)))
     }
-    let sum: i64 = rows.iter().map(|r| r.duration_us).sum();
-    Ok(Some(sum as f64 / rows.len() as f64 / 1000.0))
+}
+
+const PERCENTILES: [f64; 3] = [0.5, 0.9, 0.99];
+
+/// Counts and percentiles of one endpoint since each of `starts` (sorted, earliest first):
+/// whole hours from the rollups in `hours`, the partial first hour from the request rows, and
+/// exact percentiles from the rows when a window is small.
+fn windows(
+    conn: &mut AnyConn,
+    d: &Dialect,
+    endpoint_id: i64,
+    hours: &[&HourRow],
+    starts: &[i64],
+    instance: i64,
+) -> Result<Vec<Window>, StoreError> {
+    let mut out = vec![Window::default(); starts.len()];
+    for h in hours {
+        for (w, start) in out.iter_mut().zip(starts) {
+            if h.hour_start >= hour_ceil(*start) {
+                h.add_to(&mut w.totals);
+            }
+        }
+    }
+    for (w, start) in out.iter_mut().zip(starts) {
+        let edge = hour_ceil(*start);
+        if edge != *start && hours.iter().any(|h| h.hour_start == hour_of(*start)) {
+            for r in timed(conn, d, endpoint_id, *start, edge, instance)? {
+                w.totals.add(r.duration_us.max(0) as u64, r.status_code);
+            }
+        }
+    }
+    // The earliest window small enough to read exactly; every later one is inside it.
+    if let Some(first) = out
+        .iter()
+        .position(|w| w.totals.hits > 0 && w.totals.hits <= EXACT_LIMIT)
+    {
+        let rows = timed(conn, d, endpoint_id, starts[first], i64::MAX, instance)?;
+        for (w, start) in out.iter_mut().zip(starts).skip(first) {
+            let mut v: Vec<f64> = rows
+                .iter()
+                .filter(|r| r.time_requested >= *start)
+                .map(|r| r.duration_us as f64 / 1000.0)
+                .collect();
+            v.sort_by(f64::total_cmp);
+            w.exact = Some(PERCENTILES.map(|q| exact_quantile(&v, q)));
+        }
+    }
+    Ok(out)
 }
 
 impl Store {
@@ -439,44 +499,8 @@ impl Store {
         let mut conn = self.conn()?;
         let d = &self.dialect;
         let instance = instance.unwrap_or(0);
-        // One endpoint, or all: a range keeps the SQL the same for both.
+        let hours = hours(&mut conn, d, only, i64::MIN, i64::MAX, instance)?;
         let (low, high) = only.map(|id| (id, id)).unwrap_or((i64::MIN, i64::MAX));
-        // PostgreSQL computes exact medians for every endpoint in the same scan; elsewhere each
-        // median is read off the sorted rows below.
-        let medians = match d.backend {
-            Backend::Postgres => {
-                "percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_us) FILTER (WHERE time_requested >= ?) / 1000.0 AS median_today, \
-                 percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_us) FILTER (WHERE time_requested >= ?) / 1000.0 AS median_week, \
-                 percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_us) / 1000.0 AS median_overall"
-            }
-            // The binds are still consumed, so the parameter list is the same everywhere.
-            _ => {
-                "(CASE WHEN ? < ? THEN NULL END) AS median_today, \
-                 NULL AS median_week, NULL AS median_overall"
-            }
-        };
-        let query = diesel::sql_query(d.sql(&format!(
-            "SELECT endpoint_id, \
-               COUNT(CASE WHEN time_requested >= ? THEN 1 END) AS hits_today, \
-               COUNT(CASE WHEN time_requested >= ? THEN 1 END) AS hits_week, \
-               COUNT(*) AS hits_overall, \
-               COUNT(CASE WHEN time_requested >= ? AND status_code >= 400 THEN 1 END) AS errors_today, \
-               COUNT(CASE WHEN time_requested >= ? AND status_code >= 400 THEN 1 END) AS errors_week, \
-               COUNT(CASE WHEN status_code >= 400 THEN 1 END) AS errors_overall, \
-               {medians} \
-             FROM {{p}}request WHERE endpoint_id BETWEEN ? AND ? AND {INSTANCE_FILTER} GROUP BY endpoint_id",
-        )))
-        .bind::<BigInt, _>(today)
-        .bind::<BigInt, _>(week)
-        .bind::<BigInt, _>(today)
-        .bind::<BigInt, _>(week)
-        .bind::<BigInt, _>(today)
-        .bind::<BigInt, _>(week)
-        .bind::<BigInt, _>(low)
-        .bind::<BigInt, _>(high)
-        .bind::<BigInt, _>(instance)
-        .bind::<BigInt, _>(instance);
-        let counts: Vec<Counts> = with_conn!(&mut conn, c => query.load(c))?;
         let groups = diesel::sql_query(d.sql(
             "SELECT endpoint_id, COUNT(DISTINCT stack_trace_snapshot_id) AS n FROM {p}exception_occurrence \
              WHERE endpoint_id BETWEEN ? AND ? GROUP BY endpoint_id",
@@ -484,30 +508,39 @@ impl Store {
         .bind::<BigInt, _>(low)
         .bind::<BigInt, _>(high);
         let groups: Vec<GroupCount> = with_conn!(&mut conn, c => groups.load(c))?;
+        // Overall, week and today, earliest first as `windows` wants them.
+        let mut starts = [i64::MIN, week, today];
+        starts.sort_unstable();
+        let index = |t: i64| starts.iter().position(|s| *s == t).unwrap_or(0);
+        let (overall_i, week_i, today_i) = (index(i64::MIN), index(week), index(today));
         endpoints
             .into_iter()
             .map(|endpoint| {
-                let c = counts.iter().find(|c| c.endpoint_id == endpoint.id);
-                let get = |f: fn(&Counts) -> i64| c.map(f).unwrap_or(0);
-                let (today_n, week_n, all_n) = (
-                    get(|c| c.hits_today),
-                    get(|c| c.hits_week),
-                    get(|c| c.hits_overall),
-                );
-                let mut median = |since: i64, n: i64, computed: Option<f64>| match d.backend {
-                    Backend::Postgres => Ok(computed),
-                    _ => median_ms(&mut conn, d, endpoint.id, since, instance, n),
-                };
+                let mine: Vec<&HourRow> = hours
+                    .iter()
+                    .filter(|h| h.endpoint_id == endpoint.id)
+                    .collect();
+                let w = windows(&mut conn, d, endpoint.id, &mine, &starts, instance)?;
+                let [median_today_ms, p90_today_ms, p99_today_ms] = w[today_i].percentiles();
+                let [median_week_ms, p90_week_ms, p99_week_ms] = w[week_i].percentiles();
+                let [median_overall_ms, p90_overall_ms, p99_overall_ms] =
+                    w[overall_i].percentiles();
                 Ok(OverviewRow {
-                    median_today_ms: median(today, today_n, c.and_then(|c| c.median_today))?,
-                    median_week_ms: median(week, week_n, c.and_then(|c| c.median_week))?,
-                    median_overall_ms: median(i64::MIN, all_n, c.and_then(|c| c.median_overall))?,
-                    hits_today: today_n,
-                    hits_week: week_n,
-                    hits_overall: all_n,
-                    errors_today: get(|c| c.errors_today),
-                    errors_week: get(|c| c.errors_week),
-                    errors_overall: get(|c| c.errors_overall),
+                    hits_today: w[today_i].totals.hits,
+                    hits_week: w[week_i].totals.hits,
+                    hits_overall: w[overall_i].totals.hits,
+                    errors_today: w[today_i].totals.errors,
+                    errors_week: w[week_i].totals.errors,
+                    errors_overall: w[overall_i].totals.errors,
+                    median_today_ms,
+                    median_week_ms,
+                    median_overall_ms,
+                    p90_today_ms,
+                    p99_today_ms,
+                    p90_week_ms,
+                    p99_week_ms,
+                    p90_overall_ms,
+                    p99_overall_ms,
                     exception_groups: groups
                         .iter()
                         .find(|g| g.endpoint_id == endpoint.id)

@@ -13,6 +13,7 @@ use crate::profiles::{
     ensure_function_location, functions_of, last_insert_id, write_detail, FunctionIds,
 };
 use crate::queries::{ensure_endpoint, ensure_instance, heartbeat, levels};
+use crate::rollup::{self, HourCache};
 use crate::StoreError;
 
 /// Rows per INSERT statement, largest first: a batch is written in chunks of these sizes only,
@@ -48,6 +49,8 @@ pub struct SqlSink {
     functions: FunctionIds,
     /// Exception stacks already resolved and stored.
     frames: FrameCache,
+    /// The rollup rows written lately.
+    hours: HourCache,
 }
 
 impl std::fmt::Debug for SqlSink {
@@ -167,6 +170,7 @@ impl Store {
             ids: known.iter().map(|(e, id, _)| (key(e), (*e, *id))).collect(),
             functions: FunctionIds::default(),
             frames: FrameCache::default(),
+            hours: HourCache::default(),
         };
         // Registered now so the dashboard lists the instance before its first request; a
         // database that is down now gets it registered by the first write that succeeds. A
@@ -263,9 +267,23 @@ impl SqlSink {
             "{}, {instance_id}",
             self.dialect.string_literal(&self.version)
         );
+        let hours = rollup::group(
+            rows.iter()
+                .chain(detailed.iter().map(|(row, _, _)| row))
+                .map(|r| {
+                    (
+                        r.endpoint_id,
+                        r.time_requested,
+                        r.duration_us as u64,
+                        r.status_code,
+                    )
+                }),
+            instance_id,
+            &self.version,
+        );
         let functions = &self.functions;
-        let (conn, dialect) = (&mut self.conn, &self.dialect);
-        with_sink_conn(&self.pool, conn, dialect, |conn, d| {
+        let (conn, dialect, cache) = (&mut self.conn, &self.dialect, &self.hours);
+        let result = with_sink_conn(&self.pool, conn, dialect, |conn, d| {
             let (prefix, shared) = (d.prefix.as_str(), shared.as_str());
             let touch = d.sql(
                 "UPDATE {p}endpoint SET last_requested = ? WHERE id = ? AND (last_requested IS NULL OR last_requested < ?)",
@@ -297,9 +315,19 @@ impl SqlSink {
                         .bind::<BigInt, _>(*micros);
                     with_conn!(conn, c => query.execute(c))?;
                 }
-                Ok(())
+                Ok(rollup::apply(conn, d, hours, cache.rows())?)
             })
-        })
+        });
+        match result {
+            Ok(written) => {
+                self.hours.committed(written);
+                Ok(())
+            }
+            Err(e) => {
+                self.hours.clear();
+                Err(e)
+            }
+        }
     }
 
     /// Announces this instance and applies the levels stored in the database to the endpoints

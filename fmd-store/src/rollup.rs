@@ -1,0 +1,500 @@
+//! Per-hour rollups of the request table, so that charts and the overview over a month of
+//! traffic read a few thousand rows instead of a million.
+//!
+//! One row per endpoint, UTC hour, instance and version: hits, errors (status >= 400), sum, min
+//! and max of the durations, and a latency histogram with logarithmic buckets 5 % wide, from
+//! which percentiles are read to within 2.5 %. The writer maintains them in the same transaction
+//! as the requests it inserts, each instance only its own rows (no two writers update one row).
+//! The migration that creates the table fills it from the requests already stored.
+
+use std::collections::{BTreeMap, HashMap};
+
+use diesel::sql_types::{BigInt, Integer, Text};
+use diesel::{QueryableByName, RunQueryDsl};
+
+use crate::db::{with_conn, AnyConn, Dialect};
+use crate::StoreError;
+
+/// One hour in microseconds.
+pub const HOUR: i64 = 3_600_000_000;
+
+/// The start of the UTC hour containing `t` (microseconds since the epoch).
+pub fn hour_of(t: i64) -> i64 {
+    t.checked_sub(t.rem_euclid(HOUR)).unwrap_or(i64::MIN)
+}
+
+/// The first hour boundary at or after `t`.
+pub(crate) fn hour_ceil(t: i64) -> i64 {
+    match t.rem_euclid(HOUR) {
+        0 => t,
+        rem => t.saturating_add(HOUR - rem),
+    }
+}
+
+/// Bucket growth factor: each bucket is 5 % wider than the one below it.
+const GROWTH: f64 = 1.05;
+/// Buckets above this index are merged into it: 1.05^480 µs is more than a week.
+const LAST_BUCKET: u16 = 480;
+
+fn bucket(us: u64) -> u16 {
+    if us == 0 {
+        return 0;
+    }
+    // Bucket i >= 1 holds [GROWTH^(i-1), GROWTH^i).
+    let i = ((us as f64).ln() / GROWTH.ln()).floor() as i64 + 1;
+    i.clamp(1, i64::from(LAST_BUCKET)) as u16
+}
+
+/// The value a bucket stands for: the geometric middle of its range.
+fn bucket_value(i: u16) -> f64 {
+    if i == 0 {
+        0.0
+    } else {
+        GROWTH.powf(f64::from(i) - 0.5)
+    }
+}
+
+/// A latency histogram with logarithmic buckets, and the exact extremes.
+///
+/// ```
+/// use fmd_store::Histogram;
+/// let mut h = Histogram::default();
+/// for ms in 1..=100u64 {
+///     h.add(ms * 1000);
+/// }
+/// let median = h.quantile(0.5).unwrap();
+/// assert!((median - 50_500.0).abs() / 50_500.0 < 0.03, "{median}");
+/// assert_eq!(h.quantile(1.0), Some(100_000.0));
+/// assert_eq!(Histogram::decode(&h.encode()), h);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Histogram {
+    counts: BTreeMap<u16, u64>,
+    total: u64,
+    min: u64,
+    max: u64,
+}
+
+impl Histogram {
+    /// Adds one duration, in microseconds.
+    pub fn add(&mut self, us: u64) {
+        *self.counts.entry(bucket(us)).or_default() += 1;
+        self.note(us, us, 1);
+    }
+
+    fn note(&mut self, min: u64, max: u64, n: u64) {
+        if self.total == 0 {
+            (self.min, self.max) = (min, max);
+        } else {
+            self.min = self.min.min(min);
+            self.max = self.max.max(max);
+        }
+        self.total += n;
+    }
+
+    /// Adds everything in `other`.
+    pub fn merge(&mut self, other: &Histogram) {
+        if other.total == 0 {
+            return;
+        }
+        for (i, n) in &other.counts {
+            *self.counts.entry(*i).or_default() += n;
+        }
+        self.note(other.min, other.max, other.total);
+    }
+
+    /// How many durations it holds.
+    pub fn count(&self) -> u64 {
+        self.total
+    }
+
+    /// The `q` quantile (0 to 1) in microseconds: exact at 0 and 1, otherwise the middle of the
+    /// bucket holding it (within 2.5 %), kept between the minimum and the maximum.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        if self.total == 0 {
+            return None;
+        }
+        let q = q.clamp(0.0, 1.0);
+        if q == 0.0 {
+            return Some(self.min as f64);
+        }
+        if q == 1.0 {
+            return Some(self.max as f64);
+        }
+        let rank = (q * (self.total - 1) as f64).floor() as u64;
+        let mut seen = 0;
+        for (i, n) in &self.counts {
+            seen += n;
+            if seen > rank {
+                return Some(bucket_value(*i).clamp(self.min as f64, self.max as f64));
+            }
+        }
+        Some(self.max as f64)
+    }
+
+    /// The stored form: `min;max;bucket:count,bucket:count,...`.
+    pub fn encode(&self) -> String {
+        let mut out = format!("{};{};", self.min, self.max);
+        for (n, (i, c)) in self.counts.iter().enumerate() {
+            if n > 0 {
+                out.push(',');
+            }
+            out.push_str(&format!("{i}:{c}"));
+        }
+        out
+    }
+
+    /// Reads [`Histogram::encode`]'s form; malformed parts are skipped.
+    pub fn decode(text: &str) -> Histogram {
+        let mut h = Histogram::default();
+        h.merge_encoded(text);
+        h
+    }
+
+    /// Adds a histogram in its stored form without building it first.
+    fn merge_encoded(&mut self, text: &str) {
+        let mut parts = text.splitn(3, ';');
+        let (Some(min), Some(max), Some(buckets)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return;
+        };
+        let (Ok(min), Ok(max)) = (min.parse::<u64>(), max.parse::<u64>()) else {
+            return;
+        };
+        let mut n = 0;
+        for pair in buckets.split(',') {
+            let Some((i, c)) = pair.split_once(':') else {
+                continue;
+            };
+            if let (Ok(i), Ok(c)) = (i.parse::<u16>(), c.parse::<u64>()) {
+                *self.counts.entry(i.min(LAST_BUCKET)).or_default() += c;
+                n += c;
+            }
+        }
+        if n > 0 {
+            self.note(min, max, n);
+        }
+    }
+}
+
+/// What a set of requests adds up to.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Totals {
+    /// Requests.
+    pub hits: i64,
+    /// Requests answered with status >= 400.
+    pub errors: i64,
+    /// Sum of the durations, microseconds.
+    pub sum_us: i64,
+    /// The durations.
+    pub histogram: Histogram,
+}
+
+impl Totals {
+    /// Adds one request.
+    pub fn add(&mut self, duration_us: u64, status: i32) {
+        self.hits += 1;
+        self.errors += i64::from(status >= 400);
+        self.sum_us = self
+            .sum_us
+            .saturating_add(duration_us.min(i64::MAX as u64) as i64);
+        self.histogram.add(duration_us);
+    }
+
+    /// Adds `other`.
+    pub fn merge(&mut self, other: &Totals) {
+        self.hits += other.hits;
+        self.errors += other.errors;
+        self.sum_us = self.sum_us.saturating_add(other.sum_us);
+        self.histogram.merge(&other.histogram);
+    }
+
+    /// The `q` quantile in milliseconds.
+    pub fn quantile_ms(&self, q: f64) -> Option<f64> {
+        self.histogram.quantile(q).map(|us| us / 1000.0)
+    }
+}
+
+/// One stored hour.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct HourRow {
+    /// The endpoint.
+    #[diesel(sql_type = BigInt)]
+    pub endpoint_id: i64,
+    /// Start of the UTC hour, microseconds since the epoch.
+    #[diesel(sql_type = BigInt)]
+    pub hour_start: i64,
+    /// The version the requests were served by.
+    #[diesel(sql_type = Text)]
+    pub version_requested: String,
+    #[diesel(sql_type = BigInt)]
+    hits: i64,
+    #[diesel(sql_type = BigInt)]
+    errors: i64,
+    #[diesel(sql_type = BigInt)]
+    sum_us: i64,
+    #[diesel(sql_type = Text)]
+    histogram: String,
+}
+
+impl HourRow {
+    /// The hour's figures.
+    pub fn totals(&self) -> Totals {
+        Totals {
+            hits: self.hits,
+            errors: self.errors,
+            sum_us: self.sum_us,
+            histogram: Histogram::decode(&self.histogram),
+        }
+    }
+
+    /// Adds the hour's figures to `into` without decoding into a histogram of its own.
+    pub fn add_to(&self, into: &mut Totals) {
+        into.hits += self.hits;
+        into.errors += self.errors;
+        into.sum_us = into.sum_us.saturating_add(self.sum_us);
+        into.histogram.merge_encoded(&self.histogram);
+    }
+}
+
+/// The hours starting in `[from, to)`, of one endpoint or of all (`None`), of one instance or of
+/// all (`0`).
+pub(crate) fn hours(
+    conn: &mut AnyConn,
+    d: &Dialect,
+    endpoint: Option<i64>,
+    from: i64,
+    to: i64,
+    instance: i64,
+) -> Result<Vec<HourRow>, StoreError> {
+    let (low, high) = endpoint.map(|id| (id, id)).unwrap_or((i64::MIN, i64::MAX));
+    let query = diesel::sql_query(d.sql(
+        "SELECT endpoint_id, hour_start, version_requested, hits, errors, sum_us, histogram \
+         FROM {p}request_hour WHERE endpoint_id BETWEEN ? AND ? AND hour_start >= ? AND hour_start < ? \
+         AND (? = 0 OR instance_id = ?)",
+    ))
+    .bind::<BigInt, _>(low)
+    .bind::<BigInt, _>(high)
+    .bind::<BigInt, _>(from)
+    .bind::<BigInt, _>(to)
+    .bind::<BigInt, _>(instance)
+    .bind::<BigInt, _>(instance);
+    Ok(with_conn!(conn, c => query.load(c))?)
+}
+
+type Key = (i64, i64, i64, String);
+
+/// Adds `batch` (keyed by endpoint, hour, instance, version) to the stored rows: rows in
+/// `known` are the stored state and are updated, others are read first (an earlier process of
+/// the same instance may have written them), then updated or inserted. Returns the new state of
+/// every row it wrote, for the caller to keep once the transaction commits.
+pub(crate) fn apply(
+    conn: &mut AnyConn,
+    d: &Dialect,
+    batch: HashMap<Key, Totals>,
+    known: &HashMap<Key, Totals>,
+) -> Result<Vec<(Key, Totals)>, diesel::result::Error> {
+    let update = d.sql(
+        "UPDATE {p}request_hour SET hits = ?, errors = ?, sum_us = ?, histogram = ? \
+         WHERE endpoint_id = ? AND hour_start = ? AND instance_id = ? AND version_requested = ?",
+    );
+    let insert = d.sql(
+        "INSERT INTO {p}request_hour (endpoint_id, hour_start, instance_id, version_requested, hits, errors, sum_us, histogram) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    );
+    let select = d.sql(
+        "SELECT endpoint_id, hour_start, version_requested, hits, errors, sum_us, histogram FROM {p}request_hour \
+         WHERE endpoint_id = ? AND hour_start = ? AND instance_id = ? AND version_requested = ?",
+    );
+    let mut written = Vec::with_capacity(batch.len());
+    for (key, add) in batch {
+        let (endpoint, hour, instance, version) = &key;
+        let stored = match known.get(&key) {
+            Some(t) => Some(t.clone()),
+            None => {
+                let query = diesel::sql_query(&select)
+                    .bind::<BigInt, _>(*endpoint)
+                    .bind::<BigInt, _>(*hour)
+                    .bind::<BigInt, _>(*instance)
+                    .bind::<Text, _>(version.as_str());
+                let rows: Vec<HourRow> = with_conn!(conn, c => query.load(c))?;
+                rows.first().map(HourRow::totals)
+            }
+        };
+        let exists = stored.is_some();
+        let mut total = stored.unwrap_or_default();
+        total.merge(&add);
+        let histogram = total.histogram.encode();
+        if exists {
+            let query = diesel::sql_query(&update)
+                .bind::<BigInt, _>(total.hits)
+                .bind::<BigInt, _>(total.errors)
+                .bind::<BigInt, _>(total.sum_us)
+                .bind::<Text, _>(&histogram)
+                .bind::<BigInt, _>(*endpoint)
+                .bind::<BigInt, _>(*hour)
+                .bind::<BigInt, _>(*instance)
+                .bind::<Text, _>(version.as_str());
+            with_conn!(conn, c => query.execute(c))?;
+        } else {
+            let query = diesel::sql_query(&insert)
+                .bind::<BigInt, _>(*endpoint)
+                .bind::<BigInt, _>(*hour)
+                .bind::<BigInt, _>(*instance)
+                .bind::<Text, _>(version.as_str())
+                .bind::<BigInt, _>(total.hits)
+                .bind::<BigInt, _>(total.errors)
+                .bind::<BigInt, _>(total.sum_us)
+                .bind::<Text, _>(&histogram);
+            with_conn!(conn, c => query.execute(c))?;
+        }
+        written.push((key, total));
+    }
+    Ok(written)
+}
+
+/// The writer's copy of the rows it wrote lately, so that a batch updates them without reading
+/// them back.
+#[derive(Debug, Default)]
+pub(crate) struct HourCache {
+    rows: HashMap<Key, Totals>,
+}
+
+impl HourCache {
+    pub(crate) fn rows(&self) -> &HashMap<Key, Totals> {
+        &self.rows
+    }
+
+    /// Keeps what a committed transaction wrote, and forgets hours the writer will hardly see
+    /// again (older than two hours before the newest).
+    pub(crate) fn committed(&mut self, written: Vec<(Key, Totals)>) {
+        let newest = written.iter().map(|(k, _)| k.1).max();
+        self.rows.extend(written);
+        if let Some(newest) = newest {
+            self.rows.retain(|k, _| k.1 >= newest - 2 * HOUR);
+        }
+    }
+
+    /// After a failed transaction: the database may hold less than the copy.
+    pub(crate) fn clear(&mut self) {
+        self.rows.clear();
+    }
+}
+
+/// Groups `(endpoint, time, duration, status)` of requests by hour.
+pub(crate) fn group(
+    rows: impl Iterator<Item = (i64, i64, u64, i32)>,
+    instance: i64,
+    version: &str,
+) -> HashMap<Key, Totals> {
+    let mut out: HashMap<Key, Totals> = HashMap::new();
+    for (endpoint, time, duration, status) in rows {
+        out.entry((endpoint, hour_of(time), instance, version.to_owned()))
+            .or_default()
+            .add(duration, status);
+    }
+    out
+}
+
+#[derive(QueryableByName)]
+struct RawRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = BigInt)]
+    endpoint_id: i64,
+    #[diesel(sql_type = BigInt)]
+    instance_id: i64,
+    #[diesel(sql_type = Text)]
+    version_requested: String,
+    #[diesel(sql_type = BigInt)]
+    time_requested: i64,
+    #[diesel(sql_type = BigInt)]
+    duration_us: i64,
+    #[diesel(sql_type = Integer)]
+    status_code: i32,
+}
+
+/// Fills the rollups from the stored requests: run by the migration that creates the table,
+/// inside its transaction and lock.
+pub(crate) fn backfill(conn: &mut AnyConn, d: &Dialect) -> Result<(), diesel::result::Error> {
+    const CHUNK: i64 = 50_000;
+    let select = d.sql(
+        "SELECT id, endpoint_id, COALESCE(instance_id, 0) AS instance_id, version_requested, time_requested, duration_us, status_code \
+         FROM {p}request WHERE id > ? ORDER BY id LIMIT ?",
+    );
+    let mut all: HashMap<Key, Totals> = HashMap::new();
+    let mut after = i64::MIN;
+    loop {
+        let query = diesel::sql_query(&select)
+            .bind::<BigInt, _>(after)
+            .bind::<BigInt, _>(CHUNK);
+        let rows: Vec<RawRow> = with_conn!(conn, c => query.load(c))?;
+        for r in &rows {
+            all.entry((
+                r.endpoint_id,
+                hour_of(r.time_requested),
+                r.instance_id,
+                r.version_requested.clone(),
+            ))
+            .or_default()
+            .add(r.duration_us.max(0) as u64, r.status_code);
+        }
+        match rows.last() {
+            Some(last) if rows.len() as i64 == CHUNK => after = last.id,
+            _ => break,
+        }
+    }
+    apply(conn, d, all, &HashMap::new())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_are_within_the_bucket_width() {
+        let mut h = Histogram::default();
+        for us in 1..=10_000u64 {
+            h.add(us * 7);
+        }
+        for q in [0.1, 0.5, 0.9, 0.99] {
+            let exact = 7.0 * (q * 9_999.0 + 1.0);
+            let got = h.quantile(q).unwrap();
+            assert!(
+                (got - exact).abs() / exact < 0.026,
+                "q {q}: {got} vs {exact}"
+            );
+        }
+        assert_eq!(h.quantile(0.0), Some(7.0));
+        assert_eq!(h.quantile(1.0), Some(70_000.0));
+    }
+
+    #[test]
+    fn one_value_is_exact_and_merging_adds() {
+        let mut a = Histogram::default();
+        a.add(12_345);
+        assert_eq!(a.quantile(0.5), Some(12_345.0));
+        let mut b = Histogram::default();
+        b.add(0);
+        b.add(u64::MAX);
+        a.merge(&b);
+        assert_eq!(
+            (a.count(), a.quantile(0.0), a.quantile(1.0)),
+            (3, Some(0.0), Some(u64::MAX as f64))
+        );
+        assert_eq!(Histogram::decode(&a.encode()), a);
+        assert_eq!(Histogram::decode("garbage").count(), 0);
+        assert_eq!(Histogram::decode("1;2;x:1,3:y").count(), 0);
+    }
+
+    #[test]
+    fn hours_round_down_and_up() {
+        assert_eq!(hour_of(HOUR + 5), HOUR);
+        assert_eq!(hour_of(-5), -HOUR);
+        assert_eq!(hour_ceil(HOUR + 5), 2 * HOUR);
+        assert_eq!(hour_ceil(HOUR), HOUR);
+        assert_eq!(hour_of(i64::MIN), i64::MIN);
+        assert_eq!(hour_ceil(i64::MAX), i64::MAX);
+    }
+}
