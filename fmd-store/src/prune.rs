@@ -8,7 +8,7 @@ use diesel::RunQueryDsl;
 use crate::db::{with_conn, Store};
 use crate::exceptions::delete_orphans;
 use crate::queries::Id;
-use crate::rollup::hour_of;
+use crate::rollup::hour_ceil;
 use crate::StoreError;
 
 /// Requests deleted per transaction.
@@ -20,7 +20,8 @@ const BY_REQUEST: [&str; 4] = ["outlier", "profile", "profile_span", "exception_
 impl Store {
     /// Deletes every request that started before `before` (microseconds since the epoch), with
     /// everything recorded about it, and the hourly rollups of those hours. `before` is rounded
-    /// down to the hour, so that the rollups keep describing exactly the requests stored.
+    /// up to the next full hour, so that the rollups keep describing exactly the requests
+    /// stored (and "older than now" deletes everything).
     /// Returns how many requests were deleted.
     ///
     /// ```
@@ -29,7 +30,7 @@ impl Store {
     /// assert_eq!(store.prune(fmd_core::now_micros()).unwrap(), 0);
     /// ```
     pub fn prune(&self, before: i64) -> Result<u64, StoreError> {
-        let before = hour_of(before);
+        let before = hour_ceil(before);
         let mut deleted = 0;
         for endpoint in self.endpoints()? {
             deleted += self.delete_requests(endpoint.id, before)?;

@@ -321,11 +321,12 @@ pub(crate) fn apply(
                 rows.first().map(HourRow::totals)
             }
         };
-        let exists = stored.is_some();
+        let known_row = stored.is_some();
         let mut total = stored.unwrap_or_default();
         total.merge(&add);
-        let histogram = total.histogram.encode();
-        if exists {
+        let mut updated = 0;
+        if known_row {
+            let histogram = total.histogram.encode();
             let query = diesel::sql_query(&update)
                 .bind::<BigInt, _>(total.hits)
                 .bind::<BigInt, _>(total.errors)
@@ -335,8 +336,14 @@ pub(crate) fn apply(
                 .bind::<BigInt, _>(*hour)
                 .bind::<BigInt, _>(*instance)
                 .bind::<Text, _>(version.as_str());
-            with_conn!(conn, c => query.execute(c))?;
-        } else {
+            updated = with_conn!(conn, c => query.execute(c))?;
+        }
+        if updated == 0 {
+            // New, or pruned since the writer last wrote it: the batch alone.
+            if known_row {
+                total = add;
+            }
+            let histogram = total.histogram.encode();
             let query = diesel::sql_query(&insert)
                 .bind::<BigInt, _>(*endpoint)
                 .bind::<BigInt, _>(*hour)

@@ -89,13 +89,23 @@ fn rollups_follow_the_requests() {
             "{db}: one row per hour touched"
         );
 
-        // Pruning rounds down to the hour and takes the rollups of those hours with it.
+        // Pruning rounds up to the hour and takes the rollups of those hours with it.
         let before = now - 24 * HOUR + HOUR / 2;
         store.prune(before).unwrap();
-        let cut = fmd_store::hour_of(before);
+        let cut = fmd_store::hour_of(before) + HOUR;
         let row = store.overview(today, week, None).unwrap().pop().unwrap();
         assert_eq!(row.hits_overall, hits(cut), "{db}");
         assert_eq!(db.rows("request"), hits(cut), "{db}");
+        // A writer whose copy of an hour was pruned starts the hour afresh.
+        let mut sink = store
+            .sink("1", "a", &synced, 1, Duration::from_secs(5))
+            .unwrap();
+        sink.write(&[record(&HOME, now, 5_000, 200)], &[]).unwrap();
+        store.prune(now + 1).unwrap();
+        sink.write(&[record(&HOME, now + 2, 5_000, 200)], &[])
+            .unwrap();
+        let row = store.overview(today, week, None).unwrap().pop().unwrap();
+        assert_eq!((row.hits_overall, db.rows("request")), (1, 1), "{db}");
         store.delete_endpoint_data(synced[0].1).unwrap();
         assert_eq!(db.rows("request_hour"), 0, "{db}");
     }
