@@ -29,5 +29,5 @@ pub use error::StoreError;
 pub use exceptions::{ExceptionGroup, GroupFrame, GroupMessage};
 pub use profiles::{FunctionSource, OutlierRow, ProfileRow, SpanRow, Stack, StackFrame};
 pub use queries::{EndpointRow, InstanceRow, OverviewRow, RequestRow, UserRow};
-pub use rollup::{hour_of, Histogram, HourRow, Totals, HOUR};
+pub use rollup::{hour_of, Histogram, HOUR};
 pub use sink::SqlSink;

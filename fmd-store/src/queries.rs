@@ -198,7 +198,7 @@ const ENDPOINT_COLUMNS: &str =
 
 /// The SQL condition selecting one instance's requests, or all when the bound id is 0 (ids
 /// start at 1). Bind the id twice.
-const INSTANCE_FILTER: &str = "(? = 0 OR instance_id = ?)";
+pub(crate) const INSTANCE_FILTER: &str = "(? = 0 OR instance_id = ?)";
 
 /// Stores (or finds) the endpoint's row and its source; returns its id and stored level. A new
 /// endpoint gets `default_level`; an existing one keeps its stored level. Safe when several
@@ -317,7 +317,6 @@ pub(crate) fn levels(
         .collect())
 }
 
-/// The median of an endpoint's durations since `since`, in ms, over `n` rows known to match.
 /// Windows with at most this many requests get exact percentiles from their rows; larger ones
 /// are read off the hourly histograms (within 2.5 %).
 pub(crate) const EXACT_LIMIT: i64 = 2_000;

@@ -13,6 +13,7 @@ use diesel::sql_types::{BigInt, Integer, Text};
 use diesel::{QueryableByName, RunQueryDsl};
 
 use crate::db::{with_conn, AnyConn, Dialect};
+use crate::queries::INSTANCE_FILTER;
 use crate::StoreError;
 
 /// One hour in microseconds.
@@ -179,20 +180,20 @@ impl Histogram {
 
 /// What a set of requests adds up to.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Totals {
+pub(crate) struct Totals {
     /// Requests.
-    pub hits: i64,
+    pub(crate) hits: i64,
     /// Requests answered with status >= 400.
-    pub errors: i64,
+    pub(crate) errors: i64,
     /// Sum of the durations, microseconds.
-    pub sum_us: i64,
+    pub(crate) sum_us: i64,
     /// The durations.
-    pub histogram: Histogram,
+    pub(crate) histogram: Histogram,
 }
 
 impl Totals {
     /// Adds one request.
-    pub fn add(&mut self, duration_us: u64, status: i32) {
+    pub(crate) fn add(&mut self, duration_us: u64, status: i32) {
         self.hits += 1;
         self.errors += i64::from(status >= 400);
         self.sum_us = self
@@ -202,7 +203,7 @@ impl Totals {
     }
 
     /// Adds `other`.
-    pub fn merge(&mut self, other: &Totals) {
+    pub(crate) fn merge(&mut self, other: &Totals) {
         self.hits += other.hits;
         self.errors += other.errors;
         self.sum_us = self.sum_us.saturating_add(other.sum_us);
@@ -210,23 +211,20 @@ impl Totals {
     }
 
     /// The `q` quantile in milliseconds.
-    pub fn quantile_ms(&self, q: f64) -> Option<f64> {
+    pub(crate) fn quantile_ms(&self, q: f64) -> Option<f64> {
         self.histogram.quantile(q).map(|us| us / 1000.0)
     }
 }
 
 /// One stored hour.
 #[derive(Debug, Clone, QueryableByName)]
-pub struct HourRow {
+pub(crate) struct HourRow {
     /// The endpoint.
     #[diesel(sql_type = BigInt)]
-    pub endpoint_id: i64,
+    pub(crate) endpoint_id: i64,
     /// Start of the UTC hour, microseconds since the epoch.
     #[diesel(sql_type = BigInt)]
-    pub hour_start: i64,
-    /// The version the requests were served by.
-    #[diesel(sql_type = Text)]
-    pub version_requested: String,
+    pub(crate) hour_start: i64,
     #[diesel(sql_type = BigInt)]
     hits: i64,
     #[diesel(sql_type = BigInt)]
@@ -239,7 +237,7 @@ pub struct HourRow {
 
 impl HourRow {
     /// The hour's figures.
-    pub fn totals(&self) -> Totals {
+    pub(crate) fn totals(&self) -> Totals {
         Totals {
             hits: self.hits,
             errors: self.errors,
@@ -249,7 +247,7 @@ impl HourRow {
     }
 
     /// Adds the hour's figures to `into` without decoding into a histogram of its own.
-    pub fn add_to(&self, into: &mut Totals) {
+    pub(crate) fn add_to(&self, into: &mut Totals) {
         into.hits += self.hits;
         into.errors += self.errors;
         into.sum_us = into.sum_us.saturating_add(self.sum_us);
@@ -268,11 +266,11 @@ pub(crate) fn hours(
     instance: i64,
 ) -> Result<Vec<HourRow>, StoreError> {
     let (low, high) = endpoint.map(|id| (id, id)).unwrap_or((i64::MIN, i64::MAX));
-    let query = diesel::sql_query(d.sql(
-        "SELECT endpoint_id, hour_start, version_requested, hits, errors, sum_us, histogram \
-         FROM {p}request_hour WHERE endpoint_id BETWEEN ? AND ? AND hour_start >= ? AND hour_start < ? \
-         AND (? = 0 OR instance_id = ?)",
-    ))
+    let query = diesel::sql_query(d.sql(&format!(
+        "SELECT endpoint_id, hour_start, hits, errors, sum_us, histogram \
+         FROM {{p}}request_hour WHERE endpoint_id BETWEEN ? AND ? AND hour_start >= ? AND hour_start < ? \
+         AND {INSTANCE_FILTER}",
+    )))
     .bind::<BigInt, _>(low)
     .bind::<BigInt, _>(high)
     .bind::<BigInt, _>(from)
@@ -303,7 +301,7 @@ pub(crate) fn apply(
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     );
     let select = d.sql(
-        "SELECT endpoint_id, hour_start, version_requested, hits, errors, sum_us, histogram FROM {p}request_hour \
+        "SELECT endpoint_id, hour_start, hits, errors, sum_us, histogram FROM {p}request_hour \
          WHERE endpoint_id = ? AND hour_start = ? AND instance_id = ? AND version_requested = ?",
     );
     let mut written = Vec::with_capacity(batch.len());
@@ -388,19 +386,25 @@ impl HourCache {
     }
 }
 
-/// Groups `(endpoint, time, duration, status)` of requests by hour.
+/// Groups `(endpoint, time, duration, status)` of one instance's and version's requests by
+/// hour.
 pub(crate) fn group(
     rows: impl Iterator<Item = (i64, i64, u64, i32)>,
     instance: i64,
     version: &str,
 ) -> HashMap<Key, Totals> {
-    let mut out: HashMap<Key, Totals> = HashMap::new();
+    // Keyed by endpoint and hour first: the key's version string is made once per group.
+    let mut by_hour: HashMap<(i64, i64), Totals> = HashMap::new();
     for (endpoint, time, duration, status) in rows {
-        out.entry((endpoint, hour_of(time), instance, version.to_owned()))
+        by_hour
+            .entry((endpoint, hour_of(time)))
             .or_default()
             .add(duration, status);
     }
-    out
+    by_hour
+        .into_iter()
+        .map(|((endpoint, hour), t)| ((endpoint, hour, instance, version.to_owned()), t))
+        .collect()
 }
 
 #[derive(QueryableByName)]
