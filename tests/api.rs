@@ -60,16 +60,110 @@ async fn overview_has_every_documented_field() {
         "median_today_ms",
         "median_week_ms",
         "median_overall_ms",
+        "p90_today_ms",
+        "p90_week_ms",
+        "p90_overall_ms",
+        "p99_today_ms",
+        "p99_week_ms",
+        "p99_overall_ms",
         "last_requested",
         "exception_groups",
     ] {
         assert!(row.get(field).is_some(), "overview lacks {field}: {row}");
+    }
+    for window in ["today", "week", "overall"] {
+        let p = |name: &str| row[format!("{name}_{window}_ms")].as_f64().unwrap();
+        assert!(
+            p("median") <= p("p90") && p("p90") <= p("p99"),
+            "percentiles of {window} out of order: {row}"
+        );
     }
     assert_eq!(row["hits_today"], 30);
     assert!(
         row["last_requested"].as_str().unwrap().ends_with('Z'),
         "RFC 3339 UTC"
     );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn every_chart_answers_from_what_was_recorded() {
+    let _serial = serial().await;
+    let (_dir, server, admin, _, id) = started().await;
+    client().get(server.url("/item/31")).send().await.unwrap();
+    client().get(server.url("/nothing")).send().await.unwrap();
+    server.dashboard.flush().await.unwrap();
+    let get = |path: String| {
+        let (admin, server) = (&admin, &server);
+        async move {
+            let (status, body) = json(admin, &server.url(&format!("/dashboard/api/{path}"))).await;
+            assert_eq!(status, StatusCode::OK, "{path}: {body}");
+            body
+        }
+    };
+    let hourly = get("charts/hourly".into()).await;
+    assert_eq!(
+        hourly["days"].as_array().unwrap().len(),
+        7,
+        "the last week by default"
+    );
+    assert_eq!(hourly["total"], 31, "{hourly}");
+    let cell = &hourly["cells"][0];
+    assert_eq!(
+        (cell[1].clone(), cell[2].clone()),
+        (6.into(), 31.into()),
+        "today's row: {hourly}"
+    );
+    let daily = get("charts/daily".into()).await;
+    assert_eq!(daily["series"][0]["name"], "item");
+    assert_eq!(daily["series"][0]["hits"][6], 31);
+    assert!(daily["series"][0]["color"]
+        .as_str()
+        .unwrap()
+        .starts_with('#'));
+    let versions = get("charts/versions".into()).await;
+    assert_eq!(
+        versions["versions"],
+        serde_json::json!(["9.9"]),
+        "the test config's app_version"
+    );
+    assert_eq!(
+        versions["endpoints"][0]["shares"],
+        serde_json::json!([100.0])
+    );
+    let performance = get("charts/performance".into()).await;
+    let b = &performance["endpoints"][0];
+    assert_eq!(b["count"], 31);
+    assert!(
+        b["min_ms"].as_f64() <= b["median_ms"].as_f64()
+            && b["median_ms"].as_f64() <= b["max_ms"].as_f64()
+    );
+    // An empty range is empty, not an error.
+    let old = get("charts/daily?from=2001-01-01&to=2001-01-31".into()).await;
+    assert_eq!(old["series"], serde_json::json!([]));
+    assert_eq!(old["days"].as_array().unwrap().len(), 31);
+
+    let mine = |kind: &str| get(format!("endpoints/{id}/charts/{kind}"));
+    assert_eq!(mine("hourly").await["total"], 31);
+    assert_eq!(mine("versions").await["versions"][0]["count"], 31);
+    let users = mine("users").await;
+    assert_eq!(
+        users["users"].as_array().unwrap().len(),
+        30,
+        "the 30 busiest of 31 users"
+    );
+    assert_eq!(users["requests"], 31);
+    let bubbles = mine("user_versions").await;
+    assert_eq!(bubbles["points"].as_array().unwrap().len(), 30);
+    let ips = mine("ip_versions").await;
+    assert_eq!(ips["keys"], serde_json::json!(["127.0.0.1"]));
+    assert_eq!(ips["points"][0][3], 31);
+    let status = mine("status").await;
+    assert_eq!(
+        status["codes"],
+        serde_json::json!([{"status_code": 200, "count": 31}])
+    );
+    assert_eq!(status["errors"], serde_json::json!([]));
     server.stop().await;
 }
 
@@ -134,6 +228,42 @@ async fn bad_parameters_get_json_errors_with_4xx() {
             "no endpoint with id 987654",
         ),
         ("nothing/here".to_owned(), 404, "no such API route"),
+        (
+            "charts/hourly?from=yesterday".to_owned(),
+            400,
+            "from must be a date",
+        ),
+        (
+            "charts/daily?to=2026-02-30".to_owned(),
+            400,
+            "to must be a date",
+        ),
+        (
+            "charts/daily?from=2026-11-02&to=2026-11-01".to_owned(),
+            400,
+            "is after to",
+        ),
+        (
+            "charts/performance?from=2020-01-01&to=2026-01-01".to_owned(),
+            400,
+            "at most 366",
+        ),
+        (
+            "charts/pie".to_owned(),
+            404,
+            "hourly, daily, versions, performance",
+        ),
+        (format!("endpoints/{id}/charts/pie"), 404, "user_versions"),
+        (
+            "endpoints/987654/charts/users".to_owned(),
+            404,
+            "no endpoint",
+        ),
+        (
+            format!("endpoints/{id}/charts/status?instance=x"),
+            400,
+            "instance",
+        ),
     ];
     for (path, status, needle) in gets {
         let (got, body) = json(&admin, &api(&path)).await;
@@ -227,6 +357,14 @@ async fn no_request_under_the_dashboard_gets_a_server_error() {
         "/api/endpoints/%F0%9F%98%80/level",
         "/%FF%FE",
         "/api/../overview",
+        "/charts?from=%ZZ",
+        "/charts?from=2026-13-01",
+        "/endpoint/1/charts?to=x",
+        "/endpoint/x/charts",
+        "/api/charts",
+        "/api/charts/hourly/x",
+        "/api/endpoints/1/charts",
+        "/api/endpoints/1/charts/status?from=99999-01-01",
     ];
     let methods = [
         Method::GET,
@@ -305,9 +443,10 @@ async fn pages_render_with_data_and_escape_recorded_values() {
     let html = second.text().await.unwrap();
     assert!(html.contains("page 2 of 2"));
     assert_eq!(
-        html.matches("<tr>").count(),
-        1 + 6,
-        "header row and the 6 oldest requests"
+        html.matches("<td class=\"num\"><span class=\"status")
+            .count(),
+        6,
+        "the 6 oldest requests"
     );
     let missing = admin
         .get(server.url("/dashboard/endpoint/987654"))

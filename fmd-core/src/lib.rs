@@ -11,6 +11,7 @@
 //!   trait that storage implements.
 //! - [`monitor`]: what the `#[monitored]` expansion calls.
 //! - [`trail`]: errors returned through annotated functions, recorded when they end in a 5xx.
+//! - [`stats`]: quantiles, box-plot summaries and the reports' significance tests.
 //! - [`version`]: the application version, from the configuration or a git checkout.
 //!
 //! Application code uses the `fmd` facade crate; this crate is its foundation.
@@ -24,6 +25,7 @@ pub mod outlier;
 pub mod profile;
 pub mod record;
 pub mod registry;
+pub mod stats;
 pub mod trail;
 pub mod version;
 

@@ -13,6 +13,7 @@
 //! assert!(store.overview(0, 0, None).unwrap().is_empty());
 //! ```
 
+mod charts;
 mod db;
 mod error;
 mod exceptions;
@@ -24,6 +25,7 @@ mod rollup;
 mod sink;
 pub mod writer;
 
+pub use charts::{HourCount, Sample};
 pub use db::{Backend, Store};
 pub use error::StoreError;
 pub use exceptions::{ExceptionGroup, GroupFrame, GroupMessage};

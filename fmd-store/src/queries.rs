@@ -342,15 +342,6 @@ pub(crate) fn timed(
     Ok(with_conn!(conn, c => query.load(c))?)
 }
 
-/// The `q` quantile of sorted values, interpolated between neighbours (PostgreSQL's
-/// `percentile_cont`).
-pub(crate) fn exact_quantile(sorted: &[f64], q: f64) -> Option<f64> {
-    let last = sorted.len().checked_sub(1)?;
-    let pos = q.clamp(0.0, 1.0) * last as f64;
-    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    Some(sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64))
-}
-
 /// One window of the overview: counts and percentiles (ms).
 #[derive(Debug, Clone, Default)]
 struct Window {
@@ -407,7 +398,7 @@ fn windows(
                 .map(|r| r.duration_us as f64 / 1000.0)
                 .collect();
             v.sort_by(f64::total_cmp);
-            w.exact = Some(PERCENTILES.map(|q| exact_quantile(&v, q)));
+            w.exact = Some(PERCENTILES.map(|q| fmd_core::stats::quantile(&v, q)));
         }
     }
     Ok(out)

@@ -133,6 +133,13 @@ impl Histogram {
         Some(self.max as f64)
     }
 
+    /// The box-plot summary, in milliseconds; `None` when empty.
+    pub fn box_stats(&self) -> Option<fmd_core::stats::BoxStats> {
+        fmd_core::stats::BoxStats::from_quantiles(self.total, |q| {
+            self.quantile(q).map(|us| us / 1000.0)
+        })
+    }
+
     /// The stored form: `min;max;bucket:count,bucket:count,...`.
     pub fn encode(&self) -> String {
         let mut out = format!("{};{};", self.min, self.max);
@@ -153,7 +160,7 @@ impl Histogram {
     }
 
     /// Adds a histogram in its stored form without building it first.
-    fn merge_encoded(&mut self, text: &str) {
+    pub(crate) fn merge_encoded(&mut self, text: &str) {
         let mut parts = text.splitn(3, ';');
         let (Some(min), Some(max), Some(buckets)) = (parts.next(), parts.next(), parts.next())
         else {

@@ -110,3 +110,101 @@ fn rollups_follow_the_requests() {
         assert_eq!(db.rows("request_hour"), 0, "{db}");
     }
 }
+
+#[test]
+fn chart_queries_read_rollups_and_rows() {
+    for db in databases() {
+        let store = db.open();
+        let synced = store.sync_endpoints(&[&HOME, &OTHER], 1, "1").unwrap();
+        let home = synced[0].1;
+        let day = 1_000 * 24 * HOUR;
+        // Version 1 the first hour, version 2 the second; one instance each.
+        let first: Vec<_> = (0..10)
+            .map(|i| record(&HOME, day + i * 60_000_000, 1_000 * (i as u64 + 1), 200))
+            .collect();
+        let mut second: Vec<_> = (0..5)
+            .map(|i| record(&HOME, day + HOUR + i, 50_000, if i < 2 { 503 } else { 200 }))
+            .collect();
+        second.push(record(&OTHER, day + HOUR, 7_000, 404));
+        second[0].group_by = Some("(User,9)".into());
+        let mut a = store
+            .sink("1", "a", &synced, 1, Duration::from_secs(5))
+            .unwrap();
+        a.write(&first, &[]).unwrap();
+        let mut b = store
+            .sink("2", "b", &synced, 1, Duration::from_secs(5))
+            .unwrap();
+        b.write(&second, &[]).unwrap();
+
+        let counts = store.hour_counts(None, day, day + 2 * HOUR, None).unwrap();
+        let mine: Vec<_> = counts.iter().filter(|c| c.endpoint_id == home).collect();
+        assert_eq!(
+            mine.iter()
+                .map(|c| (c.hour_start - day, c.version.as_str(), c.hits, c.errors))
+                .collect::<Vec<_>>(),
+            [(0, "1", 10, 0), (HOUR, "2", 5, 2)],
+            "{db}"
+        );
+        assert_eq!(counts.len(), 3, "{db}");
+        assert_eq!(
+            store
+                .hour_counts(Some(home), day + HOUR, day + 2 * HOUR, None)
+                .unwrap()
+                .len(),
+            1,
+            "{db}"
+        );
+
+        let histograms = store
+            .histograms(Some(home), day, day + 2 * HOUR, None)
+            .unwrap();
+        assert_eq!(histograms.len(), 2, "{db}");
+        let v1 = histograms[0].2.box_stats().unwrap();
+        assert_eq!(
+            (histograms[0].1.as_str(), v1.count, v1.min_ms, v1.max_ms),
+            ("1", 10, 1.0, 10.0),
+            "{db}"
+        );
+
+        let samples = store
+            .samples(home, day + HOUR, day + 2 * HOUR, None)
+            .unwrap();
+        assert_eq!(samples.len(), 5, "{db}");
+        assert_eq!(
+            samples
+                .iter()
+                .filter(|s| s.group_by.as_deref() == Some("(User,9)"))
+                .count(),
+            1,
+            "{db}"
+        );
+        assert!(
+            samples
+                .iter()
+                .all(|s| s.version_requested == "2" && s.duration_us == 50_000),
+            "{db}"
+        );
+
+        assert_eq!(
+            store
+                .status_counts(home, day, day + 2 * HOUR, None)
+                .unwrap(),
+            [(200, 13), (503, 2)],
+            "{db}"
+        );
+        let errors = store
+            .error_requests(home, day, day + 2 * HOUR, None, 50)
+            .unwrap();
+        assert_eq!(errors.len(), 2, "{db}");
+        assert!(
+            errors
+                .iter()
+                .all(|r| r.status_code == 503 && r.instance.as_deref() == Some("b")),
+            "{db}"
+        );
+        assert!(
+            errors[0].time_requested >= errors[1].time_requested,
+            "newest first: {db}"
+        );
+    }
+}

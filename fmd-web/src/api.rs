@@ -6,6 +6,7 @@ use warp::http::StatusCode;
 use warp::reply::Response as Reply;
 
 use crate::auth::{Role, Session};
+use crate::charts;
 use crate::routes::{blocking, csrf_header, json, json_error, Req};
 use crate::time::{rfc3339, windows};
 
@@ -77,18 +78,117 @@ async fn route(req: &Req, path: &[&str]) -> Result<Reply, ApiError> {
         }
         ["exceptions", id] if method == "DELETE" => delete_group(req, &caller, id).await,
         ["prune"] if method == "POST" => prune(req, &caller).await,
+        ["charts", kind] if method == "GET" => app_chart(req, kind).await,
+        ["endpoints", id, "charts", kind] if method == "GET" => {
+            endpoint_chart(req, parse_id(id)?, kind).await
+        }
         ["endpoints", id, "data"] if method == "DELETE" => delete_data(req, &caller, id).await,
         ["overview" | "instances" | "exceptions"]
         | ["endpoints", _, "requests" | "level" | "outliers" | "profiler" | "grouped_profiler" | "exceptions"]
         | ["functions", _, "source"]
         | ["exceptions", _]
         | ["prune"]
-        | ["endpoints", _, "data"] => Err(ApiError::new(
+        | ["endpoints", _, "data"]
+        | ["charts", _]
+        | ["endpoints", _, "charts", _] => Err(ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             format!("{method} is not allowed on this route"),
         )),
         _ => Err(ApiError::new(StatusCode::NOT_FOUND, "no such API route")),
     }
+}
+
+/// The date range of a chart request (`from`, `to`), or a 400 saying what to send.
+fn chart_range(req: &Req) -> Result<charts::Range, ApiError> {
+    charts::Range::parse(
+        req.query_param("from").as_deref(),
+        req.query_param("to").as_deref(),
+        fmd_core::now_micros(),
+        req.inner.config.tz(),
+    )
+    .map_err(bad_request)
+}
+
+/// The application's charts, over every endpoint.
+const APP_CHARTS: &str = "hourly, daily, versions, performance";
+/// One endpoint's charts.
+const ENDPOINT_CHARTS: &str = "hourly, versions, users, user_versions, ip_versions, status";
+
+/// `GET charts/{kind}?from&to&instance`.
+async fn app_chart(req: &Req, kind: &str) -> Result<Reply, ApiError> {
+    if !APP_CHARTS.split(", ").any(|k| k == kind) {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no chart {kind:?}; the application's charts are {APP_CHARTS}"),
+        ));
+    }
+    let range = chart_range(req)?;
+    let instance = instance_filter(req).await?;
+    let colors = req.inner.config.colors.clone();
+    let kind = kind.to_owned();
+    let value = blocking(req, move |s| {
+        let endpoints = s.endpoints()?;
+        let names = charts::Names::new(&endpoints, &colors);
+        let (start, end) = (range.start, range.end);
+        Ok(match kind.as_str() {
+            "hourly" => charts::hourly(&range, &s.hour_counts(None, start, end, instance)?),
+            "daily" => charts::daily(&range, &s.hour_counts(None, start, end, instance)?, &names),
+            "versions" => {
+                charts::version_shares(&range, &s.hour_counts(None, start, end, instance)?, &names)
+            }
+            _ => charts::performance(&range, s.histograms(None, start, end, instance)?, &names),
+        })
+    })
+    .await
+    .map_err(ApiError::unavailable)?;
+    Ok(json(StatusCode::OK, &value))
+}
+
+/// How many error requests the status chart lists.
+const ERROR_REQUESTS: i64 = 50;
+
+/// `GET endpoints/{id}/charts/{kind}?from&to&instance`.
+async fn endpoint_chart(req: &Req, id: i64, kind: &str) -> Result<Reply, ApiError> {
+    if !ENDPOINT_CHARTS.split(", ").any(|k| k == kind) {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no chart {kind:?}; an endpoint's charts are {ENDPOINT_CHARTS}"),
+        ));
+    }
+    let range = chart_range(req)?;
+    endpoint(req, id).await?;
+    let instance = instance_filter(req).await?;
+    let kind = kind.to_owned();
+    let value = blocking(req, move |s| {
+        let (start, end) = (range.start, range.end);
+        let counts = || s.hour_counts(Some(id), start, end, instance);
+        let samples = || s.samples(id, start, end, instance);
+        Ok(match kind.as_str() {
+            "hourly" => charts::hourly(&range, &counts()?),
+            "versions" => {
+                charts::version_boxes(&range, &counts()?, s.histograms(Some(id), start, end, instance)?)
+            }
+            "users" => charts::user_boxes(&range, &samples()?),
+            "user_versions" => {
+                charts::key_versions(&range, &counts()?, &samples()?, charts::Key::User)
+            }
+            "ip_versions" => charts::key_versions(&range, &counts()?, &samples()?, charts::Key::Ip),
+            _ => {
+                let codes = s.status_counts(id, start, end, instance)?;
+                let errors = s.error_requests(id, start, end, instance, ERROR_REQUESTS)?;
+                serde_json::json!({
+                    "from": range.from.to_string(),
+                    "to": range.to.to_string(),
+                    "timezone": range.tz.name(),
+                    "codes": codes.iter().map(|(code, n)| serde_json::json!({"status_code": code, "count": n})).collect::<Vec<_>>(),
+                    "errors": errors.into_iter().map(request_item).collect::<Vec<_>>(),
+                })
+            }
+        })
+    })
+    .await
+    .map_err(ApiError::unavailable)?;
+    Ok(json(StatusCode::OK, &value))
 }
 
 #[derive(Serialize)]
@@ -105,6 +205,12 @@ struct OverviewItem {
     median_today_ms: Option<f64>,
     median_week_ms: Option<f64>,
     median_overall_ms: Option<f64>,
+    p90_today_ms: Option<f64>,
+    p90_week_ms: Option<f64>,
+    p90_overall_ms: Option<f64>,
+    p99_today_ms: Option<f64>,
+    p99_week_ms: Option<f64>,
+    p99_overall_ms: Option<f64>,
     last_requested: Option<String>,
     exception_groups: i64,
 }
@@ -184,6 +290,12 @@ async fn overview(req: &Req) -> Result<Reply, ApiError> {
             median_today_ms: r.median_today_ms,
             median_week_ms: r.median_week_ms,
             median_overall_ms: r.median_overall_ms,
+            p90_today_ms: r.p90_today_ms,
+            p90_week_ms: r.p90_week_ms,
+            p90_overall_ms: r.p90_overall_ms,
+            p99_today_ms: r.p99_today_ms,
+            p99_week_ms: r.p99_week_ms,
+            p99_overall_ms: r.p99_overall_ms,
             last_requested: r.endpoint.last_requested.map(rfc3339),
             exception_groups: r.exception_groups,
         })
@@ -259,20 +371,21 @@ async fn requests(req: &Req, raw_id: &str) -> Result<Reply, ApiError> {
     .await
     .map_err(ApiError::unavailable)?
     .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no endpoint with id {id}")))?;
-    let items: Vec<RequestItem> = rows
-        .into_iter()
-        .map(|r| RequestItem {
-            id: r.id,
-            duration_ms: r.duration_us as f64 / 1000.0,
-            time_requested: rfc3339(r.time_requested),
-            version: r.version_requested,
-            group_by: r.group_by.unwrap_or_default(),
-            ip: r.ip.unwrap_or_default(),
-            status_code: r.status_code,
-            instance: r.instance.unwrap_or_default(),
-        })
-        .collect();
+    let items: Vec<RequestItem> = rows.into_iter().map(request_item).collect();
     Ok(json(StatusCode::OK, &items))
+}
+
+fn request_item(r: fmd_store::RequestRow) -> RequestItem {
+    RequestItem {
+        id: r.id,
+        duration_ms: r.duration_us as f64 / 1000.0,
+        time_requested: rfc3339(r.time_requested),
+        version: r.version_requested,
+        group_by: r.group_by.unwrap_or_default(),
+        ip: r.ip.unwrap_or_default(),
+        status_code: r.status_code,
+        instance: r.instance.unwrap_or_default(),
+    }
 }
 
 /// Refuses a change unless an administrator's session asks for it with its CSRF token; `what`

@@ -58,6 +58,15 @@ impl Pages {
                 "source_dialog",
                 include_str!("../assets/templates/source_dialog.hbs"),
             ),
+            ("charts", include_str!("../assets/templates/charts.hbs")),
+            (
+                "endpoint_charts",
+                include_str!("../assets/templates/endpoint_charts.hbs"),
+            ),
+            (
+                "range_form",
+                include_str!("../assets/templates/range_form.hbs"),
+            ),
             (
                 "instance_select",
                 include_str!("../assets/templates/instance_select.hbs"),
@@ -148,6 +157,11 @@ fn ms(value: Option<f64>) -> String {
     }
 }
 
+/// The hover text of a median: all three percentiles.
+fn spread(p50: Option<f64>, p90: Option<f64>, p99: Option<f64>) -> String {
+    format!("p50 {} · p90 {} · p99 {} ms", ms(p50), ms(p90), ms(p99))
+}
+
 fn overview_item(row: &OverviewRow, tz: chrono_tz::Tz) -> Value {
     let e = &row.endpoint;
     let level = e.monitor_level.clamp(0, 3);
@@ -168,6 +182,13 @@ fn overview_item(row: &OverviewRow, tz: chrono_tz::Tz) -> Value {
         "median_today_sort": row.median_today_ms.unwrap_or(-1.0),
         "median_week_sort": row.median_week_ms.unwrap_or(-1.0),
         "median_overall_sort": row.median_overall_ms.unwrap_or(-1.0),
+        "p90_week": ms(row.p90_week_ms),
+        "p99_week": ms(row.p99_week_ms),
+        "p90_week_sort": row.p90_week_ms.unwrap_or(-1.0),
+        "p99_week_sort": row.p99_week_ms.unwrap_or(-1.0),
+        "spread_today": spread(row.median_today_ms, row.p90_today_ms, row.p99_today_ms),
+        "spread_week": spread(row.median_week_ms, row.p90_week_ms, row.p99_week_ms),
+        "spread_overall": spread(row.median_overall_ms, row.p90_overall_ms, row.p99_overall_ms),
         "last_requested_iso": e.last_requested.map(rfc3339),
         "last_requested_local": e.last_requested.map(|t| local(t, tz)),
         "last_requested_sort": e.last_requested.unwrap_or(0),
@@ -315,9 +336,32 @@ pub(crate) async fn endpoint(req: &Req, session: &Session, raw_id: &str) -> Repl
         "level_label".into(),
         json!(LEVEL_LABELS[e.monitor_level.clamp(0, 3) as usize]),
     );
-    data.insert("median_today".into(), json!(ms(row.median_today_ms)));
-    data.insert("median_week".into(), json!(ms(row.median_week_ms)));
-    data.insert("median_overall".into(), json!(ms(row.median_overall_ms)));
+    data.insert(
+        "percentiles".into(),
+        json!([
+            (
+                "Today",
+                row.median_today_ms,
+                row.p90_today_ms,
+                row.p99_today_ms
+            ),
+            (
+                "Last 7 days",
+                row.median_week_ms,
+                row.p90_week_ms,
+                row.p99_week_ms
+            ),
+            (
+                "Overall",
+                row.median_overall_ms,
+                row.p90_overall_ms,
+                row.p99_overall_ms
+            ),
+        ]
+        .map(|(label, p50, p90, p99)| json!({
+            "label": label, "p50": ms(p50), "p90": ms(p90), "p99": ms(p99),
+        }))),
+    );
     data.insert("first_seen".into(), json!(local(e.time_added, tz)));
     data.insert(
         "last_requested_iso".into(),
@@ -370,7 +414,57 @@ fn megabytes(bytes: i64) -> String {
     format!("{:.1} MB", bytes as f64 / 1_048_576.0)
 }
 
-/// The Outliers, Profiler and Grouped profiler tabs of an endpoint.
+/// The chart pages' date range from `?from&to`, with the presets' links; a bad range is shown
+/// as an error and replaced by the default one.
+fn range_choice(req: &Req) -> Value {
+    let now = fmd_core::now_micros();
+    let tz = req.inner.config.tz();
+    let parse =
+        |from: Option<&str>, to: Option<&str>| crate::charts::Range::parse(from, to, now, tz);
+    let asked = parse(
+        req.query_param("from").as_deref(),
+        req.query_param("to").as_deref(),
+    );
+    let error = asked.as_ref().err().cloned();
+    let Ok(range) = asked.or_else(|_| parse(None, None)) else {
+        return json!({ "error": error });
+    };
+    let today = crate::time::local_date(now, tz).unwrap_or(range.to);
+    let presets: Vec<Value> = [
+        ("Today", 1),
+        ("7 days", 7),
+        ("30 days", 30),
+        ("90 days", 90),
+    ]
+    .into_iter()
+    .filter_map(|(label, days)| {
+        let from = today.checked_sub_days(chrono::Days::new(days - 1))?;
+        Some(json!({
+            "label": label,
+            "from": from.to_string(),
+            "to": today.to_string(),
+            "active": range.from == from && range.to == today,
+        }))
+    })
+    .collect();
+    json!({
+        "from": range.from.to_string(),
+        "to": range.to.to_string(),
+        "error": error,
+        "presets": presets,
+    })
+}
+
+/// The application's charts.
+pub(crate) async fn charts(req: &Req, session: &Session) -> Reply {
+    let mut data = layout(req, "Charts", Some(session));
+    data.insert("nav_charts".into(), json!(true));
+    data.insert("charts".into(), json!(true));
+    data.insert("range".into(), range_choice(req));
+    render(req, "charts", StatusCode::OK, data)
+}
+
+/// The Charts, Outliers, Profiler and Grouped profiler tabs of an endpoint.
 pub(crate) async fn endpoint_tab(req: &Req, session: &Session, raw_id: &str, tab: &str) -> Reply {
     let Some(id) = raw_id.parse::<i64>().ok().filter(|i| *i > 0) else {
         return error(req, StatusCode::NOT_FOUND, "There is no such endpoint.");
@@ -397,6 +491,7 @@ pub(crate) async fn endpoint_tab(req: &Req, session: &Session, raw_id: &str, tab
                 s.outlier_count(id)?,
                 s.outliers(id, offset, DETAIL_PER_PAGE)?,
             ),
+            "charts" => Tab::Charts,
             "profiler" => Tab::Profiler(
                 s.profile_count(id)?,
                 s.profiles(id, offset, DETAIL_PER_PAGE)?,
@@ -422,6 +517,11 @@ pub(crate) async fn endpoint_tab(req: &Req, session: &Session, raw_id: &str, tab
     data.insert("level_label".into(), json!(LEVEL_LABELS[level]));
     data.insert("charts".into(), json!(true));
     let template = match content {
+        Tab::Charts => {
+            data.insert("tab_charts".into(), json!(true));
+            data.insert("range".into(), range_choice(req));
+            "endpoint_charts"
+        }
         Tab::Exceptions(total, groups, messages, frames) => {
             data.insert("tab_exceptions".into(), json!(true));
             pager(&mut data, page, total, DETAIL_PER_PAGE);
@@ -567,6 +667,7 @@ enum Tab {
     ),
     Outliers(i64, Vec<fmd_store::OutlierRow>),
     Profiler(i64, Vec<fmd_store::ProfileRow>),
+    Charts,
     Grouped(Vec<fmd_core::profile::PathStats>, usize),
 }
 

@@ -185,11 +185,15 @@ async fn dispatch(
             Some(session) => pages::endpoint(&req, &session, id).await,
             None => to_login(&req, &format!("endpoint/{id}")),
         },
+        ["charts"] if get => match req.session() {
+            Some(session) => pages::charts(&req, &session).await,
+            None => to_login(&req, "charts"),
+        },
         ["exceptions"] if get => match req.session() {
             Some(session) => pages::exceptions(&req, &session).await,
             None => to_login(&req, "exceptions"),
         },
-        ["endpoint", id, tab @ ("outliers" | "profiler" | "grouped-profiler" | "exceptions")]
+        ["endpoint", id, tab @ ("charts" | "outliers" | "profiler" | "grouped-profiler" | "exceptions")]
             if get =>
         {
             match req.session() {
@@ -197,7 +201,7 @@ async fn dispatch(
                 None => to_login(&req, &format!("endpoint/{id}/{tab}")),
             }
         }
-        ["login" | "logout" | "overview" | "endpoint" | "static" | "exceptions", ..] => {
+        ["login" | "logout" | "overview" | "endpoint" | "static" | "exceptions" | "charts", ..] => {
             pages::error(
                 &req,
                 StatusCode::METHOD_NOT_ALLOWED,

@@ -1,6 +1,6 @@
 //! Time formatting: RFC 3339 UTC in the API, the configured timezone on pages.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 
 /// Microseconds since the epoch as RFC 3339 UTC, e.g. `2026-11-22T18:41:37.123Z`.
@@ -25,18 +25,32 @@ pub(crate) fn local(micros: i64, tz: Tz) -> String {
 /// microseconds since the epoch: the overview's "today" and "week".
 pub(crate) fn windows(now: i64, tz: Tz) -> (i64, i64) {
     let week = now - 7 * 24 * 3600 * 1_000_000;
-    let today = DateTime::<Utc>::from_timestamp_micros(now)
-        .and_then(|t| {
-            let midnight = t.with_timezone(&tz).date_naive().and_hms_opt(0, 0, 0)?;
-            // A day that starts inside a DST gap has no local midnight: take the earliest instant.
-            tz.from_local_datetime(&midnight).earliest().or_else(|| {
-                tz.from_local_datetime(&(midnight + chrono::Duration::hours(1)))
-                    .earliest()
-            })
+    let today = local_date(now, tz).map(|d| midnight(d, tz)).unwrap_or(week);
+    (today, week)
+}
+
+/// The date in `tz` of an instant (microseconds since the epoch).
+pub(crate) fn local_date(micros: i64, tz: Tz) -> Option<NaiveDate> {
+    local_date_hour(micros, tz).map(|(d, _)| d)
+}
+
+/// The date and hour (0-23) in `tz` of an instant (microseconds since the epoch).
+pub(crate) fn local_date_hour(micros: i64, tz: Tz) -> Option<(NaiveDate, u32)> {
+    let t = DateTime::<Utc>::from_timestamp_micros(micros)?.with_timezone(&tz);
+    Some((t.date_naive(), t.hour()))
+}
+
+/// The first instant of `date` in `tz`, in microseconds since the epoch.
+pub(crate) fn midnight(date: NaiveDate, tz: Tz) -> i64 {
+    let start = date.and_time(NaiveTime::MIN);
+    // A day that starts inside a DST gap has no local midnight: take the earliest instant after.
+    (0..3)
+        .find_map(|h| {
+            tz.from_local_datetime(&(start + chrono::Duration::hours(h)))
+                .earliest()
         })
         .map(|t| t.timestamp_micros())
-        .unwrap_or(week);
-    (today, week)
+        .unwrap_or_else(|| start.and_utc().timestamp_micros())
 }
 
 #[cfg(test)]

@@ -2,6 +2,16 @@
 (function () {
   "use strict";
   var base = document.body.getAttribute("data-base") || "";
+  var timezone = document.body.getAttribute("data-timezone") || "UTC";
+
+  // An RFC 3339 time as the pages show times: 2026-11-22 19:41:37 in the dashboard's timezone.
+  function localTime(iso) {
+    try {
+      return new Date(iso).toLocaleString("sv-SE", { timeZone: timezone });
+    } catch (e) {
+      return iso;
+    }
+  }
 
   function relative(date) {
     var s = Math.round((Date.now() - date.getTime()) / 1000);
@@ -168,6 +178,136 @@
     });
   }
 
+  // The chart pages: each [data-chart] element names its API route and how to draw it; the
+  // page's ?from&to range is passed on. The element records how many points it drew.
+  var STATUS_COLORS = { 2: "#2e7d32", 3: "#1565c0", 4: "#ef6c00", 5: "#c62828" };
+  function ms(v) { return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v >= 0.1 ? v.toFixed(2) : v.toFixed(3); }
+  function boxTooltip(p) {
+    var d = p.data.stats;
+    return p.name + "<br>" + d.count + " requests<br>max " + ms(d.max_ms) + " ms<br>q3 " + ms(d.q3_ms) +
+      " ms<br>median " + ms(d.median_ms) + " ms<br>q1 " + ms(d.q1_ms) + " ms<br>min " + ms(d.min_ms) + " ms";
+  }
+  var DRAW = {
+    heatmap: function (d) {
+      var hours = [];
+      for (var h = 0; h < 24; h++) hours.push((h < 10 ? "0" : "") + h + ":00");
+      return { points: d.cells.length, option: {
+        tooltip: { formatter: function (p) { return d.days[p.value[1]] + " " + hours[p.value[0]] + ": " + p.value[2] + " requests"; } },
+        grid: { left: 90, right: 20, top: 10, bottom: 70 },
+        xAxis: { type: "category", data: hours, splitArea: { show: true } },
+        yAxis: { type: "category", data: d.days, splitArea: { show: true } },
+        visualMap: { min: 0, max: Math.max(1, d.max), calculable: true, orient: "horizontal", left: "center", bottom: 0, inRange: { color: ["#e3eeff", "#0061ff", "#002a80"] } },
+        series: [{ name: "requests", type: "heatmap", data: d.cells, emphasis: { itemStyle: { borderColor: "#333", borderWidth: 1 } } }]
+      } };
+    },
+    daily: function (d) {
+      return { points: d.series.reduce(function (n, s) { return n + s.hits.filter(function (h) { return h > 0; }).length; }, 0), option: {
+        tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+        legend: { type: "scroll", top: 0 },
+        grid: { left: 60, right: 20, top: 40, bottom: 30 },
+        xAxis: { type: "category", data: d.days },
+        yAxis: { type: "value", name: "requests" },
+        series: d.series.map(function (s) { return { name: s.name, type: "bar", stack: "all", data: s.hits, itemStyle: { color: s.color } }; })
+      } };
+    },
+    shares: function (d) {
+      var names = d.endpoints.map(function (e) { return e.name; });
+      return { points: d.endpoints.length, height: Math.max(260, 60 + 28 * names.length), option: {
+        tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, valueFormatter: function (v) { return v + " %"; } },
+        legend: { type: "scroll", top: 0 },
+        grid: { left: 160, right: 30, top: 40, bottom: 30 },
+        xAxis: { type: "value", max: 100, name: "%" },
+        yAxis: { type: "category", data: names, inverse: true },
+        series: d.versions.map(function (v, i) {
+          return { name: v, type: "bar", stack: "share", data: d.endpoints.map(function (e) { return e.shares[i]; }) };
+        })
+      } };
+    },
+    boxes: function (d, el) {
+      var items = d[el.getAttribute("data-key")] || [];
+      return { points: items.length, option: {
+        tooltip: { trigger: "item", formatter: boxTooltip },
+        grid: { left: 60, right: 20, top: 30, bottom: items.length > 6 ? 100 : 40 },
+        xAxis: { type: "category", data: items.map(function (b) { return b.name; }), axisLabel: { rotate: items.length > 6 ? 45 : 0, interval: 0, width: 90, overflow: "truncate" } },
+        yAxis: { type: "value", name: "ms" },
+        series: [{ name: "duration", type: "boxplot", data: items.map(function (b) {
+          return { value: [b.min_ms, b.q1_ms, b.median_ms, b.q3_ms, b.max_ms], stats: b,
+            itemStyle: { borderColor: b.color || "#0061ff", color: "rgba(0,97,255,0.08)" } };
+        }) }]
+      } };
+    },
+    bubbles: function (d) {
+      var most = d.points.reduce(function (m, p) { return Math.max(m, p[3]); }, 1);
+      return { points: d.points.length, height: Math.max(260, 80 + 26 * d.keys.length), option: {
+        tooltip: { formatter: function (p) { return d.keys[p.value[1]] + " on " + d.versions[p.value[0]] + "<br>median " + ms(p.value[2]) + " ms over " + p.value[3] + " requests"; } },
+        grid: { left: 140, right: 90, top: 20, bottom: 40 },
+        xAxis: { type: "category", data: d.versions, name: "version" },
+        yAxis: { type: "category", data: d.keys, inverse: true },
+        visualMap: { type: "continuous", dimension: 2, min: 0, max: Math.max(d.max_median_ms, 0.001), right: 0, top: "middle", text: ["slow", "fast"], calculable: true, inRange: { color: ["#2e7d32", "#f9a825", "#c62828"] } },
+        series: [{ type: "scatter", data: d.points, symbolSize: function (v) { return 8 + 30 * Math.sqrt(v[3] / most); } }]
+      } };
+    },
+    status: function (d, el) {
+      var table = el.parentNode.querySelector(".error-requests");
+      if (table && d.errors.length) {
+        var body = table.querySelector("tbody");
+        body.textContent = "";
+        d.errors.forEach(function (r) {
+          var tr = document.createElement("tr");
+          [localTime(r.time_requested), r.status_code, r.duration_ms.toFixed(2), r.version, r.group_by, r.ip].forEach(function (v, i) {
+            var td = document.createElement("td");
+            if (i === 1 || i === 2) td.className = "num";
+            td.textContent = v;
+            tr.appendChild(td);
+          });
+          body.appendChild(tr);
+        });
+        table.hidden = false;
+      }
+      return { points: d.codes.length, option: {
+        tooltip: { trigger: "item", formatter: "{b}: {c} requests ({d} %)" },
+        legend: { orient: "vertical", left: 0, top: "middle" },
+        series: [{ type: "pie", radius: ["35%", "70%"], center: ["60%", "50%"], data: d.codes.map(function (c) {
+          return { name: String(c.status_code), value: c.count, itemStyle: { color: STATUS_COLORS[Math.floor(c.status_code / 100)] || "#777" } };
+        }) }]
+      } };
+    }
+  };
+
+  function drawCharts() {
+    var els = document.querySelectorAll("[data-chart]");
+    if (!els.length) return;
+    var params = new URLSearchParams(location.search), query = [];
+    ["from", "to", "instance"].forEach(function (k) { if (params.get(k)) query.push(k + "=" + encodeURIComponent(params.get(k))); });
+    Array.prototype.forEach.call(els, function (el) {
+      var empty = document.createElement("p");
+      empty.className = "chart-empty muted";
+      empty.textContent = "Loading…";
+      el.parentNode.insertBefore(empty, el);
+      fetch(base + "/api/" + el.getAttribute("data-api") + (query.length ? "?" + query.join("&") : ""), { credentials: "same-origin" })
+        .then(function (res) { return res.json().then(function (body) { return { ok: res.ok, body: body }; }); })
+        .then(function (r) {
+          if (!r.ok) throw new Error(r.body.error || "the chart could not be loaded");
+          var drawn = DRAW[el.getAttribute("data-chart")](r.body, el);
+          el.setAttribute("data-points", String(drawn.points));
+          if (!drawn.points) {
+            empty.textContent = el.getAttribute("data-empty") || "No requests in this range. Pick another range above, or send the endpoint some traffic.";
+            el.hidden = true;
+            return;
+          }
+          empty.remove();
+          if (drawn.height) el.style.height = drawn.height + "px";
+          chart(el, drawn.option);
+        })
+        .catch(function (e) {
+          el.setAttribute("data-points", "0");
+          el.hidden = true;
+          empty.textContent = "Could not load this chart: " + e.message;
+          empty.classList.add("bad");
+        });
+    });
+  }
+
   function sourceLinks() {
     var dialog = document.getElementById("source-dialog");
     if (!dialog) return;
@@ -307,6 +447,7 @@
     deleteGroups();
     cpuChart(document.getElementById("cpu-chart"));
     sunburst(document.getElementById("sunburst"));
+    drawCharts();
     sourceLinks();
     var table = document.getElementById("overview");
     if (table) {

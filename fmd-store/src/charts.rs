@@ -1,0 +1,246 @@
+//! What the dashboard's charts read: hourly counts and latency histograms from the rollups,
+//! and, for charts split by user or address, one endpoint's request rows.
+
+use std::collections::HashMap;
+
+use diesel::sql_types::{BigInt, Integer, Nullable, Text};
+use diesel::{QueryableByName, RunQueryDsl};
+use serde::Serialize;
+
+use crate::db::{with_conn, Store};
+use crate::queries::{RequestRow, INSTANCE_FILTER};
+use crate::rollup::Histogram;
+use crate::StoreError;
+
+/// The requests of one endpoint, UTC hour and version (all instances, or one).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HourCount {
+    /// The endpoint.
+    pub endpoint_id: i64,
+    /// Start of the UTC hour, microseconds since the epoch.
+    pub hour_start: i64,
+    /// The application version that served them.
+    pub version: String,
+    /// Requests.
+    pub hits: i64,
+    /// Requests answered with status >= 400.
+    pub errors: i64,
+}
+
+#[derive(QueryableByName)]
+struct CountRow {
+    #[diesel(sql_type = BigInt)]
+    endpoint_id: i64,
+    #[diesel(sql_type = BigInt)]
+    hour_start: i64,
+    #[diesel(sql_type = Text)]
+    version_requested: String,
+    #[diesel(sql_type = BigInt)]
+    hits: i64,
+    #[diesel(sql_type = BigInt)]
+    errors: i64,
+}
+
+#[derive(QueryableByName)]
+struct HistogramRow {
+    #[diesel(sql_type = BigInt)]
+    endpoint_id: i64,
+    #[diesel(sql_type = Text)]
+    version_requested: String,
+    #[diesel(sql_type = Text)]
+    histogram: String,
+}
+
+/// One request as the per-user and per-address charts need it.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Sample {
+    /// The group-by value (the user), if any.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub group_by: Option<String>,
+    /// The client address.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub ip: Option<String>,
+    /// The application version.
+    #[diesel(sql_type = Text)]
+    pub version_requested: String,
+    /// Duration in microseconds.
+    #[diesel(sql_type = BigInt)]
+    pub duration_us: i64,
+}
+
+#[derive(QueryableByName)]
+struct StatusCount {
+    #[diesel(sql_type = Integer)]
+    status_code: i32,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// `(low, high)` bounds selecting one endpoint id, or every one.
+fn endpoint_bounds(endpoint: Option<i64>) -> (i64, i64) {
+    endpoint.map(|id| (id, id)).unwrap_or((i64::MIN, i64::MAX))
+}
+
+impl Store {
+    /// Requests per endpoint, UTC hour and version for the hours starting in `[from, to)`
+    /// (microseconds since the epoch); of one endpoint or all, of one instance or all.
+    pub fn hour_counts(
+        &self,
+        endpoint: Option<i64>,
+        from: i64,
+        to: i64,
+        instance: Option<i64>,
+    ) -> Result<Vec<HourCount>, StoreError> {
+        let (low, high) = endpoint_bounds(endpoint);
+        let instance = instance.unwrap_or(0);
+        let query = diesel::sql_query(self.sql(&format!(
+            "SELECT endpoint_id, hour_start, version_requested, hits, errors FROM {{p}}request_hour \
+             WHERE endpoint_id BETWEEN ? AND ? AND hour_start >= ? AND hour_start < ? AND {INSTANCE_FILTER}"
+        )))
+        .bind::<BigInt, _>(low)
+        .bind::<BigInt, _>(high)
+        .bind::<BigInt, _>(from)
+        .bind::<BigInt, _>(to)
+        .bind::<BigInt, _>(instance)
+        .bind::<BigInt, _>(instance);
+        let rows: Vec<CountRow> = with_conn!(&mut self.conn()?, c => query.load(c))?;
+        // Instances have rows of their own: add them up per endpoint, hour and version.
+        let mut merged: HashMap<(i64, i64, String), (i64, i64)> = HashMap::new();
+        for r in rows {
+            let e = merged
+                .entry((r.endpoint_id, r.hour_start, r.version_requested))
+                .or_default();
+            e.0 += r.hits;
+            e.1 += r.errors;
+        }
+        let mut out: Vec<HourCount> = merged
+            .into_iter()
+            .map(
+                |((endpoint_id, hour_start, version), (hits, errors))| HourCount {
+                    endpoint_id,
+                    hour_start,
+                    version,
+                    hits,
+                    errors,
+                },
+            )
+            .collect();
+        out.sort_by(|a, b| {
+            (a.hour_start, a.endpoint_id, &a.version).cmp(&(
+                b.hour_start,
+                b.endpoint_id,
+                &b.version,
+            ))
+        });
+        Ok(out)
+    }
+
+    /// Latency histograms per endpoint and version over the hours starting in `[from, to)`;
+    /// of one endpoint or all, of one instance or all.
+    pub fn histograms(
+        &self,
+        endpoint: Option<i64>,
+        from: i64,
+        to: i64,
+        instance: Option<i64>,
+    ) -> Result<Vec<(i64, String, Histogram)>, StoreError> {
+        let (low, high) = endpoint_bounds(endpoint);
+        let instance = instance.unwrap_or(0);
+        let query = diesel::sql_query(self.sql(&format!(
+            "SELECT endpoint_id, version_requested, histogram FROM {{p}}request_hour \
+             WHERE endpoint_id BETWEEN ? AND ? AND hour_start >= ? AND hour_start < ? AND {INSTANCE_FILTER}"
+        )))
+        .bind::<BigInt, _>(low)
+        .bind::<BigInt, _>(high)
+        .bind::<BigInt, _>(from)
+        .bind::<BigInt, _>(to)
+        .bind::<BigInt, _>(instance)
+        .bind::<BigInt, _>(instance);
+        let rows: Vec<HistogramRow> = with_conn!(&mut self.conn()?, c => query.load(c))?;
+        let mut merged: HashMap<(i64, String), Histogram> = HashMap::new();
+        for r in rows {
+            merged
+                .entry((r.endpoint_id, r.version_requested))
+                .or_default()
+                .merge_encoded(&r.histogram);
+        }
+        let mut out: Vec<(i64, String, Histogram)> =
+            merged.into_iter().map(|((e, v), h)| (e, v, h)).collect();
+        out.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        Ok(out)
+    }
+
+    /// One endpoint's requests in `[from, to)`: user, address, version and duration.
+    pub fn samples(
+        &self,
+        endpoint: i64,
+        from: i64,
+        to: i64,
+        instance: Option<i64>,
+    ) -> Result<Vec<Sample>, StoreError> {
+        let instance = instance.unwrap_or(0);
+        let query = diesel::sql_query(self.sql(&format!(
+            "SELECT group_by, ip, version_requested, duration_us FROM {{p}}request \
+             WHERE endpoint_id = ? AND time_requested >= ? AND time_requested < ? AND {INSTANCE_FILTER}"
+        )))
+        .bind::<BigInt, _>(endpoint)
+        .bind::<BigInt, _>(from)
+        .bind::<BigInt, _>(to)
+        .bind::<BigInt, _>(instance)
+        .bind::<BigInt, _>(instance);
+        Ok(with_conn!(&mut self.conn()?, c => query.load(c))?)
+    }
+
+    /// How often one endpoint answered each status code in `[from, to)`, most frequent first.
+    pub fn status_counts(
+        &self,
+        endpoint: i64,
+        from: i64,
+        to: i64,
+        instance: Option<i64>,
+    ) -> Result<Vec<(i32, i64)>, StoreError> {
+        let instance = instance.unwrap_or(0);
+        let query = diesel::sql_query(self.sql(&format!(
+            "SELECT status_code, COUNT(*) AS n FROM {{p}}request \
+             WHERE endpoint_id = ? AND time_requested >= ? AND time_requested < ? AND {INSTANCE_FILTER} \
+             GROUP BY status_code"
+        )))
+        .bind::<BigInt, _>(endpoint)
+        .bind::<BigInt, _>(from)
+        .bind::<BigInt, _>(to)
+        .bind::<BigInt, _>(instance)
+        .bind::<BigInt, _>(instance);
+        let rows: Vec<StatusCount> = with_conn!(&mut self.conn()?, c => query.load(c))?;
+        let mut out: Vec<(i32, i64)> = rows.into_iter().map(|r| (r.status_code, r.n)).collect();
+        out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ok(out)
+    }
+
+    /// One endpoint's latest requests answered with status >= 400 in `[from, to)`, newest
+    /// first.
+    pub fn error_requests(
+        &self,
+        endpoint: i64,
+        from: i64,
+        to: i64,
+        instance: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<RequestRow>, StoreError> {
+        let instance = instance.unwrap_or(0);
+        let query = diesel::sql_query(self.sql(&format!(
+            "SELECT r.id, r.duration_us, r.time_requested, r.version_requested, r.group_by, r.ip, \
+               r.status_code, i.name AS instance \
+             FROM {{p}}request r LEFT JOIN {{p}}instance i ON i.id = r.instance_id \
+             WHERE r.endpoint_id = ? AND r.time_requested >= ? AND r.time_requested < ? \
+               AND r.status_code >= 400 AND {INSTANCE_FILTER} \
+             ORDER BY r.time_requested DESC, r.id DESC LIMIT ?"
+        )))
+        .bind::<BigInt, _>(endpoint)
+        .bind::<BigInt, _>(from)
+        .bind::<BigInt, _>(to)
+        .bind::<BigInt, _>(instance)
+        .bind::<BigInt, _>(instance)
+        .bind::<BigInt, _>(limit);
+        Ok(with_conn!(&mut self.conn()?, c => query.load(c))?)
+    }
+}

@@ -1,0 +1,625 @@
+//! The charts' data: a date range in the configured timezone, read from the hourly rollups
+//! (counts, versions, latency histograms) or, for charts split by user or address, from one
+//! endpoint's request rows. Everything here is computed from what the store returns; the
+//! browser only draws it.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{Days, NaiveDate};
+use chrono_tz::Tz;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use fmd_core::stats::{sorted, BoxStats};
+use fmd_store::{EndpointRow, Histogram, HourCount, Sample};
+
+use crate::time::{local_date, local_date_hour, midnight};
+
+/// The longest range a chart draws, in days.
+pub(crate) const MAX_DAYS: u64 = 366;
+
+/// Days a chart shows when no range is asked for: the last week, today included.
+pub(crate) const DEFAULT_DAYS: u64 = 7;
+
+/// How many users or addresses a chart shows: the ones with the most requests.
+pub(crate) const TOP_KEYS: usize = 30;
+
+/// A range of whole days in the configured timezone, both ends included.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Range {
+    pub(crate) from: NaiveDate,
+    pub(crate) to: NaiveDate,
+    /// The first instant of `from`, microseconds since the epoch.
+    pub(crate) start: i64,
+    /// The first instant after `to`.
+    pub(crate) end: i64,
+    pub(crate) tz: Tz,
+}
+
+impl Range {
+    /// The range of `from` and `to` (`YYYY-MM-DD`, either may be missing): by default the last
+    /// [`DEFAULT_DAYS`] days up to today. The error says what to send instead.
+    pub(crate) fn parse(
+        from: Option<&str>,
+        to: Option<&str>,
+        now: i64,
+        tz: Tz,
+    ) -> Result<Range, String> {
+        let date = |name: &str, raw: &str| {
+            NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
+                format!("{name} must be a date as YYYY-MM-DD (in the dashboard's timezone), not {raw:?}")
+            })
+        };
+        let today = local_date(now, tz).ok_or("the clock is out of range")?;
+        let to = match to {
+            Some(raw) => date("to", raw)?,
+            None => today,
+        };
+        let from = match from {
+            Some(raw) => date("from", raw)?,
+            None => to
+                .checked_sub_days(Days::new(DEFAULT_DAYS - 1))
+                .ok_or("to is too early")?,
+        };
+        if from > to {
+            return Err(format!("from ({from}) is after to ({to})"));
+        }
+        let days = (to - from).num_days() as u64 + 1;
+        if days > MAX_DAYS {
+            return Err(format!(
+                "the range is {days} days; charts draw at most {MAX_DAYS}"
+            ));
+        }
+        let after = to.checked_add_days(Days::new(1)).ok_or("to is too late")?;
+        Ok(Range {
+            from,
+            to,
+            start: midnight(from, tz),
+            end: midnight(after, tz),
+            tz,
+        })
+    }
+
+    /// Every day of the range.
+    pub(crate) fn days(&self) -> Vec<NaiveDate> {
+        self.from
+            .iter_days()
+            .take_while(|d| *d <= self.to)
+            .collect()
+    }
+
+    /// The index of a day in [`Range::days`].
+    fn day_index(&self, d: NaiveDate) -> Option<usize> {
+        (d >= self.from && d <= self.to).then(|| (d - self.from).num_days() as usize)
+    }
+
+    fn header(&self) -> serde_json::Map<String, Value> {
+        let mut m = serde_json::Map::new();
+        m.insert("from".into(), json!(self.from.to_string()));
+        m.insert("to".into(), json!(self.to.to_string()));
+        m.insert("timezone".into(), json!(self.tz.name()));
+        m
+    }
+}
+
+/// An endpoint's colour as `#rrggbb`: from the `colors` configuration, else from a hash of its
+/// name, so it stays the same on every chart and every day.
+pub(crate) fn color(name: &str, configured: &BTreeMap<String, [u8; 3]>) -> String {
+    if let Some([r, g, b]) = configured.get(name) {
+        return format!("#{r:02x}{g:02x}{b:02x}");
+    }
+    // FNV-1a (stable across builds and platforms, unlike std's hasher), then murmur3's
+    // finalizer so that names differing in one letter land far apart.
+    let mut h = name.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    h ^= h >> 16;
+    h = h.wrapping_mul(0x85eb_ca6b);
+    h ^= h >> 13;
+    h = h.wrapping_mul(0xc2b2_ae35);
+    h ^= h >> 16;
+    let hue = f64::from(h >> 16) * 360.0 / 65_536.0;
+    let saturation = [0.55, 0.75][(h & 1) as usize];
+    let lightness = [0.38, 0.48, 0.58][(h >> 1 & 0xff) as usize % 3];
+    hsl_hex(hue, saturation, lightness)
+}
+
+fn hsl_hex(h: f64, s: f64, l: f64) -> String {
+    let c = (1.0 - (2.0 * l - 1.0).abs()) * s;
+    let x = c * (1.0 - ((h / 60.0) % 2.0 - 1.0).abs());
+    let m = l - c / 2.0;
+    let (r, g, b) = match (h / 60.0) as u32 {
+        0 => (c, x, 0.0),
+        1 => (x, c, 0.0),
+        2 => (0.0, c, x),
+        3 => (0.0, x, c),
+        4 => (x, 0.0, c),
+        _ => (c, 0.0, x),
+    };
+    let byte = |v: f64| ((v + m) * 255.0).round().clamp(0.0, 255.0) as u8;
+    format!("#{:02x}{:02x}{:02x}", byte(r), byte(g), byte(b))
+}
+
+/// Hourly utilization: requests per local hour (0-23) and day, as `[hour, day, hits]` cells
+/// of a heatmap (only cells with requests).
+pub(crate) fn hourly(range: &Range, counts: &[HourCount]) -> Value {
+    let mut cells: BTreeMap<(usize, u32), i64> = BTreeMap::new();
+    for c in counts {
+        if let Some((date, hour)) = local_date_hour(c.hour_start, range.tz) {
+            if let Some(day) = range.day_index(date) {
+                *cells.entry((day, hour)).or_default() += c.hits;
+            }
+        }
+    }
+    let mut out = range.header();
+    out.insert(
+        "days".into(),
+        json!(range
+            .days()
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()),
+    );
+    out.insert(
+        "max".into(),
+        json!(cells.values().copied().max().unwrap_or(0)),
+    );
+    out.insert("total".into(), json!(cells.values().sum::<i64>()));
+    out.insert(
+        "cells".into(),
+        json!(cells
+            .iter()
+            .map(|((day, hour), hits)| json!([hour, day, hits]))
+            .collect::<Vec<_>>()),
+    );
+    Value::Object(out)
+}
+
+/// The endpoints by id, for names and colours.
+pub(crate) struct Names<'a> {
+    by_id: HashMap<i64, &'a EndpointRow>,
+    colors: &'a BTreeMap<String, [u8; 3]>,
+}
+
+impl<'a> Names<'a> {
+    pub(crate) fn new(endpoints: &'a [EndpointRow], colors: &'a BTreeMap<String, [u8; 3]>) -> Self {
+        Names {
+            by_id: endpoints.iter().map(|e| (e.id, e)).collect(),
+            colors,
+        }
+    }
+
+    fn name(&self, id: i64) -> String {
+        self.by_id
+            .get(&id)
+            .map(|e| e.name.clone())
+            .unwrap_or_else(|| format!("endpoint {id}"))
+    }
+
+    fn color(&self, id: i64) -> String {
+        color(&self.name(id), self.colors)
+    }
+}
+
+/// Daily utilization: requests per endpoint and day, busiest endpoint first (stacked bars).
+pub(crate) fn daily(range: &Range, counts: &[HourCount], names: &Names) -> Value {
+    let days = range.days();
+    let mut per: HashMap<i64, Vec<i64>> = HashMap::new();
+    for c in counts {
+        let Some(day) = local_date(c.hour_start, range.tz).and_then(|d| range.day_index(d)) else {
+            continue;
+        };
+        per.entry(c.endpoint_id)
+            .or_insert_with(|| vec![0; days.len()])[day] += c.hits;
+    }
+    let mut series: Vec<(i64, Vec<i64>)> = per.into_iter().collect();
+    series.sort_by_key(|(id, hits)| (-hits.iter().sum::<i64>(), names.name(*id)));
+    let mut out = range.header();
+    out.insert(
+        "days".into(),
+        json!(days.iter().map(|d| d.to_string()).collect::<Vec<_>>()),
+    );
+    out.insert(
+        "series".into(),
+        json!(series
+            .iter()
+            .map(|(id, hits)| json!({
+                "id": id,
+                "name": names.name(*id),
+                "color": names.color(*id),
+                "total": hits.iter().sum::<i64>(),
+                "hits": hits,
+            }))
+            .collect::<Vec<_>>()),
+    );
+    Value::Object(out)
+}
+
+/// Versions in the order they first served a request.
+fn version_order(counts: &[HourCount]) -> Vec<String> {
+    let mut first: HashMap<&str, i64> = HashMap::new();
+    for c in counts {
+        let t = first.entry(c.version.as_str()).or_insert(c.hour_start);
+        *t = (*t).min(c.hour_start);
+    }
+    let mut versions: Vec<(&str, i64)> = first.into_iter().collect();
+    versions.sort_by_key(|(v, t)| (*t, *v));
+    versions.into_iter().map(|(v, _)| v.to_owned()).collect()
+}
+
+/// Multi-version utilization: per endpoint, the share (percent) of its requests each version
+/// served.
+pub(crate) fn version_shares(range: &Range, counts: &[HourCount], names: &Names) -> Value {
+    let versions = version_order(counts);
+    let index: HashMap<&str, usize> = versions
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v.as_str(), i))
+        .collect();
+    let mut per: HashMap<i64, Vec<i64>> = HashMap::new();
+    for c in counts {
+        per.entry(c.endpoint_id)
+            .or_insert_with(|| vec![0; versions.len()])[index[c.version.as_str()]] += c.hits;
+    }
+    let mut rows: Vec<(String, i64, Vec<i64>)> = per
+        .into_iter()
+        .map(|(id, hits)| (names.name(id), id, hits))
+        .collect();
+    rows.sort();
+    let mut out = range.header();
+    out.insert("versions".into(), json!(versions));
+    out.insert(
+        "endpoints".into(),
+        json!(rows
+            .iter()
+            .map(|(name, id, hits)| {
+                let total: i64 = hits.iter().sum();
+                json!({
+                    "id": id,
+                    "name": name,
+                    "total": total,
+                    "hits": hits,
+                    "shares": hits.iter().map(|h| round2(*h as f64 * 100.0 / total.max(1) as f64)).collect::<Vec<_>>(),
+                })
+            })
+            .collect::<Vec<_>>()),
+    );
+    Value::Object(out)
+}
+
+fn round2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+#[derive(Serialize)]
+struct Boxed {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<i64>,
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    color: Option<String>,
+    #[serde(flatten)]
+    stats: BoxStats,
+}
+
+/// API performance: a box plot of each endpoint's durations (from the hourly histograms, within
+/// 2.5 %), slowest median first.
+pub(crate) fn performance(
+    range: &Range,
+    histograms: Vec<(i64, String, Histogram)>,
+    names: &Names,
+) -> Value {
+    let mut per: HashMap<i64, Histogram> = HashMap::new();
+    for (id, _, h) in histograms {
+        per.entry(id).or_default().merge(&h);
+    }
+    let mut boxes: Vec<Boxed> = per
+        .into_iter()
+        .filter_map(|(id, h)| {
+            Some(Boxed {
+                id: Some(id),
+                name: names.name(id),
+                color: Some(names.color(id)),
+                stats: h.box_stats()?,
+            })
+        })
+        .collect();
+    boxes.sort_by(|a, b| {
+        b.stats
+            .median_ms
+            .total_cmp(&a.stats.median_ms)
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    let mut out = range.header();
+    out.insert("endpoints".into(), json!(boxes));
+    Value::Object(out)
+}
+
+/// Per-version performance of one endpoint: a box plot per version, in the order the versions
+/// first served it.
+pub(crate) fn version_boxes(
+    range: &Range,
+    counts: &[HourCount],
+    histograms: Vec<(i64, String, Histogram)>,
+) -> Value {
+    let mut per: HashMap<String, Histogram> = HashMap::new();
+    for (_, version, h) in histograms {
+        per.entry(version).or_default().merge(&h);
+    }
+    let boxes: Vec<Boxed> = version_order(counts)
+        .into_iter()
+        .filter_map(|v| {
+            let stats = per.get(&v)?.box_stats()?;
+            Some(Boxed {
+                id: None,
+                name: v,
+                color: None,
+                stats,
+            })
+        })
+        .collect();
+    let mut out = range.header();
+    out.insert("versions".into(), json!(boxes));
+    Value::Object(out)
+}
+
+/// Which part of a request a per-key chart splits by.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Key {
+    /// The group-by value.
+    User,
+    /// The client address.
+    Ip,
+}
+
+impl Key {
+    fn of(self, s: &Sample) -> Option<&str> {
+        match self {
+            Key::User => s.group_by.as_deref(),
+            Key::Ip => s.ip.as_deref(),
+        }
+        .filter(|k| !k.is_empty())
+    }
+}
+
+/// The [`TOP_KEYS`] keys with the most requests, most first, with their durations (ms); and how
+/// many requests had no key.
+fn by_key(samples: &[Sample], key: Key) -> (Vec<(&str, Vec<&Sample>)>, usize) {
+    let mut per: HashMap<&str, Vec<&Sample>> = HashMap::new();
+    let mut without = 0;
+    for s in samples {
+        match key.of(s) {
+            Some(k) => per.entry(k).or_default().push(s),
+            None => without += 1,
+        }
+    }
+    let mut keys: Vec<(&str, Vec<&Sample>)> = per.into_iter().collect();
+    keys.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(b.0)));
+    keys.truncate(TOP_KEYS);
+    (keys, without)
+}
+
+fn ms_sorted<'a>(samples: impl Iterator<Item = &'a Sample>) -> Vec<f64> {
+    sorted(samples.map(|s| s.duration_us as f64 / 1000.0).collect())
+}
+
+/// Per-user performance: a box plot of the durations of each of the busiest users (exact, from
+/// the request rows).
+pub(crate) fn user_boxes(range: &Range, samples: &[Sample]) -> Value {
+    let (keys, without) = by_key(samples, Key::User);
+    let boxes: Vec<Boxed> = keys
+        .iter()
+        .filter_map(|(k, rows)| {
+            Some(Boxed {
+                id: None,
+                name: (*k).to_owned(),
+                color: None,
+                stats: BoxStats::of_sorted(&ms_sorted(rows.iter().copied()))?,
+            })
+        })
+        .collect();
+    let mut out = range.header();
+    out.insert("users".into(), json!(boxes));
+    out.insert("requests".into(), json!(samples.len()));
+    out.insert("ungrouped".into(), json!(without));
+    Value::Object(out)
+}
+
+/// User- or IP-focused multi-version performance: the median duration (exact) and the number
+/// of requests of each of the busiest users or addresses in each version, as
+/// `[version, key, median_ms, requests]` points of a bubble chart.
+pub(crate) fn key_versions(
+    range: &Range,
+    counts: &[HourCount],
+    samples: &[Sample],
+    key: Key,
+) -> Value {
+    let (keys, without) = by_key(samples, key);
+    // Versions the chosen keys used, in the order the endpoint first saw them.
+    let used: std::collections::HashSet<&str> = keys
+        .iter()
+        .flat_map(|(_, rows)| rows.iter().map(|s| s.version_requested.as_str()))
+        .collect();
+    let mut versions: Vec<String> = version_order(counts)
+        .into_iter()
+        .filter(|v| used.contains(v.as_str()))
+        .collect();
+    // Requests of a version whose hour the rollups do not have yet (just written) still count.
+    let mut late: Vec<&str> = used
+        .iter()
+        .copied()
+        .filter(|v| !versions.iter().any(|known| known == v))
+        .collect();
+    late.sort_unstable();
+    versions.extend(late.into_iter().map(str::to_owned));
+    let mut points = Vec::new();
+    let mut max_median: f64 = 0.0;
+    for (ki, (_, rows)) in keys.iter().enumerate() {
+        for (vi, v) in versions.iter().enumerate() {
+            let values = ms_sorted(rows.iter().copied().filter(|s| &s.version_requested == v));
+            if let Some(median) = fmd_core::stats::quantile(&values, 0.5) {
+                max_median = max_median.max(median);
+                points.push(json!([vi, ki, median, values.len()]));
+            }
+        }
+    }
+    let mut out = range.header();
+    out.insert("versions".into(), json!(versions));
+    out.insert(
+        "keys".into(),
+        json!(keys.iter().map(|(k, _)| *k).collect::<Vec<_>>()),
+    );
+    out.insert("points".into(), json!(points));
+    out.insert("max_median_ms".into(), json!(max_median));
+    out.insert("requests".into(), json!(samples.len()));
+    out.insert("without_key".into(), json!(without));
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const AMS: Tz = chrono_tz::Europe::Amsterdam;
+
+    fn at(y: i32, m: u32, d: u32, h: u32) -> i64 {
+        use chrono::TimeZone;
+        chrono::Utc
+            .with_ymd_and_hms(y, m, d, h, 0, 0)
+            .unwrap()
+            .timestamp_micros()
+    }
+
+    fn count(endpoint_id: i64, hour_start: i64, version: &str, hits: i64) -> HourCount {
+        HourCount {
+            endpoint_id,
+            hour_start,
+            version: version.into(),
+            hits,
+            errors: 0,
+        }
+    }
+
+    #[test]
+    fn ranges_default_to_the_last_week_and_refuse_nonsense() {
+        let now = at(2026, 11, 21, 23); // 00:00 on the 22nd in Amsterdam
+        let r = Range::parse(None, None, now, AMS).unwrap();
+        assert_eq!(
+            (r.from.to_string(), r.to.to_string()),
+            ("2026-11-16".into(), "2026-11-22".into())
+        );
+        assert_eq!(r.start, at(2026, 11, 15, 23));
+        assert_eq!(r.end, at(2026, 11, 22, 23));
+        assert_eq!(r.days().len(), 7);
+        let one = Range::parse(Some("2026-03-29"), Some("2026-03-29"), now, AMS).unwrap();
+        assert_eq!(
+            one.end - one.start,
+            23 * 3_600_000_000,
+            "the day DST starts has 23 hours"
+        );
+        for (from, to, wanted) in [
+            (Some("yesterday"), None, "from must be a date"),
+            (None, Some("2026-13-01"), "to must be a date"),
+            (Some("2026-11-22"), Some("2026-11-21"), "is after to"),
+            (Some("2020-01-01"), Some("2026-01-01"), "at most 366"),
+        ] {
+            let err = Range::parse(from, to, now, AMS).unwrap_err();
+            assert!(err.contains(wanted), "{err}");
+        }
+    }
+
+    #[test]
+    fn hourly_cells_use_the_local_hour_and_day() {
+        let r = Range::parse(Some("2026-11-20"), Some("2026-11-21"), 0, AMS).unwrap();
+        let counts = [
+            count(1, at(2026, 11, 19, 23), "1", 4), // 00:00 on the 20th
+            count(2, at(2026, 11, 19, 23), "1", 1),
+            count(1, at(2026, 11, 21, 12), "1", 2), // 13:00 on the 21st
+            count(1, at(2026, 11, 21, 23), "1", 9), // the 22nd: outside
+        ];
+        let v = hourly(&r, &counts);
+        assert_eq!(v["cells"], json!([[0, 0, 5], [13, 1, 2]]));
+        assert_eq!((v["max"].clone(), v["total"].clone()), (json!(5), json!(7)));
+    }
+
+    fn endpoint(id: i64, name: &str) -> EndpointRow {
+        EndpointRow {
+            id,
+            name: name.into(),
+            module_path: String::new(),
+            file: String::new(),
+            line: 0,
+            monitor_level: 1,
+            time_added: 0,
+            version_added: String::new(),
+            last_requested: None,
+        }
+    }
+
+    #[test]
+    fn daily_stacks_per_endpoint_and_shares_per_version() {
+        let endpoints = [endpoint(1, "index"), endpoint(2, "search")];
+        let colors = BTreeMap::from([("index".to_owned(), [255, 0, 16])]);
+        let names = Names::new(&endpoints, &colors);
+        let r = Range::parse(Some("2026-11-20"), Some("2026-11-21"), 0, chrono_tz::UTC).unwrap();
+        let counts = [
+            count(1, at(2026, 11, 20, 1), "1.0", 3),
+            count(2, at(2026, 11, 20, 2), "1.0", 10),
+            count(2, at(2026, 11, 21, 2), "1.1", 30),
+            count(1, at(2026, 11, 21, 5), "1.1", 1),
+        ];
+        let d = daily(&r, &counts, &names);
+        assert_eq!(d["series"][0]["name"], "search", "busiest first");
+        assert_eq!(d["series"][0]["hits"], json!([10, 30]));
+        assert_eq!(d["series"][1]["hits"], json!([3, 1]));
+        assert_eq!(d["series"][1]["color"], "#ff0010", "configured colour");
+        assert_eq!(d["series"][0]["color"], color("search", &BTreeMap::new()));
+        let v = version_shares(&r, &counts, &names);
+        assert_eq!(v["versions"], json!(["1.0", "1.1"]));
+        assert_eq!(v["endpoints"][0]["shares"], json!([75.0, 25.0]));
+        assert_eq!(v["endpoints"][1]["shares"], json!([25.0, 75.0]));
+    }
+
+    #[test]
+    fn colours_are_stable_and_differ() {
+        let none = BTreeMap::new();
+        assert_eq!(color("index", &none), color("index", &none));
+        assert_ne!(color("index", &none), color("search", &none));
+        assert!(color("index", &none).starts_with('#') && color("index", &none).len() == 7);
+        assert_eq!(hsl_hex(0.0, 1.0, 0.5), "#ff0000");
+        assert_eq!(hsl_hex(240.0, 1.0, 0.5), "#0000ff");
+    }
+
+    fn sample(user: Option<&str>, ip: &str, version: &str, ms: i64) -> Sample {
+        Sample {
+            group_by: user.map(str::to_owned),
+            ip: Some(ip.into()),
+            version_requested: version.into(),
+            duration_us: ms * 1000,
+        }
+    }
+
+    #[test]
+    fn users_get_exact_boxes_and_version_medians() {
+        let r = Range::parse(Some("2026-11-20"), Some("2026-11-21"), 0, chrono_tz::UTC).unwrap();
+        let mut samples: Vec<Sample> = (1..=5)
+            .map(|ms| sample(Some("ann"), "10.0.0.1", "1", ms))
+            .collect();
+        samples.push(sample(Some("bob"), "10.0.0.2", "2", 40));
+        samples.push(sample(None, "10.0.0.2", "2", 7));
+        let u = user_boxes(&r, &samples);
+        assert_eq!(u["users"][0]["name"], "ann");
+        assert_eq!(u["users"][0]["median_ms"], 3.0);
+        assert_eq!(u["users"][0]["q1_ms"], 2.0);
+        assert_eq!(u["users"][1]["count"], 1);
+        assert_eq!(u["ungrouped"], 1);
+        let counts = [
+            count(1, at(2026, 11, 20, 1), "1", 5),
+            count(1, at(2026, 11, 21, 1), "2", 2),
+        ];
+        let k = key_versions(&r, &counts, &samples, Key::Ip);
+        assert_eq!(k["versions"], json!(["1", "2"]));
+        assert_eq!(k["keys"], json!(["10.0.0.1", "10.0.0.2"]));
+        assert_eq!(k["points"], json!([[0, 0, 3.0, 5], [1, 1, 23.5, 2]]));
+    }
+}
