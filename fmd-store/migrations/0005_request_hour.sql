@@ -1,5 +1,5 @@
 -- Per-hour rollups of the requests (see fmd-store/src/rollup.rs): one row per endpoint, UTC
--- hour, instance (0: none) and version. The migration fills it from the stored requests.
+-- hour, instance (0: none) and version. Migration 6 fills it from the stored requests.
 CREATE TABLE {p}request_hour (
     endpoint_id BIGINT NOT NULL,
     hour_start BIGINT NOT NULL,

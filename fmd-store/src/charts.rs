@@ -1,15 +1,15 @@
 //! What the dashboard's charts read: hourly counts and latency histograms from the rollups,
 //! and, for charts split by user or address, one endpoint's request rows.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use diesel::sql_types::{BigInt, Integer, Nullable, Text};
+use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel::{QueryableByName, RunQueryDsl};
 use serde::Serialize;
 
 use crate::db::{with_conn, Store};
 use crate::queries::{RequestRow, INSTANCE_FILTER};
-use crate::rollup::Histogram;
+use crate::rollup::{merge_codes, Histogram};
 use crate::StoreError;
 
 /// The requests of one endpoint, UTC hour and version (all instances, or one).
@@ -69,11 +69,9 @@ pub struct Sample {
 }
 
 #[derive(QueryableByName)]
-struct StatusCount {
-    #[diesel(sql_type = Integer)]
-    status_code: i32,
-    #[diesel(sql_type = BigInt)]
-    n: i64,
+struct CodesRow {
+    #[diesel(sql_type = Nullable<Text>)]
+    codes: Option<String>,
 }
 
 /// `(low, high)` bounds selecting one endpoint id, or every one.
@@ -170,28 +168,49 @@ impl Store {
         Ok(out)
     }
 
-    /// One endpoint's requests in `[from, to)`: user, address, version and duration.
+    /// One endpoint's requests in `[from, to)` (user, address, version and duration), and how
+    /// many there are. Beyond `limit` requests, an even sample of about `limit` of them: every
+    /// n-th by id, which the index answers without reading the rows it skips.
     pub fn samples(
         &self,
         endpoint: i64,
         from: i64,
         to: i64,
         instance: Option<i64>,
-    ) -> Result<Vec<Sample>, StoreError> {
-        let instance = instance.unwrap_or(0);
-        let query = diesel::sql_query(self.sql(&format!(
-            "SELECT group_by, ip, version_requested, duration_us FROM {{p}}request \
-             WHERE endpoint_id = ? AND time_requested >= ? AND time_requested < ? AND {INSTANCE_FILTER}"
+        limit: i64,
+    ) -> Result<(Vec<Sample>, i64), StoreError> {
+        let mut conn = self.conn()?;
+        // "? = 0" for all instances keeps the count on the (endpoint, time) index alone.
+        let (filter, bound) = match instance {
+            Some(id) => ("instance_id = ?", id),
+            None => ("? = 0", 0),
+        };
+        let count = diesel::sql_query(self.sql(&format!(
+            "SELECT COUNT(*) AS n FROM {{p}}request \
+             WHERE endpoint_id = ? AND time_requested >= ? AND time_requested < ? AND {filter}"
         )))
         .bind::<BigInt, _>(endpoint)
         .bind::<BigInt, _>(from)
         .bind::<BigInt, _>(to)
-        .bind::<BigInt, _>(instance)
-        .bind::<BigInt, _>(instance);
-        Ok(with_conn!(&mut self.conn()?, c => query.load(c))?)
+        .bind::<BigInt, _>(bound);
+        let total = with_conn!(&mut conn, c => count.get_result::<crate::queries::Count>(c))?.n;
+        let every = (total + limit.max(1) - 1) / limit.max(1);
+        let query = diesel::sql_query(self.sql(&format!(
+            "SELECT group_by, ip, version_requested, duration_us FROM {{p}}request \
+             WHERE endpoint_id = ? AND time_requested >= ? AND time_requested < ? AND {filter} \
+             AND id % ? = 0"
+        )))
+        .bind::<BigInt, _>(endpoint)
+        .bind::<BigInt, _>(from)
+        .bind::<BigInt, _>(to)
+        .bind::<BigInt, _>(bound)
+        .bind::<BigInt, _>(every.max(1));
+        let rows = with_conn!(&mut conn, c => query.load(c))?;
+        Ok((rows, total))
     }
 
-    /// How often one endpoint answered each status code in `[from, to)`, most frequent first.
+    /// How often one endpoint answered each status code in the hours starting in `[from, to)`,
+    /// most frequent first (from the rollups).
     pub fn status_counts(
         &self,
         endpoint: i64,
@@ -201,17 +220,20 @@ impl Store {
     ) -> Result<Vec<(i32, i64)>, StoreError> {
         let instance = instance.unwrap_or(0);
         let query = diesel::sql_query(self.sql(&format!(
-            "SELECT status_code, COUNT(*) AS n FROM {{p}}request \
-             WHERE endpoint_id = ? AND time_requested >= ? AND time_requested < ? AND {INSTANCE_FILTER} \
-             GROUP BY status_code"
+            "SELECT codes FROM {{p}}request_hour \
+             WHERE endpoint_id = ? AND hour_start >= ? AND hour_start < ? AND {INSTANCE_FILTER}"
         )))
         .bind::<BigInt, _>(endpoint)
         .bind::<BigInt, _>(from)
         .bind::<BigInt, _>(to)
         .bind::<BigInt, _>(instance)
         .bind::<BigInt, _>(instance);
-        let rows: Vec<StatusCount> = with_conn!(&mut self.conn()?, c => query.load(c))?;
-        let mut out: Vec<(i32, i64)> = rows.into_iter().map(|r| (r.status_code, r.n)).collect();
+        let rows: Vec<CodesRow> = with_conn!(&mut self.conn()?, c => query.load(c))?;
+        let mut codes = BTreeMap::new();
+        for r in rows {
+            merge_codes(&mut codes, r.codes.as_deref().unwrap_or_default());
+        }
+        let mut out: Vec<(i32, i64)> = codes.into_iter().collect();
         out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         Ok(out)
     }

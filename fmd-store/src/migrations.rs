@@ -58,6 +58,14 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 5,
         name: "hourly rollups",
         sql: include_str!("../migrations/0005_request_hour.sql"),
+        // Migration 6 makes the rollups again with a column this one lacks: filling here
+        // would write that column too early.
+        fill: None,
+    },
+    Migration {
+        version: 6,
+        name: "status codes in rollups",
+        sql: include_str!("../migrations/0006_request_hour_codes.sql"),
         fill: Some(crate::rollup::backfill),
     },
 ];

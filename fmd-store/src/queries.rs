@@ -174,9 +174,9 @@ pub(crate) struct Timed {
 }
 
 #[derive(QueryableByName)]
-struct Count {
+pub(crate) struct Count {
     #[diesel(sql_type = BigInt)]
-    n: i64,
+    pub(crate) n: i64,
 }
 
 #[derive(QueryableByName)]

@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use diesel::sql_types::{BigInt, Integer, Text};
+use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use diesel::{QueryableByName, RunQueryDsl};
 
 use crate::db::{with_conn, AnyConn, Dialect};
@@ -196,6 +196,8 @@ pub(crate) struct Totals {
     pub(crate) sum_us: i64,
     /// The durations.
     pub(crate) histogram: Histogram,
+    /// Requests per status code.
+    pub(crate) codes: BTreeMap<i32, i64>,
 }
 
 impl Totals {
@@ -207,6 +209,7 @@ impl Totals {
             .sum_us
             .saturating_add(duration_us.min(i64::MAX as u64) as i64);
         self.histogram.add(duration_us);
+        *self.codes.entry(status).or_default() += 1;
     }
 
     /// Adds `other`.
@@ -215,6 +218,9 @@ impl Totals {
         self.errors += other.errors;
         self.sum_us = self.sum_us.saturating_add(other.sum_us);
         self.histogram.merge(&other.histogram);
+        for (code, n) in &other.codes {
+            *self.codes.entry(*code).or_default() += n;
+        }
     }
 
     /// The `q` quantile in milliseconds.
@@ -240,6 +246,26 @@ pub(crate) struct HourRow {
     sum_us: i64,
     #[diesel(sql_type = Text)]
     histogram: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    codes: Option<String>,
+}
+
+/// Status-code counts in their stored form: `code:count,code:count,...`.
+pub(crate) fn encode_codes(codes: &BTreeMap<i32, i64>) -> String {
+    let parts: Vec<String> = codes.iter().map(|(c, n)| format!("{c}:{n}")).collect();
+    parts.join(",")
+}
+
+/// Adds counts in [`encode_codes`]' form to `into`; malformed parts are skipped.
+pub(crate) fn merge_codes(into: &mut BTreeMap<i32, i64>, text: &str) {
+    for pair in text.split(',') {
+        if let Some((Ok(code), Ok(n))) = pair
+            .split_once(':')
+            .map(|(c, n)| (c.parse::<i32>(), n.parse::<i64>()))
+        {
+            *into.entry(code).or_default() += n;
+        }
+    }
 }
 
 impl HourRow {
@@ -250,10 +276,16 @@ impl HourRow {
             errors: self.errors,
             sum_us: self.sum_us,
             histogram: Histogram::decode(&self.histogram),
+            codes: {
+                let mut codes = BTreeMap::new();
+                merge_codes(&mut codes, self.codes.as_deref().unwrap_or_default());
+                codes
+            },
         }
     }
 
-    /// Adds the hour's figures to `into` without decoding into a histogram of its own.
+    /// Adds the hour's counts and durations to `into` (not its status codes, which the overview
+    /// does not show) without decoding into a histogram of its own.
     pub(crate) fn add_to(&self, into: &mut Totals) {
         into.hits += self.hits;
         into.errors += self.errors;
@@ -274,7 +306,7 @@ pub(crate) fn hours(
 ) -> Result<Vec<HourRow>, StoreError> {
     let (low, high) = endpoint.map(|id| (id, id)).unwrap_or((i64::MIN, i64::MAX));
     let query = diesel::sql_query(d.sql(&format!(
-        "SELECT endpoint_id, hour_start, hits, errors, sum_us, histogram \
+        "SELECT endpoint_id, hour_start, hits, errors, sum_us, histogram, NULL AS codes \
          FROM {{p}}request_hour WHERE endpoint_id BETWEEN ? AND ? AND hour_start >= ? AND hour_start < ? \
          AND {INSTANCE_FILTER}",
     )))
@@ -300,15 +332,15 @@ pub(crate) fn apply(
     known: &HashMap<Key, Totals>,
 ) -> Result<Vec<(Key, Totals)>, diesel::result::Error> {
     let update = d.sql(
-        "UPDATE {p}request_hour SET hits = ?, errors = ?, sum_us = ?, histogram = ? \
+        "UPDATE {p}request_hour SET hits = ?, errors = ?, sum_us = ?, histogram = ?, codes = ? \
          WHERE endpoint_id = ? AND hour_start = ? AND instance_id = ? AND version_requested = ?",
     );
     let insert = d.sql(
-        "INSERT INTO {p}request_hour (endpoint_id, hour_start, instance_id, version_requested, hits, errors, sum_us, histogram) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO {p}request_hour (endpoint_id, hour_start, instance_id, version_requested, hits, errors, sum_us, histogram, codes) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     );
     let select = d.sql(
-        "SELECT endpoint_id, hour_start, hits, errors, sum_us, histogram FROM {p}request_hour \
+        "SELECT endpoint_id, hour_start, hits, errors, sum_us, histogram, codes FROM {p}request_hour \
          WHERE endpoint_id = ? AND hour_start = ? AND instance_id = ? AND version_requested = ?",
     );
     let mut written = Vec::with_capacity(batch.len());
@@ -337,6 +369,7 @@ pub(crate) fn apply(
                 .bind::<BigInt, _>(total.errors)
                 .bind::<BigInt, _>(total.sum_us)
                 .bind::<Text, _>(&histogram)
+                .bind::<Text, _>(encode_codes(&total.codes))
                 .bind::<BigInt, _>(*endpoint)
                 .bind::<BigInt, _>(*hour)
                 .bind::<BigInt, _>(*instance)
@@ -357,7 +390,8 @@ pub(crate) fn apply(
                 .bind::<BigInt, _>(total.hits)
                 .bind::<BigInt, _>(total.errors)
                 .bind::<BigInt, _>(total.sum_us)
-                .bind::<Text, _>(&histogram);
+                .bind::<Text, _>(&histogram)
+                .bind::<Text, _>(encode_codes(&total.codes));
             with_conn!(conn, c => query.execute(c))?;
         }
         written.push((key, total));

@@ -166,10 +166,18 @@ fn chart_queries_read_rollups_and_rows() {
             "{db}"
         );
 
-        let samples = store
-            .samples(home, day + HOUR, day + 2 * HOUR, None)
+        let (samples, total) = store
+            .samples(home, day + HOUR, day + 2 * HOUR, None, 1_000)
             .unwrap();
-        assert_eq!(samples.len(), 5, "{db}");
+        assert_eq!((samples.len(), total), (5, 5), "{db}");
+        // Beyond the limit: every n-th, here every third of the 15.
+        let (sampled, total) = store.samples(home, day, day + 2 * HOUR, None, 5).unwrap();
+        assert_eq!(total, 15, "{db}");
+        assert!(
+            (4..=6).contains(&sampled.len()),
+            "{} rows: {db}",
+            sampled.len()
+        );
         assert_eq!(
             samples
                 .iter()

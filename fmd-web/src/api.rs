@@ -162,17 +162,21 @@ async fn endpoint_chart(req: &Req, id: i64, kind: &str) -> Result<Reply, ApiErro
     let value = blocking(req, move |s| {
         let (start, end) = (range.start, range.end);
         let counts = || s.hour_counts(Some(id), start, end, instance);
-        let samples = || s.samples(id, start, end, instance);
+        let samples = || s.samples(id, start, end, instance, charts::SAMPLE_LIMIT);
         Ok(match kind.as_str() {
             "hourly" => charts::hourly(&range, &counts()?),
             "versions" => {
                 charts::version_boxes(&range, &counts()?, s.histograms(Some(id), start, end, instance)?)
             }
-            "users" => charts::user_boxes(&range, &samples()?),
-            "user_versions" => {
-                charts::key_versions(&range, &counts()?, &samples()?, charts::Key::User)
+            "users" => {
+                let (rows, total) = samples()?;
+                charts::user_boxes(&range, &rows, total)
             }
-            "ip_versions" => charts::key_versions(&range, &counts()?, &samples()?, charts::Key::Ip),
+            "user_versions" | "ip_versions" => {
+                let (rows, total) = samples()?;
+                let key = if kind == "ip_versions" { charts::Key::Ip } else { charts::Key::User };
+                charts::key_versions(&range, &counts()?, &rows, total, key)
+            }
             _ => {
                 let codes = s.status_counts(id, start, end, instance)?;
                 let errors = s.error_requests(id, start, end, instance, ERROR_REQUESTS)?;

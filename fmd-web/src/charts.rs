@@ -24,6 +24,16 @@ pub(crate) const DEFAULT_DAYS: u64 = 7;
 /// How many users or addresses a chart shows: the ones with the most requests.
 pub(crate) const TOP_KEYS: usize = 30;
 
+/// Charts from request rows read at most about this many; beyond, an even sample.
+pub(crate) const SAMPLE_LIMIT: i64 = 40_000;
+
+/// What a chart drawn from request rows says about them: all there are, and how many it read.
+fn sample_note(out: &mut serde_json::Map<String, Value>, read: usize, total: i64) {
+    out.insert("requests".into(), json!(total));
+    out.insert("sampled".into(), json!(read as i64 != total));
+    out.insert("sample_size".into(), json!(read));
+}
+
 /// A range of whole days in the configured timezone, both ends included.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Range {
@@ -404,8 +414,8 @@ fn ms_sorted<'a>(samples: impl Iterator<Item = &'a Sample>) -> Vec<f64> {
 }
 
 /// Per-user performance: a box plot of the durations of each of the busiest users (exact, from
-/// the request rows).
-pub(crate) fn user_boxes(range: &Range, samples: &[Sample]) -> Value {
+/// the request rows, or from an even sample of `total`).
+pub(crate) fn user_boxes(range: &Range, samples: &[Sample], total: i64) -> Value {
     let (keys, without) = by_key(samples, Key::User);
     let boxes: Vec<Boxed> = keys
         .iter()
@@ -420,18 +430,20 @@ pub(crate) fn user_boxes(range: &Range, samples: &[Sample]) -> Value {
         .collect();
     let mut out = range.header();
     out.insert("users".into(), json!(boxes));
-    out.insert("requests".into(), json!(samples.len()));
+    sample_note(&mut out, samples.len(), total);
     out.insert("ungrouped".into(), json!(without));
     Value::Object(out)
 }
 
-/// User- or IP-focused multi-version performance: the median duration (exact) and the number
-/// of requests of each of the busiest users or addresses in each version, as
+/// User- or IP-focused multi-version performance: the median duration and the number of
+/// requests (exact, or of an even sample of `total`) of each of the busiest users or addresses
+/// in each version, as
 /// `[version, key, median_ms, requests]` points of a bubble chart.
 pub(crate) fn key_versions(
     range: &Range,
     counts: &[HourCount],
     samples: &[Sample],
+    total: i64,
     key: Key,
 ) -> Value {
     let (keys, without) = by_key(samples, key);
@@ -471,7 +483,7 @@ pub(crate) fn key_versions(
     );
     out.insert("points".into(), json!(points));
     out.insert("max_median_ms".into(), json!(max_median));
-    out.insert("requests".into(), json!(samples.len()));
+    sample_note(&mut out, samples.len(), total);
     out.insert("without_key".into(), json!(without));
     Value::Object(out)
 }
@@ -607,7 +619,7 @@ mod tests {
             .collect();
         samples.push(sample(Some("bob"), "10.0.0.2", "2", 40));
         samples.push(sample(None, "10.0.0.2", "2", 7));
-        let u = user_boxes(&r, &samples);
+        let u = user_boxes(&r, &samples, 7);
         assert_eq!(u["users"][0]["name"], "ann");
         assert_eq!(u["users"][0]["median_ms"], 3.0);
         assert_eq!(u["users"][0]["q1_ms"], 2.0);
@@ -617,7 +629,19 @@ mod tests {
             count(1, at(2026, 11, 20, 1), "1", 5),
             count(1, at(2026, 11, 21, 1), "2", 2),
         ];
-        let k = key_versions(&r, &counts, &samples, Key::Ip);
+        assert_eq!(
+            (u["requests"].clone(), u["sampled"].clone()),
+            (json!(7), json!(false))
+        );
+        let k = key_versions(&r, &counts, &samples, 70, Key::Ip);
+        assert_eq!(
+            (
+                k["requests"].clone(),
+                k["sample_size"].clone(),
+                k["sampled"].clone()
+            ),
+            (json!(70), json!(7), json!(true))
+        );
         assert_eq!(k["versions"], json!(["1", "2"]));
         assert_eq!(k["keys"], json!(["10.0.0.1", "10.0.0.2"]));
         assert_eq!(k["points"], json!([[0, 0, 3.0, 5], [1, 1, 23.5, 2]]));

@@ -295,7 +295,12 @@
             el.hidden = true;
             return;
           }
-          empty.remove();
+          if (r.body.sampled) {
+            empty.textContent = "From an even sample of " + r.body.sample_size + " of " + r.body.requests + " requests.";
+            empty.className = "chart-note muted small";
+          } else {
+            empty.remove();
+          }
           if (drawn.height) el.style.height = drawn.height + "px";
           chart(el, drawn.option);
         })
