@@ -2,7 +2,11 @@
 //! `chromium` and `chromium-driver`; `.ci/run` installs them). Recorded text that is markup,
 //! in an exception's message and in a frame's source, must render as text and run nothing.
 //!
-//! Without chromedriver the test says so and passes; with `CI=true` it fails instead.
+//! Every page is visited as an administrator and as a guest: each chart must draw data points,
+//! the console stays free of errors, the level select changes the stored level, and the guest
+//! sees no control that changes anything. Screenshots go to `target/tmp/screenshots/`.
+//!
+//! Without chromedriver the tests say so and pass; with `CI=true` they fail instead.
 
 mod common;
 
@@ -23,6 +27,22 @@ async fn hostile() -> Result<String, std::convert::Infallible> {
         "<script>window.fmdXss=1</script><img src=x onerror=\"window.fmdXss=2\">"
     ));
     Ok("captured".into())
+}
+
+#[monitored]
+async fn shop(n: u32) -> Result<warp::reply::WithStatus<String>, std::convert::Infallible> {
+    fmd::set_group_by(format!("user{}", n % 5));
+    let status = match n % 10 {
+        0 => warp::http::StatusCode::NOT_FOUND,
+        1 => warp::http::StatusCode::INTERNAL_SERVER_ERROR,
+        _ => warp::http::StatusCode::OK,
+    };
+    Ok(warp::reply::with_status(format!("shop {n}"), status))
+}
+
+#[monitored]
+async fn ping() -> Result<&'static str, std::convert::Infallible> {
+    Ok("pong")
 }
 
 /// A chromedriver process and one browser session in it.
@@ -145,6 +165,53 @@ impl Browser {
         std::fs::write(dir.join(name), bytes).unwrap();
     }
 
+    /// Logs in through the form and waits for the overview.
+    async fn login(&self, server: &Server, user: &str, password: &str) {
+        self.goto(&server.url("/dashboard/login")).await;
+        self.run(&format!(
+            "document.querySelector('input[name=username]').value = {};
+             document.querySelector('input[name=password]').value = {};
+             document.querySelector('form.login-card').submit();",
+            json!(user),
+            json!(password)
+        ))
+        .await;
+        self.wait_for("return location.pathname.endsWith('/overview')")
+            .await;
+    }
+
+    /// Opens a dashboard page, waits until every chart on it has been drawn or has said why
+    /// not, and returns the points each chart drew, by API route.
+    async fn visit(&self, server: &Server, path: &str) -> Vec<(String, u64)> {
+        self.goto(&server.url(&format!("/dashboard{path}"))).await;
+        self.wait_for(
+            "return document.readyState === 'complete' &&
+                Array.prototype.every.call(document.querySelectorAll('[data-chart]'),
+                    function (e) { return e.hasAttribute('data-points'); })",
+        )
+        .await;
+        let drawn = self
+            .run(
+                "return Array.prototype.map.call(document.querySelectorAll('[data-chart]'), function (e) {
+                    var c = e.fmdChart, series = c ? c.getOption().series : [];
+                    var points = series.reduce(function (n, s) { return n + (s.data || []).length; }, 0);
+                    return [e.getAttribute('data-api'), c ? points : 0];
+                })",
+            )
+            .await;
+        drawn
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|pair| {
+                (
+                    pair[0].as_str().unwrap().to_owned(),
+                    pair[1].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    }
+
     /// The console's errors so far.
     async fn console_errors(&self) -> Vec<String> {
         let log = self
@@ -255,6 +322,137 @@ async fn recorded_markup_renders_as_text() {
     assert_eq!(injected, 0, "no element was made from recorded text");
     let errors = browser.console_errors().await;
     assert!(errors.is_empty(), "console errors: {errors:?}");
+    drop(browser);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn every_page_renders_and_every_chart_draws() {
+    let _serial = serial().await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let app = warp::path!("shop" / u32)
+        .and_then(shop)
+        .or(warp::path!("ping").and_then(ping));
+    let server = Server::start(config(&dir), app).await;
+    let c = client();
+    for n in 0..60 {
+        c.get(server.url(&format!("/shop/{n}")))
+            .send()
+            .await
+            .unwrap();
+    }
+    c.get(server.url("/ping")).send().await.unwrap();
+    server.dashboard.flush().await.unwrap();
+    let (admin, _) = login(&server, "admin", ADMIN_PW).await;
+    let shop_id = overview_row(&server, &admin, "shop").await["id"]
+        .as_i64()
+        .unwrap();
+    let ping_id = overview_row(&server, &admin, "ping").await["id"]
+        .as_i64()
+        .unwrap();
+
+    browser.login(&server, "admin", ADMIN_PW).await;
+    let endpoint = |tab: &str| format!("/endpoint/{shop_id}{tab}");
+    let pages = [
+        ("overview", "/overview".to_owned()),
+        ("charts", "/charts".to_owned()),
+        ("exceptions", "/exceptions".to_owned()),
+        ("endpoint", endpoint("")),
+        ("endpoint-charts", endpoint("/charts")),
+        ("endpoint-outliers", endpoint("/outliers")),
+        ("endpoint-profiler", endpoint("/profiler")),
+        ("endpoint-grouped-profiler", endpoint("/grouped-profiler")),
+        ("endpoint-exceptions", endpoint("/exceptions")),
+    ];
+    let mut charts = 0;
+    for (name, path) in &pages {
+        let drawn = browser.visit(&server, path).await;
+        for (api, points) in &drawn {
+            assert!(
+                *points > 0,
+                "{path}: the chart of {api} drew no data points"
+            );
+        }
+        charts += drawn.len();
+        let title = browser
+            .run("return document.querySelector('.topbar h1').innerText")
+            .await;
+        assert!(!title.as_str().unwrap().is_empty(), "{path} has a title");
+        browser.screenshot(&format!("{name}.png")).await;
+    }
+    assert_eq!(
+        charts,
+        4 + 6,
+        "the application's 4 charts and the endpoint's 6"
+    );
+    // The status chart lists the error requests it counted: 6 of 404 and 6 of 500.
+    browser.visit(&server, &endpoint("/charts")).await;
+    let rows = browser
+        .run("return document.querySelectorAll('.error-requests tbody tr').length")
+        .await;
+    assert_eq!(rows, 12);
+    // A range without requests shows a readable empty state instead of a blank chart.
+    let empty = browser
+        .visit(&server, "/charts?from=2001-01-01&to=2001-01-07")
+        .await;
+    assert!(empty.iter().all(|(_, points)| *points == 0), "{empty:?}");
+    let says = browser
+        .run("return Array.prototype.map.call(document.querySelectorAll('.chart-empty'), function (e) { return e.innerText; })")
+        .await;
+    assert_eq!(says.as_array().unwrap().len(), 4, "{says}");
+    assert!(
+        says[0]
+            .as_str()
+            .unwrap()
+            .contains("No requests in this range"),
+        "{says}"
+    );
+    browser.screenshot("charts-empty.png").await;
+
+    // The level select changes the stored level.
+    browser.visit(&server, "/overview").await;
+    browser
+        .run(&format!(
+            "var s = document.querySelector('select.level[data-endpoint=\"{ping_id}\"]');
+             s.value = '2'; s.dispatchEvent(new Event('change'));"
+        ))
+        .await;
+    browser
+        .wait_for("var t = document.getElementById('toast'); return t && t.innerText.indexOf('set to 2') !== -1")
+        .await;
+    assert_eq!(
+        overview_row(&server, &admin, "ping").await["monitor_level"],
+        2
+    );
+    let errors = browser.console_errors().await;
+    assert!(errors.is_empty(), "console errors as admin: {errors:?}");
+
+    // A guest sees everything and can change nothing.
+    browser
+        .run("document.querySelector('form[action$=\"/logout\"]').submit()")
+        .await;
+    browser
+        .wait_for("return location.pathname.endsWith('/login')")
+        .await;
+    browser.login(&server, "guest", GUEST_PW).await;
+    for (_, path) in &pages {
+        let drawn = browser.visit(&server, path).await;
+        assert!(
+            drawn.iter().all(|(_, points)| *points > 0),
+            "{path} as guest: {drawn:?}"
+        );
+        let controls = browser
+            .run("return document.querySelectorAll('select.level, #prune-form, button.delete-data, button.delete-group, .danger-button').length")
+            .await;
+        assert_eq!(controls, 0, "{path}: a guest sees admin controls");
+    }
+    browser.visit(&server, "/overview").await;
+    browser.screenshot("overview-guest.png").await;
+    let errors = browser.console_errors().await;
+    assert!(errors.is_empty(), "console errors as guest: {errors:?}");
     drop(browser);
     server.stop().await;
 }

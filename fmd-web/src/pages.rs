@@ -345,12 +345,7 @@ pub(crate) async fn endpoint(req: &Req, session: &Session, raw_id: &str) -> Repl
                 row.p90_today_ms,
                 row.p99_today_ms
             ),
-            (
-                "Last 7 days",
-                row.median_week_ms,
-                row.p90_week_ms,
-                row.p99_week_ms
-            ),
+            ("Week", row.median_week_ms, row.p90_week_ms, row.p99_week_ms),
             (
                 "Overall",
                 row.median_overall_ms,
