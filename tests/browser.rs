@@ -186,16 +186,16 @@ impl Browser {
         self.goto(&server.url(&format!("/dashboard{path}"))).await;
         self.wait_for(
             "return document.readyState === 'complete' &&
-                Array.prototype.every.call(document.querySelectorAll('[data-chart]'),
+                Array.prototype.every.call(document.querySelectorAll('[data-chart], [data-pair]'),
                     function (e) { return e.hasAttribute('data-points'); })",
         )
         .await;
         let drawn = self
             .run(
-                "return Array.prototype.map.call(document.querySelectorAll('[data-chart]'), function (e) {
+                "return Array.prototype.map.call(document.querySelectorAll('[data-chart], [data-pair]'), function (e) {
                     var c = e.fmdChart, series = c ? c.getOption().series : [];
                     var points = series.reduce(function (n, s) { return n + (s.data || []).length; }, 0);
-                    return [e.getAttribute('data-api'), c ? points : 0];
+                    return [e.getAttribute('data-api') || 'report', c ? points : 0];
                 })",
             )
             .await;
@@ -359,6 +359,7 @@ async fn every_page_renders_and_every_chart_draws() {
     let pages = [
         ("overview", "/overview".to_owned()),
         ("charts", "/charts".to_owned()),
+        ("reports", "/reports".to_owned()),
         ("exceptions", "/exceptions".to_owned()),
         ("endpoint", endpoint("")),
         ("endpoint-charts", endpoint("/charts")),
@@ -385,8 +386,8 @@ async fn every_page_renders_and_every_chart_draws() {
     }
     assert_eq!(
         charts,
-        4 + 6,
-        "the application's 4 charts and the endpoint's 6"
+        4 + 2 + 6,
+        "the application's 4 charts, a report chart per endpoint and the endpoint's 6"
     );
     // The status chart lists the error requests it counted: 6 of 404 and 6 of 500.
     browser.visit(&server, &endpoint("/charts")).await;

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use diesel::{QueryableByName, RunQueryDsl};
 use serde::Serialize;
 
@@ -73,6 +73,10 @@ struct CodesRow {
     #[diesel(sql_type = Nullable<Text>)]
     codes: Option<String>,
 }
+
+/// The SQL condition selecting one version, or all when the bound flag is 0. Bind the flag
+/// (integer) and the version (text).
+const VERSION_FILTER: &str = "(? = 0 OR version_requested = ?)";
 
 /// `(low, high)` bounds selecting one endpoint id, or every one.
 fn endpoint_bounds(endpoint: Option<i64>) -> (i64, i64) {
@@ -210,24 +214,28 @@ impl Store {
     }
 
     /// How often one endpoint answered each status code in the hours starting in `[from, to)`,
-    /// most frequent first (from the rollups).
+    /// most frequent first (from the rollups); of one instance or all, of one version or all.
     pub fn status_counts(
         &self,
         endpoint: i64,
         from: i64,
         to: i64,
         instance: Option<i64>,
+        version: Option<&str>,
     ) -> Result<Vec<(i32, i64)>, StoreError> {
         let instance = instance.unwrap_or(0);
         let query = diesel::sql_query(self.sql(&format!(
             "SELECT codes FROM {{p}}request_hour \
-             WHERE endpoint_id = ? AND hour_start >= ? AND hour_start < ? AND {INSTANCE_FILTER}"
+             WHERE endpoint_id = ? AND hour_start >= ? AND hour_start < ? AND {INSTANCE_FILTER} \
+             AND {VERSION_FILTER}"
         )))
         .bind::<BigInt, _>(endpoint)
         .bind::<BigInt, _>(from)
         .bind::<BigInt, _>(to)
         .bind::<BigInt, _>(instance)
-        .bind::<BigInt, _>(instance);
+        .bind::<BigInt, _>(instance)
+        .bind::<Integer, _>(i32::from(version.is_some()))
+        .bind::<Text, _>(version.unwrap_or_default());
         let rows: Vec<CodesRow> = with_conn!(&mut self.conn()?, c => query.load(c))?;
         let mut codes = BTreeMap::new();
         for r in rows {
@@ -265,4 +273,69 @@ impl Store {
         .bind::<BigInt, _>(limit);
         Ok(with_conn!(&mut self.conn()?, c => query.load(c))?)
     }
+
+    /// One endpoint's durations (microseconds) in `[from, to)`, of one version or all, and how
+    /// many there are; beyond `limit`, an even sample of between `limit` and `2 * limit`.
+    pub fn durations(
+        &self,
+        endpoint: i64,
+        from: i64,
+        to: i64,
+        version: Option<&str>,
+        limit: i64,
+    ) -> Result<(Vec<i64>, i64), StoreError> {
+        let mut conn = self.conn()?;
+        let filter = "endpoint_id = ? AND time_requested >= ? AND time_requested < ?";
+        let count = diesel::sql_query(self.sql(&format!(
+            "SELECT COUNT(*) AS n FROM {{p}}request WHERE {filter} AND {VERSION_FILTER}"
+        )))
+        .bind::<BigInt, _>(endpoint)
+        .bind::<BigInt, _>(from)
+        .bind::<BigInt, _>(to)
+        .bind::<Integer, _>(i32::from(version.is_some()))
+        .bind::<Text, _>(version.unwrap_or_default());
+        let total = with_conn!(&mut conn, c => count.get_result::<crate::queries::Count>(c))?.n;
+        let every = (total / limit.max(1)).max(1);
+        let query = diesel::sql_query(self.sql(&format!(
+            "SELECT duration_us FROM {{p}}request WHERE {filter} AND {VERSION_FILTER} AND id % ? = 0"
+        )))
+        .bind::<BigInt, _>(endpoint)
+        .bind::<BigInt, _>(from)
+        .bind::<BigInt, _>(to)
+        .bind::<Integer, _>(i32::from(version.is_some()))
+        .bind::<Text, _>(version.unwrap_or_default())
+        .bind::<BigInt, _>(every);
+        let rows: Vec<Duration> = with_conn!(&mut conn, c => query.load(c))?;
+        Ok((rows.into_iter().map(|r| r.duration_us).collect(), total))
+    }
+
+    /// Every version that served a request, with the start of the first hour it did, the
+    /// earliest first.
+    pub fn versions(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let query = diesel::sql_query(self.sql(
+            "SELECT version_requested, MIN(hour_start) AS first_hour FROM {p}request_hour \
+             GROUP BY version_requested",
+        ));
+        let rows: Vec<VersionRow> = with_conn!(&mut self.conn()?, c => query.load(c))?;
+        let mut out: Vec<(String, i64)> = rows
+            .into_iter()
+            .map(|r| (r.version_requested, r.first_hour))
+            .collect();
+        out.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+        Ok(out)
+    }
+}
+
+#[derive(QueryableByName)]
+struct Duration {
+    #[diesel(sql_type = BigInt)]
+    duration_us: i64,
+}
+
+#[derive(QueryableByName)]
+struct VersionRow {
+    #[diesel(sql_type = Text)]
+    version_requested: String,
+    #[diesel(sql_type = BigInt)]
+    first_hour: i64,
 }

@@ -193,11 +193,29 @@ fn chart_queries_read_rollups_and_rows() {
             "{db}"
         );
 
+        let codes = |version| {
+            store
+                .status_counts(home, day, day + 2 * HOUR, None, version)
+                .unwrap()
+        };
+        assert_eq!(codes(None), [(200, 13), (503, 2)], "{db}");
+        assert_eq!(codes(Some("2")), [(200, 3), (503, 2)], "{db}");
+        let (v1, total) = store
+            .durations(home, day, day + 2 * HOUR, Some("1"), 1_000)
+            .unwrap();
+        assert_eq!((v1.len(), total), (10, 10), "{db}");
+        assert_eq!(v1.iter().sum::<i64>(), 55_000, "{db}");
+        let (few, total) = store.durations(home, day, day + 2 * HOUR, None, 4).unwrap();
+        assert_eq!(total, 15, "{db}");
+        assert!((2..=8).contains(&few.len()), "{} of 15: {db}", few.len());
         assert_eq!(
             store
-                .status_counts(home, day, day + 2 * HOUR, None)
-                .unwrap(),
-            [(200, 13), (503, 2)],
+                .versions()
+                .unwrap()
+                .into_iter()
+                .map(|(v, h)| (v, h - day))
+                .collect::<Vec<_>>(),
+            [("1".to_owned(), 0), ("2".to_owned(), HOUR)],
             "{db}"
         );
         let errors = store

@@ -6,9 +6,9 @@ use warp::http::StatusCode;
 use warp::reply::Response as Reply;
 
 use crate::auth::{Role, Session};
-use crate::charts;
 use crate::routes::{blocking, csrf_header, json, json_error, Req};
 use crate::time::{rfc3339, windows};
+use crate::{charts, reports};
 
 enum Caller {
     Session(Session),
@@ -79,6 +79,7 @@ async fn route(req: &Req, path: &[&str]) -> Result<Reply, ApiError> {
         ["exceptions", id] if method == "DELETE" => delete_group(req, &caller, id).await,
         ["prune"] if method == "POST" => prune(req, &caller).await,
         ["charts", kind] if method == "GET" => app_chart(req, kind).await,
+        ["reports"] if method == "GET" => report(req).await,
         ["endpoints", id, "charts", kind] if method == "GET" => {
             endpoint_chart(req, parse_id(id)?, kind).await
         }
@@ -90,6 +91,7 @@ async fn route(req: &Req, path: &[&str]) -> Result<Reply, ApiError> {
         | ["prune"]
         | ["endpoints", _, "data"]
         | ["charts", _]
+        | ["reports"]
         | ["endpoints", _, "charts", _] => Err(ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             format!("{method} is not allowed on this route"),
@@ -144,6 +146,52 @@ async fn app_chart(req: &Req, kind: &str) -> Result<Reply, ApiError> {
     Ok(json(StatusCode::OK, &value))
 }
 
+/// The report `ask` selects, computed; a bad query is the `Err(Ok(message))` to show, a
+/// database failure `Err(Err(why))`.
+pub(crate) async fn compute_report(
+    req: &Req,
+    ask: reports::Ask,
+) -> Result<reports::Report, Result<String, String>> {
+    let now = fmd_core::now_micros();
+    let tz = req.inner.config.tz();
+    blocking(req, move |s| {
+        let versions: Vec<String> = s.versions()?.into_iter().map(|(v, _)| v).collect();
+        Ok(match reports::sides(&ask, now, tz, &versions) {
+            Ok((baseline, current)) => {
+                let compare = ask.compare.unwrap_or_else(|| "day".into());
+                Ok(reports::build(s, compare, baseline, current)?)
+            }
+            Err(why) => Err(why),
+        })
+    })
+    .await
+    .map_err(Err)?
+    .map_err(Ok)
+}
+
+/// The report's parameters from the query string.
+pub(crate) fn report_ask(req: &Req) -> reports::Ask {
+    let p = |name: &str| req.query_param(name).filter(|v| !v.is_empty());
+    reports::Ask {
+        compare: p("compare"),
+        baseline_from: p("baseline_from"),
+        baseline_to: p("baseline_to"),
+        current_from: p("current_from"),
+        current_to: p("current_to"),
+        baseline: p("baseline"),
+        current: p("current"),
+    }
+}
+
+/// `GET reports?compare=...`.
+async fn report(req: &Req) -> Result<Reply, ApiError> {
+    match compute_report(req, report_ask(req)).await {
+        Ok(report) => Ok(json(StatusCode::OK, &report)),
+        Err(Ok(why)) => Err(bad_request(why)),
+        Err(Err(why)) => Err(ApiError::unavailable(why)),
+    }
+}
+
 /// How many error requests the status chart lists.
 const ERROR_REQUESTS: i64 = 50;
 
@@ -178,7 +226,7 @@ async fn endpoint_chart(req: &Req, id: i64, kind: &str) -> Result<Reply, ApiErro
                 charts::key_versions(&range, &counts()?, &rows, total, key)
             }
             _ => {
-                let codes = s.status_counts(id, start, end, instance)?;
+                let codes = s.status_counts(id, start, end, instance, None)?;
                 let errors = s.error_requests(id, start, end, instance, ERROR_REQUESTS)?;
                 serde_json::json!({
                     "from": range.from.to_string(),

@@ -8,6 +8,7 @@ mod auth;
 mod charts;
 mod error;
 mod pages;
+mod reports;
 mod routes;
 mod time;
 mod track;

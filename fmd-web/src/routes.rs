@@ -189,6 +189,10 @@ async fn dispatch(
             Some(session) => pages::charts(&req, &session).await,
             None => to_login(&req, "charts"),
         },
+        ["reports"] if get => match req.session() {
+            Some(session) => pages::reports(&req, &session).await,
+            None => to_login(&req, "reports"),
+        },
         ["exceptions"] if get => match req.session() {
             Some(session) => pages::exceptions(&req, &session).await,
             None => to_login(&req, "exceptions"),
@@ -201,13 +205,12 @@ async fn dispatch(
                 None => to_login(&req, &format!("endpoint/{id}/{tab}")),
             }
         }
-        ["login" | "logout" | "overview" | "endpoint" | "static" | "exceptions" | "charts", ..] => {
-            pages::error(
-                &req,
-                StatusCode::METHOD_NOT_ALLOWED,
-                "This page does not accept that method.",
-            )
-        }
+        ["login" | "logout" | "overview" | "endpoint" | "static" | "exceptions" | "charts"
+        | "reports", ..] => pages::error(
+            &req,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "This page does not accept that method.",
+        ),
         _ => pages::error(
             &req,
             StatusCode::NOT_FOUND,

@@ -274,6 +274,36 @@
     }
   };
 
+  // A report's two sides as box plots, from the page's own data.
+  function pairCharts() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-pair]"), function (el) {
+      var d = JSON.parse(el.getAttribute("data-pair"));
+      var items = [];
+      d.boxes.forEach(function (b, i) { if (b) items.push({ name: d.labels[i], stats: b }); });
+      el.setAttribute("data-points", String(items.length));
+      chart(el, {
+        tooltip: { trigger: "item", formatter: boxTooltip },
+        grid: { left: 50, right: 10, top: 20, bottom: 30 },
+        xAxis: { type: "category", data: items.map(function (b) { return b.name; }) },
+        yAxis: { type: "value", name: "ms" },
+        series: [{ type: "boxplot", data: items.map(function (b, i) {
+          return { value: [b.stats.min_ms, b.stats.q1_ms, b.stats.median_ms, b.stats.q3_ms, b.stats.max_ms], stats: b.stats,
+            itemStyle: { borderColor: i ? "#c62828" : "#0061ff", color: i ? "rgba(198,40,40,0.08)" : "rgba(0,97,255,0.08)" } };
+        }) }]
+      });
+    });
+    var compare = document.getElementById("compare");
+    if (!compare) return;
+    function show() {
+      Array.prototype.forEach.call(document.querySelectorAll(".for-compare"), function (f) {
+        f.hidden = f.getAttribute("data-for") !== compare.value;
+        Array.prototype.forEach.call(f.querySelectorAll("input, select"), function (i) { i.disabled = f.hidden; });
+      });
+    }
+    compare.addEventListener("change", show);
+    show();
+  }
+
   function drawCharts() {
     var els = document.querySelectorAll("[data-chart]");
     if (!els.length) return;
@@ -453,6 +483,7 @@
     cpuChart(document.getElementById("cpu-chart"));
     sunburst(document.getElementById("sunburst"));
     drawCharts();
+    pairCharts();
     sourceLinks();
     var table = document.getElementById("overview");
     if (table) {

@@ -1,0 +1,544 @@
+//! Reports: what changed per endpoint between two intervals or two versions.
+//!
+//! Latency: the median's change in percent, and a two-sided Mann-Whitney U test on a random
+//! sample of at most [`SAMPLE`] requests a side (significant below [`ALPHA`]). Status codes:
+//! significant when both sides have at least [`STATUS_MIN_REQUESTS`] requests and one code's
+//! share rose by more than [`STATUS_SHIFT_PP`] percentage points.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, Days, Months, NaiveDate};
+use chrono_tz::Tz;
+use rand::SeedableRng;
+use serde::Serialize;
+
+use fmd_core::stats::{mann_whitney, quantile, sorted, BoxStats};
+use fmd_store::{Store, StoreError};
+
+use crate::charts::Range;
+use crate::time::{local_date, midnight};
+
+/// Requests compared per side, at most.
+pub(crate) const SAMPLE: usize = 500;
+/// The significance level of the latency test.
+pub(crate) const ALPHA: f64 = 0.05;
+/// Fewer requests than this on a side are not tested.
+pub(crate) const MIN_TESTED: usize = 8;
+/// Both sides need this many requests before a change in status codes counts.
+pub(crate) const STATUS_MIN_REQUESTS: i64 = 30;
+/// A code's share must rise by more than this many percentage points to count.
+pub(crate) const STATUS_SHIFT_PP: f64 = 3.0;
+
+/// What one side of a comparison selects.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct Side {
+    /// For people: "Yesterday", "Version 1.2", ...
+    pub(crate) label: String,
+    /// First day, in the dashboard's timezone (interval comparisons).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) from: Option<String>,
+    /// Last day, included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) to: Option<String>,
+    /// The version (version comparisons).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) version: Option<String>,
+    #[serde(skip)]
+    start: i64,
+    #[serde(skip)]
+    end: i64,
+}
+
+impl Side {
+    fn days(label: impl Into<String>, from: NaiveDate, to_excluded: NaiveDate, tz: Tz) -> Side {
+        Side {
+            label: label.into(),
+            from: Some(from.to_string()),
+            to: to_excluded.pred_opt().map(|d| d.to_string()),
+            version: None,
+            start: midnight(from, tz),
+            end: midnight(to_excluded, tz),
+        }
+    }
+
+    fn version(v: &str) -> Side {
+        Side {
+            label: format!("Version {v}"),
+            from: None,
+            to: None,
+            version: Some(v.to_owned()),
+            start: i64::MIN,
+            end: i64::MAX,
+        }
+    }
+}
+
+/// The query of a report: `compare=day|week|month|custom|versions` and, for `custom`,
+/// `baseline_from`, `baseline_to`, `current_from`, `current_to`; for `versions`, `baseline`
+/// and `current` (default: the two latest versions).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Ask {
+    pub(crate) compare: Option<String>,
+    pub(crate) baseline_from: Option<String>,
+    pub(crate) baseline_to: Option<String>,
+    pub(crate) current_from: Option<String>,
+    pub(crate) current_to: Option<String>,
+    pub(crate) baseline: Option<String>,
+    pub(crate) current: Option<String>,
+}
+
+/// The comparisons a report can make.
+pub(crate) const COMPARISONS: [(&str, &str); 5] = [
+    ("day", "Today vs yesterday"),
+    ("week", "This week vs last week"),
+    ("month", "This month vs last month"),
+    ("custom", "Two date ranges"),
+    ("versions", "Two versions"),
+];
+
+/// The two sides `ask` selects at `now`: baseline first. `versions` are the stored versions,
+/// earliest first. The error says what to send instead.
+pub(crate) fn sides(
+    ask: &Ask,
+    now: i64,
+    tz: Tz,
+    versions: &[String],
+) -> Result<(Side, Side), String> {
+    let today = local_date(now, tz).ok_or("the clock is out of range")?;
+    let next = |d: NaiveDate, days: u64| {
+        d.checked_add_days(Days::new(days))
+            .ok_or("date out of range")
+    };
+    let back = |d: NaiveDate, days: u64| {
+        d.checked_sub_days(Days::new(days))
+            .ok_or("date out of range")
+    };
+    match ask.compare.as_deref().unwrap_or("day") {
+        "day" => Ok((
+            Side::days("Yesterday", back(today, 1)?, today, tz),
+            Side::days("Today", today, next(today, 1)?, tz),
+        )),
+        "week" => {
+            let monday = back(today, u64::from(today.weekday().num_days_from_monday()))?;
+            Ok((
+                Side::days("Last week", back(monday, 7)?, monday, tz),
+                Side::days("This week", monday, next(monday, 7)?, tz),
+            ))
+        }
+        "month" => {
+            let first = today.with_day(1).ok_or("date out of range")?;
+            let month = |d: NaiveDate, n: i32| {
+                if n < 0 {
+                    d.checked_sub_months(Months::new(1))
+                } else {
+                    d.checked_add_months(Months::new(1))
+                }
+                .ok_or("date out of range")
+            };
+            Ok((
+                Side::days("Last month", month(first, -1)?, first, tz),
+                Side::days("This month", first, month(first, 1)?, tz),
+            ))
+        }
+        "custom" => {
+            let range = |from: &Option<String>, to: &Option<String>, name: &str| {
+                if from.is_none() || to.is_none() {
+                    return Err(format!(
+                        "a custom report needs {name}_from and {name}_to (YYYY-MM-DD)"
+                    ));
+                }
+                Range::parse(from.as_deref(), to.as_deref(), now, tz)
+                    .map_err(|e| format!("{name}: {e}"))
+            };
+            let b = range(&ask.baseline_from, &ask.baseline_to, "baseline")?;
+            let c = range(&ask.current_from, &ask.current_to, "current")?;
+            let side = |r: Range| -> Result<Side, String> {
+                Ok(Side::days(
+                    format!("{} – {}", r.from, r.to),
+                    r.from,
+                    next(r.to, 1)?,
+                    tz,
+                ))
+            };
+            Ok((side(b)?, side(c)?))
+        }
+        "versions" => {
+            let pick = |asked: &Option<String>, default: Option<&String>, name: &str| {
+                let v = asked.clone().or_else(|| default.cloned()).ok_or_else(|| {
+                    "a version report needs two versions; only one has served requests so far"
+                        .to_owned()
+                })?;
+                if versions.contains(&v) {
+                    Ok(v)
+                } else {
+                    Err(format!(
+                        "{name} {v:?} has served no request; known versions: {}",
+                        versions.join(", ")
+                    ))
+                }
+            };
+            let n = versions.len();
+            let baseline = pick(
+                &ask.baseline,
+                n.checked_sub(2).map(|i| &versions[i]),
+                "baseline",
+            )?;
+            let current = pick(&ask.current, versions.last(), "current")?;
+            Ok((Side::version(&baseline), Side::version(&current)))
+        }
+        other => Err(format!(
+            "compare must be one of {}, not {other:?}",
+            COMPARISONS.map(|(k, _)| k).join(", ")
+        )),
+    }
+}
+
+/// One side's latency evidence.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct LatencySide {
+    /// Requests on this side.
+    pub(crate) requests: i64,
+    /// How many of them the test used.
+    pub(crate) sample: usize,
+    /// The sample's median, ms.
+    pub(crate) median_ms: Option<f64>,
+    /// The sample's box plot.
+    #[serde(rename = "box")]
+    pub(crate) boxed: Option<BoxStats>,
+}
+
+/// The latency comparison of one endpoint.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Latency {
+    pub(crate) baseline: LatencySide,
+    pub(crate) current: LatencySide,
+    /// The median's change from the baseline, percent.
+    pub(crate) change_percent: Option<f64>,
+    /// Mann-Whitney U's two-sided p-value; none when a side has too few requests.
+    pub(crate) p_value: Option<f64>,
+    pub(crate) significant: bool,
+}
+
+/// One status code's shares on both sides.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct CodeShare {
+    pub(crate) status_code: i32,
+    /// Percent of the baseline's requests.
+    pub(crate) baseline_share: f64,
+    /// Percent of the current side's requests.
+    pub(crate) current_share: f64,
+    /// Percentage points gained.
+    pub(crate) change_pp: f64,
+    /// This code's rise alone makes the change significant.
+    pub(crate) significant: bool,
+}
+
+/// The status-code comparison of one endpoint.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Status {
+    pub(crate) baseline_requests: i64,
+    pub(crate) current_requests: i64,
+    pub(crate) codes: Vec<CodeShare>,
+    pub(crate) significant: bool,
+}
+
+/// Compares status-code counts by the rule in the module's documentation.
+pub(crate) fn compare_status(baseline: &[(i32, i64)], current: &[(i32, i64)]) -> Status {
+    let total = |c: &[(i32, i64)]| c.iter().map(|(_, n)| n).sum::<i64>();
+    let (nb, nc) = (total(baseline), total(current));
+    let enough = nb >= STATUS_MIN_REQUESTS && nc >= STATUS_MIN_REQUESTS;
+    let mut codes: BTreeMap<i32, (i64, i64)> = BTreeMap::new();
+    for (code, n) in baseline {
+        codes.entry(*code).or_default().0 += n;
+    }
+    for (code, n) in current {
+        codes.entry(*code).or_default().1 += n;
+    }
+    let share = |n: i64, of: i64| {
+        if of == 0 {
+            0.0
+        } else {
+            n as f64 * 100.0 / of as f64
+        }
+    };
+    let mut codes: Vec<CodeShare> = codes
+        .into_iter()
+        .map(|(status_code, (b, c))| {
+            let (baseline_share, current_share) = (share(b, nb), share(c, nc));
+            let change_pp = current_share - baseline_share;
+            CodeShare {
+                status_code,
+                baseline_share,
+                current_share,
+                change_pp,
+                significant: enough && change_pp > STATUS_SHIFT_PP,
+            }
+        })
+        .collect();
+    codes.sort_by(|a, b| {
+        b.change_pp
+            .total_cmp(&a.change_pp)
+            .then(a.status_code.cmp(&b.status_code))
+    });
+    Status {
+        baseline_requests: nb,
+        current_requests: nc,
+        significant: codes.iter().any(|c| c.significant),
+        codes,
+    }
+}
+
+/// At most [`SAMPLE`] of `values`, chosen at random with a fixed seed (the same report reads
+/// the same way twice), in ms and sorted.
+fn sample_ms(values: Vec<i64>, seed: u64) -> Vec<f64> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let chosen: Vec<f64> = if values.len() > SAMPLE {
+        rand::seq::index::sample(&mut rng, values.len(), SAMPLE)
+            .into_iter()
+            .map(|i| values[i] as f64 / 1000.0)
+            .collect()
+    } else {
+        values.iter().map(|v| *v as f64 / 1000.0).collect()
+    };
+    sorted(chosen)
+}
+
+/// Compares two sides' durations (sorted ms samples, and how many requests each side has).
+pub(crate) fn compare_latency(baseline: (&[f64], i64), current: (&[f64], i64)) -> Latency {
+    let side = |(v, requests): (&[f64], i64)| LatencySide {
+        requests,
+        sample: v.len(),
+        median_ms: quantile(v, 0.5),
+        boxed: BoxStats::of_sorted(v),
+    };
+    let (b, c) = (side(baseline), side(current));
+    let change_percent = match (b.median_ms, c.median_ms) {
+        (Some(b), Some(c)) if b > 0.0 => Some((c - b) / b * 100.0),
+        _ => None,
+    };
+    let p_value = (baseline.0.len() >= MIN_TESTED && current.0.len() >= MIN_TESTED)
+        .then(|| mann_whitney(baseline.0, current.0).map(|r| r.p_value))
+        .flatten();
+    Latency {
+        significant: p_value.is_some_and(|p| p < ALPHA),
+        baseline: b,
+        current: c,
+        change_percent,
+        p_value,
+    }
+}
+
+/// One endpoint's line of a report.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct EndpointReport {
+    pub(crate) id: i64,
+    pub(crate) name: String,
+    pub(crate) significant: bool,
+    pub(crate) latency: Latency,
+    pub(crate) status: Status,
+}
+
+/// A whole report.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Report {
+    pub(crate) compare: String,
+    pub(crate) baseline: Side,
+    pub(crate) current: Side,
+    pub(crate) sample_limit: usize,
+    pub(crate) alpha: f64,
+    /// Endpoints with a significant change first, then by the size of the latency change.
+    pub(crate) endpoints: Vec<EndpointReport>,
+}
+
+/// Reads what the report needs from the store and compares every endpoint with requests on
+/// either side.
+pub(crate) fn build(
+    store: &Store,
+    compare: String,
+    baseline: Side,
+    current: Side,
+) -> Result<Report, StoreError> {
+    let mut endpoints = Vec::new();
+    for e in store.endpoints()? {
+        let read = |s: &Side| -> Result<(Vec<f64>, i64, Vec<(i32, i64)>), StoreError> {
+            let (durations, total) =
+                store.durations(e.id, s.start, s.end, s.version.as_deref(), SAMPLE as i64)?;
+            let seed = (e.id as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ s.start as u64;
+            let codes = store.status_counts(e.id, s.start, s.end, None, s.version.as_deref())?;
+            Ok((sample_ms(durations, seed), total, codes))
+        };
+        let (b, nb, b_codes) = read(&baseline)?;
+        let (c, nc, c_codes) = read(&current)?;
+        if nb == 0 && nc == 0 {
+            continue;
+        }
+        let latency = compare_latency((&b, nb), (&c, nc));
+        let status = compare_status(&b_codes, &c_codes);
+        endpoints.push(EndpointReport {
+            id: e.id,
+            significant: latency.significant || status.significant,
+            name: e.name,
+            latency,
+            status,
+        });
+    }
+    endpoints.sort_by(|a, b| {
+        let size = |r: &EndpointReport| r.latency.change_percent.map_or(0.0, f64::abs);
+        b.significant
+            .cmp(&a.significant)
+            .then(size(b).total_cmp(&size(a)))
+            .then(a.name.cmp(&b.name))
+    });
+    Ok(Report {
+        compare,
+        baseline,
+        current,
+        sample_limit: SAMPLE,
+        alpha: ALPHA,
+        endpoints,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(y: i32, m: u32, d: u32, h: u32) -> i64 {
+        use chrono::TimeZone;
+        chrono::Utc
+            .with_ymd_and_hms(y, m, d, h, 0, 0)
+            .unwrap()
+            .timestamp_micros()
+    }
+
+    #[test]
+    fn intervals_follow_the_calendar_in_the_timezone() {
+        let tz = chrono_tz::Europe::Amsterdam;
+        // Wednesday 2 December 2026, 00:30 in Amsterdam.
+        let now = at(2026, 12, 1, 23) + 30 * 60_000_000;
+        let ask = |compare: &str| Ask {
+            compare: Some(compare.into()),
+            ..Ask::default()
+        };
+        let (b, c) = sides(&ask("day"), now, tz, &[]).unwrap();
+        assert_eq!(
+            (b.from.as_deref(), c.from.as_deref()),
+            (Some("2026-12-01"), Some("2026-12-02"))
+        );
+        assert_eq!(
+            (b.start, b.end, c.end),
+            (
+                at(2026, 11, 30, 23),
+                at(2026, 12, 1, 23),
+                at(2026, 12, 2, 23)
+            )
+        );
+        let (b, c) = sides(&ask("week"), now, tz, &[]).unwrap();
+        assert_eq!(
+            (b.from.as_deref(), b.to.as_deref()),
+            (Some("2026-11-23"), Some("2026-11-29"))
+        );
+        assert_eq!(
+            (c.from.as_deref(), c.to.as_deref()),
+            (Some("2026-11-30"), Some("2026-12-06"))
+        );
+        let (b, c) = sides(&ask("month"), now, tz, &[]).unwrap();
+        assert_eq!(
+            (b.from.as_deref(), b.to.as_deref()),
+            (Some("2026-11-01"), Some("2026-11-30"))
+        );
+        assert_eq!(c.to.as_deref(), Some("2026-12-31"));
+        let custom = Ask {
+            compare: Some("custom".into()),
+            baseline_from: Some("2026-10-01".into()),
+            baseline_to: Some("2026-10-03".into()),
+            current_from: Some("2026-11-01".into()),
+            current_to: Some("2026-11-01".into()),
+            ..Ask::default()
+        };
+        let (b, c) = sides(&custom, now, tz, &[]).unwrap();
+        assert_eq!(
+            (b.end - b.start, c.end - c.start),
+            (3 * 24 * 3_600_000_000, 24 * 3_600_000_000)
+        );
+        let versions: Vec<String> = ["1.0", "1.1", "2.0"].map(String::from).to_vec();
+        let (b, c) = sides(&ask("versions"), now, tz, &versions).unwrap();
+        assert_eq!(
+            (b.version.as_deref(), c.version.as_deref()),
+            (Some("1.1"), Some("2.0"))
+        );
+        for (asked, wanted) in [
+            (ask("year"), "compare must be one of"),
+            (
+                Ask {
+                    baseline_to: None,
+                    ..custom.clone()
+                },
+                "baseline_from and baseline_to",
+            ),
+            (
+                Ask {
+                    current_from: Some("soon".into()),
+                    ..custom
+                },
+                "current: from must be a date",
+            ),
+            (
+                Ask {
+                    baseline: Some("0.1".into()),
+                    ..ask("versions")
+                },
+                "\"0.1\" has served no request",
+            ),
+        ] {
+            let err = sides(&asked, now, tz, &versions).unwrap_err();
+            assert!(err.contains(wanted), "{err}");
+        }
+        assert!(sides(&ask("versions"), now, tz, &versions[..1])
+            .unwrap_err()
+            .contains("only one"));
+    }
+
+    #[test]
+    fn a_slower_current_side_is_significant_and_noise_is_not() {
+        let base: Vec<f64> = (0..200).map(|i| 10.0 + f64::from(i % 20) * 0.5).collect();
+        let slower: Vec<f64> = base.iter().map(|v| v * 1.3).collect();
+        let r = compare_latency((&sorted(base.clone()), 200), (&sorted(slower), 900));
+        assert!(r.significant && r.p_value.unwrap() < 1e-6, "{r:?}");
+        assert!((r.change_percent.unwrap() - 30.0).abs() < 1e-9);
+        assert_eq!((r.baseline.requests, r.current.requests), (200, 900));
+        let same = compare_latency((&sorted(base.clone()), 200), (&sorted(base.clone()), 200));
+        assert!(!same.significant && same.change_percent == Some(0.0));
+        let few = compare_latency((&base[..5], 5), (&base[..100], 100));
+        assert_eq!(
+            (few.p_value, few.significant),
+            (None, false),
+            "too few to test"
+        );
+    }
+
+    #[test]
+    fn status_codes_need_thirty_requests_and_three_points() {
+        let r = compare_status(&[(200, 95), (500, 5)], &[(200, 90), (500, 10)]);
+        assert!(r.significant);
+        assert_eq!(r.codes[0].status_code, 500);
+        assert!((r.codes[0].change_pp - 5.0).abs() < 1e-9);
+        assert!(!r.codes[1].significant, "a falling share is no alarm");
+        let small = compare_status(&[(200, 95), (500, 5)], &[(200, 20), (500, 9)]);
+        assert!(!small.significant, "29 requests are too few");
+        let slight = compare_status(&[(200, 970), (500, 30)], &[(200, 940), (500, 60)]);
+        assert!(!slight.significant, "exactly 3 points is not more than 3");
+        let new_code = compare_status(&[(200, 100)], &[(200, 90), (404, 10)]);
+        assert!(new_code.significant && new_code.codes[0].status_code == 404);
+    }
+
+    #[test]
+    fn samples_are_capped_and_repeatable() {
+        let values: Vec<i64> = (0..5_000).collect();
+        let a = sample_ms(values.clone(), 1);
+        assert_eq!(a.len(), SAMPLE);
+        assert_eq!(a, sample_ms(values.clone(), 1));
+        assert_ne!(a, sample_ms(values, 2));
+        assert_eq!(sample_ms(vec![3000, 1000], 1), [1.0, 3.0]);
+    }
+}
