@@ -350,6 +350,14 @@ pub(crate) struct Report {
     pub(crate) endpoints: Vec<EndpointReport>,
 }
 
+/// What a report reads of one endpoint's side.
+struct SideData {
+    /// At most [`SAMPLE`] durations, ms, sorted.
+    sample: Vec<f64>,
+    requests: i64,
+    codes: Vec<(i32, i64)>,
+}
+
 /// Reads what the report needs from the store and compares every endpoint with requests on
 /// either side.
 pub(crate) fn build(
@@ -360,20 +368,22 @@ pub(crate) fn build(
 ) -> Result<Report, StoreError> {
     let mut endpoints = Vec::new();
     for e in store.endpoints()? {
-        let read = |s: &Side| -> Result<(Vec<f64>, i64, Vec<(i32, i64)>), StoreError> {
-            let (durations, total) =
+        let read = |s: &Side| -> Result<SideData, StoreError> {
+            let (durations, requests) =
                 store.durations(e.id, s.start, s.end, s.version.as_deref(), SAMPLE as i64)?;
             let seed = (e.id as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ s.start as u64;
-            let codes = store.status_counts(e.id, s.start, s.end, None, s.version.as_deref())?;
-            Ok((sample_ms(durations, seed), total, codes))
+            Ok(SideData {
+                sample: sample_ms(durations, seed),
+                requests,
+                codes: store.status_counts(e.id, s.start, s.end, None, s.version.as_deref())?,
+            })
         };
-        let (b, nb, b_codes) = read(&baseline)?;
-        let (c, nc, c_codes) = read(&current)?;
-        if nb == 0 && nc == 0 {
+        let (b, c) = (read(&baseline)?, read(&current)?);
+        if b.requests == 0 && c.requests == 0 {
             continue;
         }
-        let latency = compare_latency((&b, nb), (&c, nc));
-        let status = compare_status(&b_codes, &c_codes);
+        let latency = compare_latency((&b.sample, b.requests), (&c.sample, c.requests));
+        let status = compare_status(&b.codes, &c.codes);
         endpoints.push(EndpointReport {
             id: e.id,
             significant: latency.significant || status.significant,
