@@ -398,11 +398,15 @@ async fn pruning_and_deleting_an_endpoints_data_through_the_api() {
     server.dashboard.flush().await.unwrap();
     let (admin, csrf) = login(&server, "admin", ADMIN_PW).await;
     let (guest, guest_csrf) = login(&server, "guest", GUEST_PW).await;
-    let html = page(&server, &admin, "/dashboard/overview").await;
-    assert!(html.contains("prune-form") && html.contains("older than 7 days is deleted daily"));
-    assert!(!page(&server, &guest, "/dashboard/overview")
-        .await
-        .contains("prune-form"));
+    let html = page(&server, &admin, "/dashboard/settings/data").await;
+    assert!(
+        html.contains("prune-form")
+            && html.contains("older than <strong>7 days</strong> are deleted daily")
+    );
+    let seen = page(&server, &guest, "/dashboard/settings/data").await;
+    assert!(
+        seen.contains("7 days") && !seen.contains("prune-form") && !seen.contains("delete-data")
+    );
     let api = |p: &str| server.url(&format!("/dashboard/api/{p}"));
     let post = |who: &reqwest::Client, token: &str, body: &'static str| {
         who.post(api("prune"))

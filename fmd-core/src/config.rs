@@ -162,41 +162,70 @@ impl Default for Config {
 
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let hidden = |o: &Option<String>| o.as_ref().map(|_| "<hidden>");
-        f.debug_struct("Config")
-            .field("app_version", &self.app_version)
-            .field("git", &self.git)
-            .field("custom_link", &self.custom_link)
-            .field("monitor_level", &self.monitor_level)
-            .field(
-                "outlier_detection_constant",
-                &self.outlier_detection_constant,
-            )
-            .field("outlier_min_samples", &self.outlier_min_samples)
-            .field("scrub_headers", &self.scrub_headers)
-            .field("capture_source", &self.capture_source)
-            .field("data_retention_days", &self.data_retention_days)
-            .field("enable_logging", &self.enable_logging)
-            .field("trusted_proxy_header", &self.trusted_proxy_header)
-            .field("queue_capacity", &self.queue_capacity)
-            .field("backlog_capacity", &self.backlog_capacity)
-            .field("instance_name", &self.instance_name)
-            .field("username", &self.username)
-            .field("password", &hidden(&self.password))
-            .field("password_hash", &hidden(&self.password_hash))
-            .field("guest_username", &self.guest_username)
-            .field(
-                "guest_password",
-                &format!("<{} hidden>", self.guest_password.len()),
-            )
-            .field("security_token", &hidden(&self.security_token))
-            .field("session_hours", &self.session_hours)
-            .field("database", &redact_url(&self.database))
-            .field("table_prefix", &self.table_prefix)
-            .field("timezone", &self.timezone)
-            .field("colors", &self.colors)
-            .field("group_by", &self.group_by.as_ref().map(|_| "<fn>"))
+        let mut d = f.debug_struct("Config");
+        for (_, key, value) in self.entries() {
+            d.field(key, &value);
+        }
+        d.field("group_by", &self.group_by.as_ref().map(|_| "<fn>"))
             .finish()
+    }
+}
+
+impl Config {
+    /// Every key of the file by section, with its value as text and secrets hidden
+    /// (passwords, the security token, a password in the database URL): what the dashboard's
+    /// settings page and `Debug` show.
+    ///
+    /// ```
+    /// let config = fmd_core::Config::default().password("s3cret");
+    /// let entries = config.entries();
+    /// assert!(entries.contains(&("authentication", "password", "<hidden>".into())));
+    /// assert!(entries.contains(&("dashboard", "monitor_level", "1".into())));
+    /// assert!(!format!("{config:?}").contains("s3cret"));
+    /// ```
+    pub fn entries(&self) -> Vec<(&'static str, &'static str, String)> {
+        let hidden = |o: &Option<String>| match o {
+            Some(_) => "<hidden>".to_owned(),
+            None => "(not set)".to_owned(),
+        };
+        let optional = |o: &Option<String>| o.clone().unwrap_or_else(|| "(not set)".into());
+        let value = |key: &str| -> String {
+            match key {
+                "app_version" => self.app_version.clone(),
+                "git" => self
+                    .git
+                    .as_ref()
+                    .map_or("(not set)".into(), |p| p.display().to_string()),
+                "custom_link" => self.custom_link.clone(),
+                "monitor_level" => self.monitor_level.to_string(),
+                "outlier_detection_constant" => self.outlier_detection_constant.to_string(),
+                "outlier_min_samples" => self.outlier_min_samples.to_string(),
+                "scrub_headers" => format!("{:?}", self.scrub_headers),
+                "capture_source" => self.capture_source.to_string(),
+                "data_retention_days" => self.data_retention_days.to_string(),
+                "enable_logging" => self.enable_logging.to_string(),
+                "trusted_proxy_header" => optional(&self.trusted_proxy_header),
+                "queue_capacity" => self.queue_capacity.to_string(),
+                "backlog_capacity" => self.backlog_capacity.to_string(),
+                "instance_name" => optional(&self.instance_name),
+                "username" => self.username.clone(),
+                "password" => hidden(&self.password),
+                "password_hash" => hidden(&self.password_hash),
+                "guest_username" => self.guest_username.clone(),
+                "guest_password" => format!("<{} hidden>", self.guest_password.len()),
+                "security_token" => hidden(&self.security_token),
+                "session_hours" => self.session_hours.to_string(),
+                "database" => redact_url(&self.database),
+                "table_prefix" => self.table_prefix.clone(),
+                "timezone" => self.timezone.clone(),
+                "colors" => format!("{:?}", self.colors),
+                other => unreachable!("KEYS names {other}, which has no value here"),
+            }
+        };
+        KEYS.iter()
+            .flat_map(|(section, keys)| keys.iter().map(move |k| (*section, *k)))
+            .map(|(section, key)| (section, key, value(key)))
+            .collect()
     }
 }
 

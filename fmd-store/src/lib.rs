@@ -13,6 +13,7 @@
 //! assert!(store.overview(0, 0, None).unwrap().is_empty());
 //! ```
 
+mod admin;
 mod charts;
 mod db;
 mod error;

@@ -466,3 +466,49 @@ fn bad_urls_say_what_to_use() {
         assert!(err.contains("feature `mysql`"), "{err}");
     }
 }
+
+#[test]
+fn users_are_added_changed_and_deleted_but_never_the_last_admin() {
+    for db in databases() {
+        let store = db.open();
+        assert!(store.add_user("ann", "hash-a", true).unwrap(), "{db}");
+        assert!(
+            !store.add_user("ann", "other", false).unwrap(),
+            "taken: {db}"
+        );
+        assert!(store.add_user("bob", "hash-b", false).unwrap(), "{db}");
+        let users = store.users().unwrap();
+        assert_eq!(
+            users
+                .iter()
+                .map(|u| (u.username.as_str(), u.is_admin))
+                .collect::<Vec<_>>(),
+            [("ann", 1), ("bob", 0)],
+            "{db}"
+        );
+        let (ann, bob) = (users[0].id, users[1].id);
+        assert!(store.set_password(bob, "hash-b2").unwrap(), "{db}");
+        assert_eq!(
+            store.user("bob").unwrap().unwrap().password_hash,
+            "hash-b2",
+            "{db}"
+        );
+        assert!(!store.set_password(987_654, "x").unwrap(), "{db}");
+        assert_eq!(
+            store.delete_user(ann).unwrap(),
+            Some(false),
+            "the last admin stays: {db}"
+        );
+        assert_eq!(store.delete_user(bob).unwrap(), Some(true), "{db}");
+        assert_eq!(store.delete_user(bob).unwrap(), None, "{db}");
+        assert!(store.add_user("cy", "hash-c", true).unwrap(), "{db}");
+        assert_eq!(
+            store.delete_user(ann).unwrap(),
+            Some(true),
+            "another admin remains: {db}"
+        );
+        assert_eq!(store.admin_count().unwrap(), 1, "{db}");
+        let size = store.database_size().unwrap();
+        assert!(size.is_some_and(|n| n > 0), "{size:?}: {db}");
+    }
+}

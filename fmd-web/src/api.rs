@@ -80,6 +80,11 @@ async fn route(req: &Req, path: &[&str]) -> Result<Reply, ApiError> {
         ["prune"] if method == "POST" => prune(req, &caller).await,
         ["charts", kind] if method == "GET" => app_chart(req, kind).await,
         ["reports"] if method == "GET" => report(req).await,
+        ["status"] if method == "GET" => status(req).await,
+        ["users"] if method == "GET" => users(req, &caller).await,
+        ["users"] if method == "POST" => add_user(req, &caller).await,
+        ["users", id, "password"] if method == "PUT" => set_password(req, &caller, id).await,
+        ["users", id] if method == "DELETE" => delete_user(req, &caller, id).await,
         ["endpoints", id, "charts", kind] if method == "GET" => {
             endpoint_chart(req, parse_id(id)?, kind).await
         }
@@ -92,6 +97,10 @@ async fn route(req: &Req, path: &[&str]) -> Result<Reply, ApiError> {
         | ["endpoints", _, "data"]
         | ["charts", _]
         | ["reports"]
+        | ["status"]
+        | ["users"]
+        | ["users", _, "password"]
+        | ["users", _]
         | ["endpoints", _, "charts", _] => Err(ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             format!("{method} is not allowed on this route"),
@@ -189,6 +198,262 @@ async fn report(req: &Req) -> Result<Reply, ApiError> {
         Ok(report) => Ok(json(StatusCode::OK, &report)),
         Err(Ok(why)) => Err(bad_request(why)),
         Err(Err(why)) => Err(ApiError::unavailable(why)),
+    }
+}
+
+/// What the settings page shows of this process and its database.
+#[derive(Serialize)]
+pub(crate) struct StatusItem {
+    pub(crate) version: String,
+    pub(crate) instance: String,
+    pub(crate) uptime_seconds: u64,
+    pub(crate) backend: &'static str,
+    pub(crate) database_size_bytes: Option<i64>,
+    pub(crate) writer: WriterItem,
+    pub(crate) config: Vec<ConfigItem>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct WriterItem {
+    pub(crate) written: u64,
+    pub(crate) backlog: u64,
+    pub(crate) dropped_queue_full: u64,
+    pub(crate) dropped_backlog: u64,
+    pub(crate) failing: bool,
+    pub(crate) last_error: Option<String>,
+    pub(crate) queue_capacity: usize,
+    pub(crate) backlog_capacity: usize,
+}
+
+#[derive(Serialize)]
+pub(crate) struct ConfigItem {
+    pub(crate) section: &'static str,
+    pub(crate) key: &'static str,
+    pub(crate) value: String,
+}
+
+pub(crate) async fn status_item(req: &Req) -> Result<StatusItem, String> {
+    use std::sync::atomic::Ordering::Relaxed;
+    let size = blocking(req, |s| s.database_size()).await?;
+    let inner = &req.inner;
+    let stats = &inner.recorder.stats;
+    Ok(StatusItem {
+        version: inner.version.clone(),
+        instance: inner.config.effective_instance_name(),
+        uptime_seconds: inner.started.elapsed().as_secs(),
+        backend: inner.store.backend().name(),
+        database_size_bytes: size,
+        writer: WriterItem {
+            written: stats.written.load(Relaxed),
+            backlog: stats.backlog.load(Relaxed),
+            dropped_queue_full: stats.dropped_queue_full.load(Relaxed),
+            dropped_backlog: stats.dropped_backlog.load(Relaxed),
+            failing: stats.failing.load(Relaxed),
+            last_error: stats.last_error.lock().ok().and_then(|e| e.clone()),
+            queue_capacity: inner.config.queue_capacity,
+            backlog_capacity: inner.config.backlog_capacity,
+        },
+        config: inner
+            .config
+            .entries()
+            .into_iter()
+            .map(|(section, key, value)| ConfigItem {
+                section,
+                key,
+                value,
+            })
+            .collect(),
+    })
+}
+
+/// `GET status`: version, uptime, database, writer counters and the configuration (secrets
+/// hidden).
+async fn status(req: &Req) -> Result<Reply, ApiError> {
+    let item = status_item(req).await.map_err(ApiError::unavailable)?;
+    Ok(json(StatusCode::OK, &item))
+}
+
+/// Refuses anyone but a logged-in administrator (no CSRF check: for reading).
+fn require_admin_session<'a>(caller: &'a Caller, what: &str) -> Result<&'a Session, ApiError> {
+    match caller {
+        Caller::Session(s) if s.role == Role::Admin => Ok(s),
+        _ => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("only administrators can {what}"),
+        )),
+    }
+}
+
+#[derive(Serialize)]
+pub(crate) struct UserItem {
+    pub(crate) id: i64,
+    pub(crate) username: String,
+    pub(crate) role: &'static str,
+}
+
+/// `GET users`: the users stored in the database (not the configuration's guest).
+async fn users(req: &Req, caller: &Caller) -> Result<Reply, ApiError> {
+    require_admin_session(caller, "see users")?;
+    let rows = blocking(req, |s| s.users())
+        .await
+        .map_err(ApiError::unavailable)?;
+    let items: Vec<UserItem> = rows.into_iter().map(user_item).collect();
+    Ok(json(StatusCode::OK, &items))
+}
+
+pub(crate) fn user_item(u: fmd_store::UserRow) -> UserItem {
+    UserItem {
+        id: u.id,
+        role: if u.is_admin != 0 { "admin" } else { "guest" },
+        username: u.username,
+    }
+}
+
+/// Shortest password the users page accepts.
+const MIN_PASSWORD: usize = 8;
+
+/// The body's `password` and `confirm`, which must match; returns the password.
+fn new_password(body: &serde_json::Value) -> Result<String, ApiError> {
+    let field = |k: &str| body.get(k).and_then(|v| v.as_str()).unwrap_or_default();
+    let (password, confirm) = (field("password"), field("confirm"));
+    if password.chars().count() < MIN_PASSWORD {
+        return Err(bad_request(format!(
+            "the password must have at least {MIN_PASSWORD} characters"
+        )));
+    }
+    if password != confirm {
+        return Err(bad_request("the passwords do not match".into()));
+    }
+    Ok(password.to_owned())
+}
+
+fn json_body(req: &Req, expected: &str) -> Result<serde_json::Value, ApiError> {
+    serde_json::from_slice(&req.body)
+        .map_err(|e| bad_request(format!("the body is not JSON ({e}); send {expected}")))
+}
+
+/// Hashes a password off the async threads (argon2 is slow by design).
+async fn hash(password: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || crate::auth::hash_password(&password))
+        .await
+        .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "hashing was interrupted"))?
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("cannot hash the password: {e}"),
+            )
+        })
+}
+
+/// `POST users {"username", "password", "confirm", "role": "admin"|"guest"}`.
+async fn add_user(req: &Req, caller: &Caller) -> Result<Reply, ApiError> {
+    require_admin(req, caller, "add users")?;
+    let body = json_body(
+        req,
+        "{\"username\": ..., \"password\": ..., \"confirm\": ..., \"role\": \"admin\" or \"guest\"}",
+    )?;
+    let username = body
+        .get("username")
+        .and_then(|v| v.as_str())
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_owned();
+    if username.is_empty() || username.len() > 255 || username.chars().any(char::is_control) {
+        return Err(bad_request(
+            "the username must be 1 to 255 characters, without control characters".into(),
+        ));
+    }
+    let is_admin = match body.get("role").and_then(|v| v.as_str()) {
+        Some("admin") => true,
+        Some("guest") => false,
+        _ => return Err(bad_request("role must be \"admin\" or \"guest\"".into())),
+    };
+    let password = new_password(&body)?;
+    if username == req.inner.config.guest_username && !req.inner.config.guest_password.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("{username:?} is the configured guest_username; choose another name"),
+        ));
+    }
+    let hashed = hash(password).await?;
+    let name = username.clone();
+    let added = blocking(req, move |s| {
+        Ok(if s.add_user(&name, &hashed, is_admin)? {
+            s.user(&name)?
+        } else {
+            None
+        })
+    })
+    .await
+    .map_err(ApiError::unavailable)?;
+    match added {
+        Some(user) => Ok(json(StatusCode::CREATED, &user_item(user))),
+        None => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("there is already a user {username:?}"),
+        )),
+    }
+}
+
+/// `PUT users/{id}/password {"password", "confirm"}`.
+async fn set_password(req: &Req, caller: &Caller, raw_id: &str) -> Result<Reply, ApiError> {
+    require_admin(req, caller, "change passwords")?;
+    let id = parse_id_of(raw_id, "user")?;
+    let body = json_body(req, "{\"password\": ..., \"confirm\": ...}")?;
+    let password = new_password(&body)?;
+    let user = blocking(req, move |s| s.user_by_id(id))
+        .await
+        .map_err(ApiError::unavailable)?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no user with id {id}")))?;
+    let config = &req.inner.config;
+    if user.username == config.username
+        && (config.password.is_some() || config.password_hash.is_some())
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "{:?}'s password comes from the configuration ([authentication] password) and is set again at every start; change it there",
+                user.username
+            ),
+        ));
+    }
+    let hashed = hash(password).await?;
+    blocking(req, move |s| s.set_password(id, &hashed))
+        .await
+        .map_err(ApiError::unavailable)?;
+    Ok(json(StatusCode::OK, &user_item(user)))
+}
+
+/// `DELETE users/{id}`: not yourself, not the last administrator.
+async fn delete_user(req: &Req, caller: &Caller, raw_id: &str) -> Result<Reply, ApiError> {
+    require_admin(req, caller, "delete users")?;
+    let me = require_admin_session(caller, "delete users")?
+        .username
+        .clone();
+    let id = parse_id_of(raw_id, "user")?;
+    let user = blocking(req, move |s| s.user_by_id(id))
+        .await
+        .map_err(ApiError::unavailable)?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no user with id {id}")))?;
+    if user.username == me {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "you cannot delete yourself; log in as another administrator to do it",
+        ));
+    }
+    match blocking(req, move |s| s.delete_user(id))
+        .await
+        .map_err(ApiError::unavailable)?
+    {
+        Some(true) => Ok(json(StatusCode::OK, &serde_json::json!({ "deleted": id }))),
+        Some(false) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "this is the last administrator; add another first",
+        )),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no user with id {id}"),
+        )),
     }
 }
 

@@ -59,6 +59,8 @@ pub(crate) struct Inner {
     pub(crate) by_id: HashMap<i64, &'static Endpoint>,
     pub(crate) auth: auth::Auth,
     pub(crate) pages: pages::Pages,
+    /// When this process started, for the settings page's uptime.
+    pub(crate) started: std::time::Instant,
     writer: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -135,6 +137,7 @@ impl Dashboard {
             recorder,
             version,
             auth,
+            started: std::time::Instant::now(),
             writer: Mutex::new(Some(handle)),
         };
         let inner = Arc::new(inner);

@@ -60,6 +60,13 @@ impl Pages {
             ),
             ("charts", include_str!("../assets/templates/charts.hbs")),
             ("reports", include_str!("../assets/templates/reports.hbs")),
+            ("settings", include_str!("../assets/templates/settings.hbs")),
+            ("users", include_str!("../assets/templates/users.hbs")),
+            ("data", include_str!("../assets/templates/data.hbs")),
+            (
+                "settings_tabs",
+                include_str!("../assets/templates/settings_tabs.hbs"),
+            ),
             (
                 "endpoint_charts",
                 include_str!("../assets/templates/endpoint_charts.hbs"),
@@ -269,12 +276,6 @@ pub(crate) async fn overview(req: &Req, session: &Session) -> Reply {
         .unwrap_or_default();
     let mut data = layout(req, "Overview", Some(session));
     data.insert("nav_overview".into(), json!(true));
-    let retention = req.inner.config.data_retention_days;
-    data.insert("retention_days".into(), json!(retention));
-    data.insert(
-        "prune_days".into(),
-        json!(if retention > 0 { retention } else { 90 }),
-    );
     data.insert("endpoint_count".into(), json!(rows.len()));
     data.insert("instances".into(), instance_data);
     data.insert(
@@ -560,6 +561,118 @@ pub(crate) async fn reports(req: &Req, session: &Session) -> Reply {
         data.insert("report".into(), report);
     }
     render(req, "reports", StatusCode::OK, data)
+}
+
+fn duration_text(secs: u64) -> String {
+    let (d, h, m) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60);
+    match (d, h) {
+        (0, 0) => format!("{m} min"),
+        (0, _) => format!("{h} h {m} min"),
+        _ => format!("{d} d {h} h"),
+    }
+}
+
+fn size_text(bytes: Option<i64>) -> String {
+    match bytes {
+        None => "an unknown amount".into(),
+        Some(b) if b < 1_048_576 => format!("{:.0} kB", b as f64 / 1024.0),
+        Some(b) if b < 1_073_741_824 => format!("{:.1} MB", b as f64 / 1_048_576.0),
+        Some(b) => format!("{:.2} GB", b as f64 / 1_073_741_824.0),
+    }
+}
+
+/// The settings pages: status and configuration, users (administrators only), data.
+pub(crate) async fn settings(req: &Req, session: &Session, tab: &str) -> Reply {
+    let admin = session.role == Role::Admin;
+    if tab == "users" && !admin {
+        return error(
+            req,
+            StatusCode::FORBIDDEN,
+            "Only administrators can manage users.",
+        );
+    }
+    let status = match crate::api::status_item(req).await {
+        Ok(s) => s,
+        Err(why) => return unavailable(req, &why),
+    };
+    let mut data = layout(req, "Settings", Some(session));
+    data.insert("nav_settings".into(), json!(true));
+    data.insert("size".into(), json!(size_text(status.database_size_bytes)));
+    let config = &req.inner.config;
+    let template = match tab {
+        "users" => {
+            let users = match blocking(req, |s| s.users()).await {
+                Ok(u) => u,
+                Err(why) => return unavailable(req, &why),
+            };
+            let configured_admin = config.password.is_some() || config.password_hash.is_some();
+            data.insert(
+                "users".into(),
+                json!(users
+                    .into_iter()
+                    .map(|u| {
+                        let configured = configured_admin && u.username == config.username;
+                        let me = u.username == session.username;
+                        let mut item = json!(crate::api::user_item(u));
+                        item["configured"] = json!(configured);
+                        item["me"] = json!(me);
+                        item
+                    })
+                    .collect::<Vec<_>>()),
+            );
+            if !config.guest_password.is_empty() {
+                data.insert(
+                    "guest".into(),
+                    json!({"username": config.guest_username, "passwords": config.guest_password.len()}),
+                );
+            }
+            data.insert("tab_users".into(), json!(true));
+            "users"
+        }
+        "data" => {
+            let (today, week) = windows(fmd_core::now_micros(), config.tz());
+            let rows = match blocking(req, move |s| s.overview(today, week, None)).await {
+                Ok(r) => r,
+                Err(why) => return unavailable(req, &why),
+            };
+            let tz = config.tz();
+            data.insert(
+                "rows".into(),
+                json!(rows
+                    .iter()
+                    .map(|r| overview_item(r, tz))
+                    .collect::<Vec<_>>()),
+            );
+            let retention = config.data_retention_days;
+            data.insert("retention_days".into(), json!(retention));
+            data.insert(
+                "prune_days".into(),
+                json!(if retention > 0 { retention } else { 90 }),
+            );
+            data.insert("tab_data".into(), json!(true));
+            "data"
+        }
+        _ => {
+            let w = &status.writer;
+            data.insert("uptime".into(), json!(duration_text(status.uptime_seconds)));
+            data.insert(
+                "dropped".into(),
+                json!(w.dropped_queue_full + w.dropped_backlog),
+            );
+            data.insert(
+                "writer_problem".into(),
+                json!(w.failing || w.dropped_queue_full + w.dropped_backlog > 0),
+            );
+            data.insert(
+                "source".into(),
+                json!(config.source.as_ref().map(|p| p.display().to_string())),
+            );
+            data.insert("tab_status".into(), json!(true));
+            "settings"
+        }
+    };
+    data.insert("status".into(), json!(status));
+    render(req, template, StatusCode::OK, data)
 }
 
 /// The application's charts.

@@ -189,6 +189,14 @@ async fn dispatch(
             Some(session) => pages::charts(&req, &session).await,
             None => to_login(&req, "charts"),
         },
+        ["settings"] if get => match req.session() {
+            Some(session) => pages::settings(&req, &session, "status").await,
+            None => to_login(&req, "settings"),
+        },
+        ["settings", tab @ ("users" | "data")] if get => match req.session() {
+            Some(session) => pages::settings(&req, &session, tab).await,
+            None => to_login(&req, &format!("settings/{tab}")),
+        },
         ["reports"] if get => match req.session() {
             Some(session) => pages::reports(&req, &session).await,
             None => to_login(&req, "reports"),

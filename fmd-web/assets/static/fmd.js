@@ -474,8 +474,48 @@
     });
   }
 
+  function userForms() {
+    var add = document.getElementById("add-user");
+    if (add) {
+      add.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        var f = add.elements;
+        if (f.password.value !== f.confirm.value) { toast("The passwords do not match.", true); return; }
+        send("POST", "users", { username: f.username.value, password: f.password.value, confirm: f.confirm.value, role: f.role.value })
+          .then(function (u) {
+            toast("Added " + u.role + " " + u.username + ".");
+            setTimeout(function () { location.reload(); }, 1000);
+          }).catch(function (e) { toast("Could not add the user: " + e.message, true); });
+      });
+    }
+    Array.prototype.forEach.call(document.querySelectorAll("form.password-form"), function (form) {
+      form.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        var f = form.elements;
+        if (f.password.value !== f.confirm.value) { toast("The passwords do not match.", true); return; }
+        send("PUT", "users/" + form.getAttribute("data-user") + "/password", { password: f.password.value, confirm: f.confirm.value })
+          .then(function () {
+            form.reset();
+            toast("Password of " + form.getAttribute("data-name") + " changed.");
+          }).catch(function (e) { toast("Could not change the password: " + e.message, true); });
+      });
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("button.delete-user"), function (button) {
+      button.addEventListener("click", function () {
+        if (!window.confirm("Delete the user " + button.getAttribute("data-name") + "?")) return;
+        send("DELETE", "users/" + button.getAttribute("data-user")).then(function () {
+          toast("Deleted " + button.getAttribute("data-name") + ".");
+          setTimeout(function () { location.reload(); }, 1000);
+        }).catch(function (e) { toast("Could not delete: " + e.message, true); });
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     maintenance();
+    userForms();
+    var dataTable = document.getElementById("data-endpoints");
+    if (dataTable) sortable(dataTable);
     var groups = document.getElementById("exceptions");
     if (groups) sortable(groups);
     frameSources();
