@@ -222,6 +222,18 @@ async fn main() -> Result<(), fmd::Error> {
         }));
     }
     let dashboard = fmd::Dashboard::new(config.clone()).await?;
+    // A custom graph (the "Custom graphs" page): what the writer stored since start, every 10 s.
+    let stats = dashboard.clone();
+    dashboard.add_graph(
+        "Requests written since start",
+        fmd::Schedule::every(Duration::from_secs(10)),
+        move || {
+            stats
+                .writer_stats()
+                .written
+                .load(std::sync::atomic::Ordering::Relaxed)
+        },
+    );
     let port: u16 = std::env::var("PORT")
         .ok()
         .and_then(|p| p.parse().ok())

@@ -81,7 +81,9 @@
 //! and applies `FMD_<KEY>` overrides. See `docs/configuration.md` for every key.
 
 pub use fmd_core::context::set_group_by;
-pub use fmd_core::{Config, ConfigError, GroupBy, RequestInfo};
+pub use fmd_core::{
+    Config, ConfigError, GraphValue, GroupBy, RequestInfo, Schedule, ScheduleError,
+};
 pub use fmd_macros::{monitored, profiled, span};
 pub use fmd_web::{Dashboard, Error};
 

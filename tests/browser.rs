@@ -346,6 +346,11 @@ async fn every_page_renders_and_every_chart_draws() {
     }
     c.get(server.url("/ping")).send().await.unwrap();
     server.dashboard.flush().await.unwrap();
+    server.dashboard.add_graph(
+        "queue length",
+        fmd::Schedule::every(Duration::from_secs(60)),
+        || 3,
+    );
     let (admin, _) = login(&server, "admin", ADMIN_PW).await;
     let shop_id = overview_row(&server, &admin, "shop").await["id"]
         .as_i64()
@@ -354,12 +359,19 @@ async fn every_page_renders_and_every_chart_draws() {
         .as_i64()
         .unwrap();
 
+    // The graph's first run is at start: wait for its value.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while json(&admin, &server.url("/dashboard/api/graphs")).await.1[0]["runs"] != 1 {
+        assert!(Instant::now() < deadline, "the custom graph did not run");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     browser.login(&server, "admin", ADMIN_PW).await;
     let endpoint = |tab: &str| format!("/endpoint/{shop_id}{tab}");
     let pages = [
         ("overview", "/overview".to_owned()),
         ("charts", "/charts".to_owned()),
         ("reports", "/reports".to_owned()),
+        ("graphs", "/graphs".to_owned()),
         ("exceptions", "/exceptions".to_owned()),
         ("endpoint", endpoint("")),
         ("endpoint-charts", endpoint("/charts")),
@@ -389,8 +401,8 @@ async fn every_page_renders_and_every_chart_draws() {
     }
     assert_eq!(
         charts,
-        4 + 2 + 6,
-        "the application's 4 charts, a report chart per endpoint and the endpoint's 6"
+        4 + 2 + 1 + 6,
+        "the application's 4 charts, a report chart per endpoint, the custom graph, the endpoint's 6"
     );
     // The status chart lists the error requests it counted: 6 of 404 and 6 of 500.
     browser.visit(&server, &endpoint("/charts")).await;

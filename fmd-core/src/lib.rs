@@ -4,6 +4,7 @@
 //! - [`registry`]: the endpoints that `#[fmd::monitored]` registers at compile time, with their
 //!   per-endpoint monitoring level (one atomic load on the request path).
 //! - [`config`]: the configuration file, `FMD_*` environment overrides and defaults.
+//! - [`graph`]: custom graphs' schedules and values.
 //! - [`group_by`]: the value a request is grouped by, rendered as the original dashboard does.
 //! - [`context`]: the per-request context that joins the web layer's half of a request (address,
 //!   status code) with the handler's half (endpoint, duration).
@@ -19,6 +20,7 @@
 pub mod config;
 pub mod context;
 pub mod exception;
+pub mod graph;
 pub mod group_by;
 pub mod monitor;
 pub mod outlier;
@@ -34,6 +36,7 @@ mod log_once;
 
 pub use clock::{now_micros, Clock};
 pub use config::{Config, ConfigError, GroupByFn, RequestInfo};
+pub use graph::{GraphValue, Schedule, ScheduleError};
 pub use group_by::GroupBy;
 pub use log_once::warn;
 pub use record::{Recorder, RequestRecord, Sink, SinkError, WriterMsg, WriterStats};

@@ -1,6 +1,6 @@
 //! Deleting old data: requests with their outliers, profiles and exception occurrences, in
 //! batches (one short transaction each, so the writer is never held up for long), then the
-//! exception rows nothing refers to any more.
+//! exception rows nothing refers to any more, and old custom graph values.
 
 use diesel::sql_types::BigInt;
 use diesel::RunQueryDsl;
@@ -21,8 +21,8 @@ impl Store {
     /// Deletes every request that started before `before` (microseconds since the epoch), with
     /// everything recorded about it, and the hourly rollups of those hours. `before` is rounded
     /// up to the next full hour, so that the rollups keep describing exactly the requests
-    /// stored (and "older than now" deletes everything).
-    /// Returns how many requests were deleted.
+    /// stored (and "older than now" deletes everything). Custom graphs' values recorded
+    /// before then go too. Returns how many requests were deleted.
     ///
     /// ```
     /// let dir = tempfile::tempdir().unwrap();
@@ -35,7 +35,12 @@ impl Store {
         for endpoint in self.endpoints()? {
             deleted += self.delete_requests(endpoint.id, before)?;
         }
-        delete_orphans(&mut self.conn()?, &self.dialect)?;
+        let mut conn = self.conn()?;
+        delete_orphans(&mut conn, &self.dialect)?;
+        let graphs =
+            diesel::sql_query(self.sql("DELETE FROM {p}custom_graph_data WHERE time_recorded < ?"))
+                .bind::<BigInt, _>(before);
+        with_conn!(&mut conn, c => graphs.execute(c))?;
         Ok(deleted)
     }
 

@@ -512,3 +512,46 @@ fn users_are_added_changed_and_deleted_but_never_the_last_admin() {
         assert!(size.is_some_and(|n| n > 0), "{size:?}: {db}");
     }
 }
+
+#[test]
+fn custom_graph_values_are_kept_by_time_and_pruned() {
+    for db in databases() {
+        let store = db.open();
+        let id = store.ensure_graph("signups", 5).unwrap();
+        assert_eq!(store.ensure_graph("signups", 9).unwrap(), id, "{db}");
+        let other = store.ensure_graph("queue length", 9).unwrap();
+        assert_ne!(id, other, "{db}");
+        let hour = fmd_store::HOUR;
+        for (t, v) in [(hour, 1.5), (3 * hour, 2.0), (2 * hour, -4.25)] {
+            store.add_graph_value(id, t, v).unwrap();
+        }
+        store.add_graph_value(other, hour, 99.0).unwrap();
+        assert_eq!(
+            store.graph_values(id, 0, 10 * hour).unwrap(),
+            [(hour, 1.5), (2 * hour, -4.25), (3 * hour, 2.0)],
+            "oldest first: {db}"
+        );
+        assert_eq!(
+            store.graph_values(id, 2 * hour, 3 * hour).unwrap(),
+            [(2 * hour, -4.25)],
+            "{db}"
+        );
+        let titles: Vec<String> = store
+            .graphs()
+            .unwrap()
+            .into_iter()
+            .map(|g| g.title)
+            .collect();
+        assert_eq!(titles, ["queue length", "signups"], "{db}");
+        store.prune(2 * hour).unwrap();
+        assert_eq!(
+            store.graph_values(id, 0, 10 * hour).unwrap().len(),
+            2,
+            "{db}"
+        );
+        assert!(
+            store.graph_values(other, 0, 10 * hour).unwrap().is_empty(),
+            "{db}"
+        );
+    }
+}

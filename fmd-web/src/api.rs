@@ -81,6 +81,8 @@ async fn route(req: &Req, path: &[&str]) -> Result<Reply, ApiError> {
         ["charts", kind] if method == "GET" => app_chart(req, kind).await,
         ["reports"] if method == "GET" => report(req).await,
         ["status"] if method == "GET" => status(req).await,
+        ["graphs"] if method == "GET" => graphs(req).await,
+        ["graphs", id, "data"] if method == "GET" => graph_data(req, id).await,
         ["users"] if method == "GET" => users(req, &caller).await,
         ["users"] if method == "POST" => add_user(req, &caller).await,
         ["users", id, "password"] if method == "PUT" => set_password(req, &caller, id).await,
@@ -98,6 +100,8 @@ async fn route(req: &Req, path: &[&str]) -> Result<Reply, ApiError> {
         | ["charts", _]
         | ["reports"]
         | ["status"]
+        | ["graphs"]
+        | ["graphs", _, "data"]
         | ["users"]
         | ["users", _, "password"]
         | ["users", _]
@@ -455,6 +459,97 @@ async fn delete_user(req: &Req, caller: &Caller, raw_id: &str) -> Result<Reply, 
             format!("no user with id {id}"),
         )),
     }
+}
+
+#[derive(Serialize)]
+pub(crate) struct GraphItem {
+    pub(crate) id: i64,
+    pub(crate) title: String,
+    pub(crate) time_added: String,
+    /// Whether this process runs it (else another instance does, or did).
+    pub(crate) runs_here: bool,
+    pub(crate) schedule: Option<String>,
+    pub(crate) runs: u64,
+    pub(crate) last_run: Option<String>,
+    pub(crate) last_value: Option<f64>,
+    pub(crate) last_error: Option<String>,
+    pub(crate) last_error_time: Option<String>,
+    pub(crate) next_run: Option<String>,
+}
+
+/// The stored custom graphs, with how this process's runs of them went.
+pub(crate) async fn graph_items(req: &Req) -> Result<Vec<GraphItem>, String> {
+    let rows = blocking(req, |s| s.graphs()).await?;
+    let local: Vec<crate::graphs::GraphStatus> = req
+        .inner
+        .graphs
+        .lock()
+        .map(|g| {
+            g.iter()
+                .map(|s| s.lock().map(|s| s.clone()).unwrap_or_default())
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(rows
+        .into_iter()
+        .map(|g| {
+            let here = local.iter().find(|s| s.title == g.title);
+            GraphItem {
+                id: g.id,
+                time_added: rfc3339(g.time_added),
+                runs_here: here.is_some(),
+                schedule: here.map(|s| s.schedule.clone()),
+                runs: here.map_or(0, |s| s.runs),
+                last_run: here.and_then(|s| s.last_run).map(rfc3339),
+                last_value: here.and_then(|s| s.last_value),
+                last_error: here
+                    .and_then(|s| s.last_error.as_ref())
+                    .map(|e| e.1.clone()),
+                last_error_time: here
+                    .and_then(|s| s.last_error.as_ref())
+                    .map(|e| rfc3339(e.0)),
+                next_run: here.and_then(|s| s.next_run).map(rfc3339),
+                title: g.title,
+            }
+        })
+        .collect())
+}
+
+/// `GET graphs`.
+async fn graphs(req: &Req) -> Result<Reply, ApiError> {
+    let items = graph_items(req).await.map_err(ApiError::unavailable)?;
+    Ok(json(StatusCode::OK, &items))
+}
+
+/// `GET graphs/{id}/data?from&to`: the values recorded in the range, oldest first.
+async fn graph_data(req: &Req, raw_id: &str) -> Result<Reply, ApiError> {
+    let id = parse_id_of(raw_id, "graph")?;
+    let range = chart_range(req)?;
+    let (graph, points) = blocking(req, move |s| {
+        let graph = s.graphs()?.into_iter().find(|g| g.id == id);
+        let points = match graph {
+            Some(_) => s.graph_values(id, range.start, range.end)?,
+            None => Vec::new(),
+        };
+        Ok((graph, points))
+    })
+    .await
+    .map_err(ApiError::unavailable)?;
+    let graph = graph
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no graph with id {id}")))?;
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "id": id,
+            "title": graph.title,
+            "from": range.from.to_string(),
+            "to": range.to.to_string(),
+            "timezone": range.tz.name(),
+            "start": rfc3339(range.start),
+            "end": rfc3339(range.end),
+            "points": points.into_iter().map(|(t, v)| serde_json::json!([rfc3339(t), v])).collect::<Vec<_>>(),
+        }),
+    ))
 }
 
 /// How many error requests the status chart lists.

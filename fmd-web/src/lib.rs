@@ -7,6 +7,7 @@ mod api;
 mod auth;
 mod charts;
 mod error;
+mod graphs;
 mod pages;
 mod reports;
 mod routes;
@@ -61,6 +62,11 @@ pub(crate) struct Inner {
     pub(crate) pages: pages::Pages,
     /// When this process started, for the settings page's uptime.
     pub(crate) started: std::time::Instant,
+    /// The runtime `new` ran on, for custom graphs' tasks.
+    pub(crate) runtime: tokio::runtime::Handle,
+    /// This process's custom graphs and how their runs went.
+    pub(crate) graphs: Mutex<Vec<Arc<Mutex<graphs::GraphStatus>>>>,
+    graph_tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -138,6 +144,9 @@ impl Dashboard {
             version,
             auth,
             started: std::time::Instant::now(),
+            runtime: tokio::runtime::Handle::current(),
+            graphs: Mutex::new(Vec::new()),
+            graph_tasks: Mutex::new(Vec::new()),
             writer: Mutex::new(Some(handle)),
         };
         let inner = Arc::new(inner);
@@ -246,6 +255,15 @@ impl Dashboard {
     /// # Ok(()) }
     /// ```
     pub async fn shutdown(&self) -> Result<(), Error> {
+        for task in self
+            .inner
+            .graph_tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
+            task.abort();
+        }
         let result = self.control(WriterMsg::Shutdown).await;
         fmd_core::record::clear_default(&self.inner.recorder);
         let handle = self
@@ -312,6 +330,31 @@ impl Dashboard {
             .map_err(|e| Error::Io(std::io::Error::other(e)))??;
         e.set_level(level);
         Ok(())
+    }
+
+    /// Adds a custom graph: `f` runs once now and then on `schedule`, on a thread where it may
+    /// block (a database query, a file read), and every value it returns is stored with its
+    /// time and drawn on the dashboard's "Custom graphs" page. A panic or an error it returns
+    /// is logged and shown on that page; the next run goes on as scheduled.
+    ///
+    /// Every instance that adds a graph of the same title adds values to that one graph.
+    ///
+    /// ```no_run
+    /// # async fn run(dashboard: fmd_web::Dashboard) -> Result<(), fmd_core::ScheduleError> {
+    /// use std::time::Duration;
+    /// use fmd_core::Schedule;
+    /// dashboard.add_graph("Files in /tmp", Schedule::every(Duration::from_secs(300)), || {
+    ///     std::fs::read_dir("/tmp").map(|d| d.count())
+    /// });
+    /// dashboard.add_graph("Hourly answer", Schedule::cron("0 0 * * * *")?, || 42);
+    /// # Ok(()) }
+    /// ```
+    pub fn add_graph<F, R>(&self, title: &str, schedule: fmd_core::Schedule, f: F)
+    where
+        F: Fn() -> R + Send + Sync + 'static,
+        R: fmd_core::GraphValue + 'static,
+    {
+        graphs::start(&self.inner, title, schedule, f);
     }
 
     /// The version requests are recorded under.

@@ -60,6 +60,7 @@ impl Pages {
             ),
             ("charts", include_str!("../assets/templates/charts.hbs")),
             ("reports", include_str!("../assets/templates/reports.hbs")),
+            ("graphs", include_str!("../assets/templates/graphs.hbs")),
             ("settings", include_str!("../assets/templates/settings.hbs")),
             ("users", include_str!("../assets/templates/users.hbs")),
             ("data", include_str!("../assets/templates/data.hbs")),
@@ -673,6 +674,38 @@ pub(crate) async fn settings(req: &Req, session: &Session, tab: &str) -> Reply {
     };
     data.insert("status".into(), json!(status));
     render(req, template, StatusCode::OK, data)
+}
+
+/// The custom graphs, each over the chosen range.
+pub(crate) async fn graphs(req: &Req, session: &Session) -> Reply {
+    let items = match crate::api::graph_items(req).await {
+        Ok(items) => items,
+        Err(why) => return unavailable(req, &why),
+    };
+    let tz = req.inner.config.tz();
+    let when = |iso: &Option<String>| {
+        iso.as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| local(t.timestamp_micros(), tz))
+    };
+    let mut data = layout(req, "Custom graphs", Some(session));
+    data.insert("nav_graphs".into(), json!(true));
+    data.insert("charts".into(), json!(true));
+    data.insert("range".into(), range_choice(req));
+    data.insert(
+        "graphs".into(),
+        json!(items
+            .iter()
+            .map(|g| {
+                let mut v = json!(g);
+                v["last_run_local"] = json!(when(&g.last_run));
+                v["next_run_local"] = json!(when(&g.next_run));
+                v["last_error_local"] = json!(when(&g.last_error_time));
+                v
+            })
+            .collect::<Vec<_>>()),
+    );
+    render(req, "graphs", StatusCode::OK, data)
 }
 
 /// The application's charts.

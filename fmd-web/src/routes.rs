@@ -197,6 +197,10 @@ async fn dispatch(
             Some(session) => pages::settings(&req, &session, tab).await,
             None => to_login(&req, &format!("settings/{tab}")),
         },
+        ["graphs"] if get => match req.session() {
+            Some(session) => pages::graphs(&req, &session).await,
+            None => to_login(&req, "graphs"),
+        },
         ["reports"] if get => match req.session() {
             Some(session) => pages::reports(&req, &session).await,
             None => to_login(&req, "reports"),

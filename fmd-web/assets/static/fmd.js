@@ -118,6 +118,8 @@
   function chart(el, option) {
     if (!el || typeof echarts === "undefined") return null;
     var c = echarts.init(el);
+    // A browser driven by automation (the end-to-end tests) gets the final picture at once.
+    if (navigator.webdriver) option.animation = false;
     c.setOption(option);
     window.addEventListener("resize", function () { c.resize(); });
     el.fmdChart = c;
@@ -245,6 +247,15 @@
         yAxis: { type: "category", data: d.keys, inverse: true },
         visualMap: { type: "continuous", dimension: 2, min: 0, max: Math.max(d.max_median_ms, 0.001), right: 0, top: "middle", text: ["slow", "fast"], calculable: true, inRange: { color: ["#2e7d32", "#f9a825", "#c62828"] } },
         series: [{ type: "scatter", data: d.points, symbolSize: function (v) { return 8 + 30 * Math.sqrt(v[3] / most); } }]
+      } };
+    },
+    line: function (d) {
+      return { points: d.points.length, option: {
+        tooltip: { trigger: "axis", formatter: function (ps) { var p = ps[0]; return localTime(p.value[0]) + "<br>" + p.value[1]; } },
+        grid: { left: 70, right: 30, top: 20, bottom: 40 },
+        xAxis: { type: "time", min: d.start, max: d.end, axisLabel: { hideOverlap: true } },
+        yAxis: { type: "value", scale: true },
+        series: [{ name: d.title, type: "line", showSymbol: d.points.length < 60, data: d.points, itemStyle: { color: "#0061ff" }, areaStyle: { opacity: 0.08 } }]
       } };
     },
     status: function (d, el) {
