@@ -1,4 +1,4 @@
-//! Every chart route and the overview at scale, over HTTP as the dashboard's pages call them:
+//! Every chart route, the reports and the overview at scale, over HTTP as the dashboard's pages call them:
 //! `cargo bench --bench charts`.
 //!
 //! Generates (once, then reuses) a SQLite database under `target/` with `FMD_BENCH_ROWS`
@@ -72,7 +72,7 @@ fn generate(url: &str, rows: usize, now: i64) {
                     .unwrap(),
             );
         }
-        // Busier and slower endpoints by index; daytime busier than night.
+        // Busier and faster endpoints at low indexes, a long tail on one request in a hundred.
         let e = (rng.random_range(0.0f64..1.0).powi(2) * ENDPOINTS as f64) as usize;
         let base = (e as u64 + 1) * 1000;
         let tail = if rng.random_range(0..100) == 0 { 20 } else { 1 };
@@ -182,7 +182,9 @@ fn main() {
                 .unwrap()
                 .format("%Y-%m-%d")
         );
-        let mut routes = vec!["overview".to_owned()];
+        let mut routes: Vec<String> = ["overview", "reports?compare=week", "reports?compare=versions"]
+            .map(String::from)
+            .to_vec();
         for range in ["", &month] {
             let q = if range.is_empty() { String::new() } else { format!("?{range}") };
             for kind in ["hourly", "daily", "versions", "performance"] {

@@ -32,6 +32,12 @@ pub struct BoxStats {
     pub q3_ms: f64,
     /// The largest.
     pub max_ms: f64,
+    /// Where the lower whisker ends: 1.5 interquartile ranges below the first quartile, or the
+    /// minimum when that is nearer (Tukey's fence, from the quantiles).
+    pub low_ms: f64,
+    /// Where the upper whisker ends: 1.5 interquartile ranges above the third quartile, or the
+    /// maximum when that is nearer.
+    pub high_ms: f64,
 }
 
 impl BoxStats {
@@ -41,6 +47,9 @@ impl BoxStats {
     /// use fmd_core::stats::BoxStats;
     /// let b = BoxStats::of_sorted(&[1.0, 2.0, 3.0, 4.0, 5.0]).unwrap();
     /// assert_eq!((b.count, b.min_ms, b.q1_ms, b.median_ms, b.q3_ms, b.max_ms), (5, 1.0, 2.0, 3.0, 4.0, 5.0));
+    /// // A long tail: the upper whisker stops 1.5 interquartile ranges above the box.
+    /// let tail = BoxStats::of_sorted(&[1.0, 2.0, 3.0, 4.0, 100.0]).unwrap();
+    /// assert_eq!((tail.low_ms, tail.high_ms, tail.max_ms), (1.0, 7.0, 100.0));
     /// ```
     pub fn of_sorted(sorted: &[f64]) -> Option<BoxStats> {
         Self::from_quantiles(sorted.len() as u64, |q| quantile(sorted, q))
@@ -51,13 +60,17 @@ impl BoxStats {
         if count == 0 {
             return None;
         }
+        let (min_ms, q1_ms, q3_ms, max_ms) = (at(0.0)?, at(0.25)?, at(0.75)?, at(1.0)?);
+        let reach = 1.5 * (q3_ms - q1_ms);
         Some(BoxStats {
             count,
-            min_ms: at(0.0)?,
-            q1_ms: at(0.25)?,
+            min_ms,
+            q1_ms,
             median_ms: at(0.5)?,
-            q3_ms: at(0.75)?,
-            max_ms: at(1.0)?,
+            q3_ms,
+            max_ms,
+            low_ms: (q1_ms - reach).max(min_ms),
+            high_ms: (q3_ms + reach).min(max_ms),
         })
     }
 }

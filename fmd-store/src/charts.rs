@@ -275,7 +275,12 @@ impl Store {
     }
 
     /// One endpoint's durations (microseconds) in `[from, to)`, of one version or all, and how
-    /// many there are; beyond `limit`, an even sample of between `limit` and `2 * limit`.
+    /// many there are; beyond `limit`, an even sample of about `2 * limit` (every n-th by id),
+    /// for the caller to draw a random `limit` from.
+    ///
+    /// Both the count and the sample stay on the (endpoint, time) index as far as they can: the
+    /// count of all versions is the index's, a version's comes from the rollups, which also
+    /// narrow the time range to the hours the version served.
     pub fn durations(
         &self,
         endpoint: i64,
@@ -285,27 +290,65 @@ impl Store {
         limit: i64,
     ) -> Result<(Vec<i64>, i64), StoreError> {
         let mut conn = self.conn()?;
-        let filter = "endpoint_id = ? AND time_requested >= ? AND time_requested < ?";
-        let count = diesel::sql_query(self.sql(&format!(
-            "SELECT COUNT(*) AS n FROM {{p}}request WHERE {filter} AND {VERSION_FILTER}"
-        )))
-        .bind::<BigInt, _>(endpoint)
-        .bind::<BigInt, _>(from)
-        .bind::<BigInt, _>(to)
-        .bind::<Integer, _>(i32::from(version.is_some()))
-        .bind::<Text, _>(version.unwrap_or_default());
-        let total = with_conn!(&mut conn, c => count.get_result::<crate::queries::Count>(c))?.n;
-        let every = (total / limit.max(1)).max(1);
-        let query = diesel::sql_query(self.sql(&format!(
-            "SELECT duration_us FROM {{p}}request WHERE {filter} AND {VERSION_FILTER} AND id % ? = 0"
-        )))
-        .bind::<BigInt, _>(endpoint)
-        .bind::<BigInt, _>(from)
-        .bind::<BigInt, _>(to)
-        .bind::<Integer, _>(i32::from(version.is_some()))
-        .bind::<Text, _>(version.unwrap_or_default())
-        .bind::<BigInt, _>(every);
-        let rows: Vec<Duration> = with_conn!(&mut conn, c => query.load(c))?;
+        let (from, to, total) = match version {
+            None => {
+                let count = diesel::sql_query(self.sql(
+                    "SELECT COUNT(*) AS n FROM {p}request \
+                     WHERE endpoint_id = ? AND time_requested >= ? AND time_requested < ?",
+                ))
+                .bind::<BigInt, _>(endpoint)
+                .bind::<BigInt, _>(from)
+                .bind::<BigInt, _>(to);
+                let n = with_conn!(&mut conn, c => count.get_result::<crate::queries::Count>(c))?.n;
+                (from, to, n)
+            }
+            Some(v) => {
+                let hours = diesel::sql_query(self.sql(
+                    "SELECT hour_start, hits FROM {p}request_hour \
+                     WHERE endpoint_id = ? AND version_requested = ? AND hour_start >= ? AND hour_start < ?",
+                ))
+                .bind::<BigInt, _>(endpoint)
+                .bind::<Text, _>(v)
+                .bind::<BigInt, _>(crate::rollup::hour_of(from))
+                .bind::<BigInt, _>(to);
+                let hours: Vec<HourHits> = with_conn!(&mut conn, c => hours.load(c))?;
+                let (Some(first), Some(last)) = (
+                    hours.iter().map(|h| h.hour_start).min(),
+                    hours.iter().map(|h| h.hour_start).max(),
+                ) else {
+                    return Ok((Vec::new(), 0));
+                };
+                let end = last.saturating_add(crate::rollup::HOUR);
+                (
+                    from.max(first),
+                    to.min(end),
+                    hours.iter().map(|h| h.hits).sum(),
+                )
+            }
+        };
+        // Twice the limit, so that the ids' uneven spread still leaves at least `limit`.
+        let every = (total / (2 * limit.max(1))).max(1);
+        let select = "SELECT duration_us FROM {p}request \
+             WHERE endpoint_id = ? AND time_requested >= ? AND time_requested < ? AND id % ? = 0";
+        let rows: Vec<Duration> = match version {
+            None => {
+                let q = diesel::sql_query(self.sql(select))
+                    .bind::<BigInt, _>(endpoint)
+                    .bind::<BigInt, _>(from)
+                    .bind::<BigInt, _>(to)
+                    .bind::<BigInt, _>(every);
+                with_conn!(&mut conn, c => q.load(c))?
+            }
+            Some(v) => {
+                let q = diesel::sql_query(self.sql(&format!("{select} AND version_requested = ?")))
+                    .bind::<BigInt, _>(endpoint)
+                    .bind::<BigInt, _>(from)
+                    .bind::<BigInt, _>(to)
+                    .bind::<BigInt, _>(every)
+                    .bind::<Text, _>(v);
+                with_conn!(&mut conn, c => q.load(c))?
+            }
+        };
         Ok((rows.into_iter().map(|r| r.duration_us).collect(), total))
     }
 
@@ -324,6 +367,14 @@ impl Store {
         out.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
         Ok(out)
     }
+}
+
+#[derive(QueryableByName)]
+struct HourHits {
+    #[diesel(sql_type = BigInt)]
+    hour_start: i64,
+    #[diesel(sql_type = BigInt)]
+    hits: i64,
 }
 
 #[derive(QueryableByName)]

@@ -205,7 +205,7 @@ fn chart_queries_read_rollups_and_rows() {
             .unwrap();
         assert_eq!((v1.len(), total), (10, 10), "{db}");
         assert_eq!(v1.iter().sum::<i64>(), 55_000, "{db}");
-        let (few, total) = store.durations(home, day, day + 2 * HOUR, None, 4).unwrap();
+        let (few, total) = store.durations(home, day, day + 2 * HOUR, None, 2).unwrap();
         assert_eq!(total, 15, "{db}");
         assert!((2..=8).contains(&few.len()), "{} of 15: {db}", few.len());
         assert_eq!(

@@ -186,19 +186,31 @@
   function ms(v) { return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v >= 0.1 ? v.toFixed(2) : v.toFixed(3); }
   function boxTooltip(p) {
     var d = p.data.stats;
-    return p.name + "<br>" + d.count + " requests<br>max " + ms(d.max_ms) + " ms<br>q3 " + ms(d.q3_ms) +
-      " ms<br>median " + ms(d.median_ms) + " ms<br>q1 " + ms(d.q1_ms) + " ms<br>min " + ms(d.min_ms) + " ms";
+    return p.name + "<br>" + d.count + " requests<br>max " + ms(d.max_ms) + " ms<br>upper whisker " + ms(d.high_ms) +
+      " ms<br>q3 " + ms(d.q3_ms) + " ms<br>median " + ms(d.median_ms) + " ms<br>q1 " + ms(d.q1_ms) +
+      " ms<br>lower whisker " + ms(d.low_ms) + " ms<br>min " + ms(d.min_ms) + " ms";
+  }
+  // Durations spread over orders of magnitude (a fast health check beside a slow report, a
+  // long tail): a log axis keeps every box readable.
+  function durationAxis(stats) {
+    var low = Infinity, high = 0;
+    stats.forEach(function (b) { low = Math.min(low, b.low_ms); high = Math.max(high, b.high_ms); });
+    var log = low > 0 && high / low > 50;
+    return { type: log ? "log" : "value", name: log ? "ms (log scale)" : "ms" };
   }
   var DRAW = {
     heatmap: function (d) {
       var hours = [];
       for (var h = 0; h < 24; h++) hours.push((h < 10 ? "0" : "") + h + ":00");
-      return { points: d.cells.length, option: {
+      var quietest = d.cells.reduce(function (m, c) { return Math.min(m, c[2]); }, Infinity);
+      return { points: d.cells.length, height: Math.min(900, Math.max(280, 110 + 18 * d.days.length)), option: {
         tooltip: { formatter: function (p) { return d.days[p.value[1]] + " " + hours[p.value[0]] + ": " + p.value[2] + " requests"; } },
         grid: { left: 90, right: 20, top: 10, bottom: 70 },
         xAxis: { type: "category", data: hours, splitArea: { show: true } },
-        yAxis: { type: "category", data: d.days, splitArea: { show: true } },
-        visualMap: { min: 0, max: Math.max(1, d.max), calculable: true, orient: "horizontal", left: "center", bottom: 0, inRange: { color: ["#e3eeff", "#0061ff", "#002a80"] } },
+        yAxis: { type: "category", data: d.days, splitArea: { show: true }, axisLabel: { hideOverlap: true } },
+        // From the quietest hour with requests to the busiest: the day's shape shows even on a
+        // busy service (hours without requests are left out).
+        visualMap: { min: quietest < d.max ? quietest : 0, max: Math.max(1, d.max), calculable: true, orient: "horizontal", left: "center", bottom: 0, inRange: { color: ["#e3eeff", "#0061ff", "#002a80"] } },
         series: [{ name: "requests", type: "heatmap", data: d.cells, emphasis: { itemStyle: { borderColor: "#333", borderWidth: 1 } } }]
       } };
     },
@@ -206,7 +218,7 @@
       return { points: d.series.reduce(function (n, s) { return n + s.hits.filter(function (h) { return h > 0; }).length; }, 0), option: {
         tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
         legend: { type: "scroll", top: 0 },
-        grid: { left: 60, right: 20, top: 40, bottom: 30 },
+        grid: { left: 60, right: 20, top: 56, bottom: 30 },
         xAxis: { type: "category", data: d.days },
         yAxis: { type: "value", name: "requests" },
         series: d.series.map(function (s) { return { name: s.name, type: "bar", stack: "all", data: s.hits, itemStyle: { color: s.color } }; })
@@ -231,21 +243,22 @@
         tooltip: { trigger: "item", formatter: boxTooltip },
         grid: { left: 60, right: 20, top: 30, bottom: items.length > 6 ? 100 : 40 },
         xAxis: { type: "category", data: items.map(function (b) { return b.name; }), axisLabel: { rotate: items.length > 6 ? 45 : 0, interval: 0, width: 90, overflow: "truncate" } },
-        yAxis: { type: "value", name: "ms" },
+        yAxis: durationAxis(items),
         series: [{ name: "duration", type: "boxplot", data: items.map(function (b) {
-          return { value: [b.min_ms, b.q1_ms, b.median_ms, b.q3_ms, b.max_ms], stats: b,
+          return { value: [b.low_ms, b.q1_ms, b.median_ms, b.q3_ms, b.high_ms], stats: b,
             itemStyle: { borderColor: b.color || "#0061ff", color: "rgba(0,97,255,0.08)" } };
         }) }]
       } };
     },
     bubbles: function (d) {
       var most = d.points.reduce(function (m, p) { return Math.max(m, p[3]); }, 1);
+      var fastest = d.points.reduce(function (m, p) { return Math.min(m, p[2]); }, Infinity);
       return { points: d.points.length, height: Math.max(260, 80 + 26 * d.keys.length), option: {
         tooltip: { formatter: function (p) { return d.keys[p.value[1]] + " on " + d.versions[p.value[0]] + "<br>median " + ms(p.value[2]) + " ms over " + p.value[3] + " requests"; } },
         grid: { left: 140, right: 90, top: 20, bottom: 40 },
         xAxis: { type: "category", data: d.versions, name: "version" },
         yAxis: { type: "category", data: d.keys, inverse: true },
-        visualMap: { type: "continuous", dimension: 2, min: 0, max: Math.max(d.max_median_ms, 0.001), right: 0, top: "middle", text: ["slow", "fast"], calculable: true, inRange: { color: ["#2e7d32", "#f9a825", "#c62828"] } },
+        visualMap: { type: "continuous", dimension: 2, min: fastest, max: Math.max(d.max_median_ms, fastest + 0.001), precision: 2, right: 0, top: "middle", text: ["slow", "fast"], calculable: true, inRange: { color: ["#2e7d32", "#f9a825", "#c62828"] } },
         series: [{ type: "scatter", data: d.points, symbolSize: function (v) { return 8 + 30 * Math.sqrt(v[3] / most); } }]
       } };
     },
@@ -296,9 +309,9 @@
         tooltip: { trigger: "item", formatter: boxTooltip },
         grid: { left: 50, right: 10, top: 20, bottom: 30 },
         xAxis: { type: "category", data: items.map(function (b) { return b.name; }) },
-        yAxis: { type: "value", name: "ms" },
+        yAxis: durationAxis(items.map(function (b) { return b.stats; })),
         series: [{ type: "boxplot", data: items.map(function (b, i) {
-          return { value: [b.stats.min_ms, b.stats.q1_ms, b.stats.median_ms, b.stats.q3_ms, b.stats.max_ms], stats: b.stats,
+          return { value: [b.stats.low_ms, b.stats.q1_ms, b.stats.median_ms, b.stats.q3_ms, b.stats.high_ms], stats: b.stats,
             itemStyle: { borderColor: i ? "#c62828" : "#0061ff", color: i ? "rgba(198,40,40,0.08)" : "rgba(0,97,255,0.08)" } };
         }) }]
       });
