@@ -10,7 +10,9 @@
 
 use std::time::{Duration, Instant};
 
-use fmd_core::{Endpoint, EndpointMeta, RequestRecord, Sink};
+mod common;
+
+use fmd_core::{RequestRecord, Sink};
 use rand::{Rng, SeedableRng};
 
 const ENDPOINTS: usize = 20;
@@ -19,30 +21,11 @@ const DAY: i64 = 86_400_000_000;
 const VERSIONS: [&str; 3] = ["1.0", "1.1", "2.0"];
 const TOKEN: &str = "bench-token";
 
-fn endpoints() -> Vec<&'static Endpoint> {
-    (0..ENDPOINTS)
-        .map(|i| {
-            let name: &'static str = Box::leak(format!("endpoint.{i:02}").into_boxed_str());
-            let sha: &'static str = Box::leak(format!("{i:064}").into_boxed_str());
-            let e: &'static Endpoint = Box::leak(Box::new(Endpoint::new(EndpointMeta {
-                name,
-                module_path: "bench",
-                function: name,
-                file: "benches/charts.rs",
-                line: 1,
-                source: "",
-                source_sha256: sha,
-            })));
-            e
-        })
-        .collect()
-}
-
 /// Writes `rows` requests ending at `now`, oldest first, in batches of 1,000 as the writer
 /// does; each third of the month runs the next version.
 fn generate(url: &str, rows: usize, now: i64) {
     let store = fmd_store::Store::open(url, "fmd_").unwrap();
-    let endpoints = endpoints();
+    let endpoints = common::made_endpoints(ENDPOINTS, "benches/charts.rs");
     let synced = store.sync_endpoints(&endpoints, 1, VERSIONS[0]).unwrap();
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let started = Instant::now();

@@ -12,31 +12,12 @@ use std::time::{Duration, Instant};
 mod common;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use fmd_core::{Endpoint, EndpointMeta, RequestRecord, Sink};
+use fmd_core::{RequestRecord, Sink};
 use rand::{Rng, SeedableRng};
 
 const PREFIX: &str = "fmd_ovbench_";
 const ENDPOINTS: usize = 20;
 const DAY: i64 = 86_400_000_000;
-
-fn endpoints() -> Vec<&'static Endpoint> {
-    (0..ENDPOINTS)
-        .map(|i| {
-            let name: &'static str = Box::leak(format!("endpoint.{i:02}").into_boxed_str());
-            let sha: &'static str = Box::leak(format!("{i:064}").into_boxed_str());
-            let e: &'static Endpoint = Box::leak(Box::new(Endpoint::new(EndpointMeta {
-                name,
-                module_path: "bench",
-                function: name,
-                file: "benches/overview.rs",
-                line: 1,
-                source: "",
-                source_sha256: sha,
-            })));
-            e
-        })
-        .collect()
-}
 
 fn fill(sink: &mut fmd_store::SqlSink, endpoints: &[&'static Endpoint], rows: usize, now: i64) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
@@ -77,7 +58,7 @@ fn bench(c: &mut Criterion) {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
     let dir = tempfile::tempdir().unwrap();
-    let endpoints = endpoints();
+    let endpoints = common::made_endpoints(ENDPOINTS, "benches/overview.rs");
     let now = fmd_core::now_micros();
     let mut group = c.benchmark_group(format!("overview of {rows} rows"));
     group.sample_size(10);

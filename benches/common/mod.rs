@@ -71,3 +71,25 @@ pub(crate) fn chunked(
         total
     });
 }
+
+/// `n` endpoints named `endpoint.00`, `endpoint.01`, ..., made at run time (leaked, as the
+/// registry's are static) for benchmarks that write through the sink.
+pub(crate) fn made_endpoints(n: usize, file: &'static str) -> Vec<&'static fmd_core::Endpoint> {
+    (0..n)
+        .map(|i| {
+            let name: &'static str = Box::leak(format!("endpoint.{i:02}").into_boxed_str());
+            let sha: &'static str = Box::leak(format!("{i:064}").into_boxed_str());
+            let e: &'static fmd_core::Endpoint =
+                Box::leak(Box::new(fmd_core::Endpoint::new(fmd_core::EndpointMeta {
+                    name,
+                    module_path: "bench",
+                    function: name,
+                    file,
+                    line: 1,
+                    source: "",
+                    source_sha256: sha,
+                })));
+            e
+        })
+        .collect()
+}

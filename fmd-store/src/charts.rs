@@ -8,8 +8,8 @@ use diesel::{QueryableByName, RunQueryDsl};
 use serde::Serialize;
 
 use crate::db::{with_conn, Store};
-use crate::queries::{RequestRow, INSTANCE_FILTER};
-use crate::rollup::{merge_codes, Histogram};
+use crate::queries::{RequestRow, INSTANCE_FILTER, REQUEST_SELECT};
+use crate::rollup::{hours_query, merge_codes, Histogram};
 use crate::StoreError;
 
 /// The requests of one endpoint, UTC hour and version (all instances, or one).
@@ -78,11 +78,6 @@ struct CodesRow {
 /// (integer) and the version (text).
 const VERSION_FILTER: &str = "(? = 0 OR version_requested = ?)";
 
-/// `(low, high)` bounds selecting one endpoint id, or every one.
-fn endpoint_bounds(endpoint: Option<i64>) -> (i64, i64) {
-    endpoint.map(|id| (id, id)).unwrap_or((i64::MIN, i64::MAX))
-}
-
 impl Store {
     /// Requests per endpoint, UTC hour and version for the hours starting in `[from, to)`
     /// (microseconds since the epoch); of one endpoint or all, of one instance or all.
@@ -93,18 +88,14 @@ impl Store {
         to: i64,
         instance: Option<i64>,
     ) -> Result<Vec<HourCount>, StoreError> {
-        let (low, high) = endpoint_bounds(endpoint);
-        let instance = instance.unwrap_or(0);
-        let query = diesel::sql_query(self.sql(&format!(
-            "SELECT endpoint_id, hour_start, version_requested, hits, errors FROM {{p}}request_hour \
-             WHERE endpoint_id BETWEEN ? AND ? AND hour_start >= ? AND hour_start < ? AND {INSTANCE_FILTER}"
-        )))
-        .bind::<BigInt, _>(low)
-        .bind::<BigInt, _>(high)
-        .bind::<BigInt, _>(from)
-        .bind::<BigInt, _>(to)
-        .bind::<BigInt, _>(instance)
-        .bind::<BigInt, _>(instance);
+        let query = hours_query!(
+            self.dialect,
+            "endpoint_id, hour_start, version_requested, hits, errors",
+            endpoint,
+            from,
+            to,
+            instance.unwrap_or(0)
+        );
         let rows: Vec<CountRow> = with_conn!(&mut self.conn()?, c => query.load(c))?;
         // Instances have rows of their own: add them up per endpoint, hour and version.
         let mut merged: HashMap<(i64, i64, String), (i64, i64)> = HashMap::new();
@@ -146,18 +137,14 @@ impl Store {
         to: i64,
         instance: Option<i64>,
     ) -> Result<Vec<(i64, String, Histogram)>, StoreError> {
-        let (low, high) = endpoint_bounds(endpoint);
-        let instance = instance.unwrap_or(0);
-        let query = diesel::sql_query(self.sql(&format!(
-            "SELECT endpoint_id, version_requested, histogram FROM {{p}}request_hour \
-             WHERE endpoint_id BETWEEN ? AND ? AND hour_start >= ? AND hour_start < ? AND {INSTANCE_FILTER}"
-        )))
-        .bind::<BigInt, _>(low)
-        .bind::<BigInt, _>(high)
-        .bind::<BigInt, _>(from)
-        .bind::<BigInt, _>(to)
-        .bind::<BigInt, _>(instance)
-        .bind::<BigInt, _>(instance);
+        let query = hours_query!(
+            self.dialect,
+            "endpoint_id, version_requested, histogram",
+            endpoint,
+            from,
+            to,
+            instance.unwrap_or(0)
+        );
         let rows: Vec<HistogramRow> = with_conn!(&mut self.conn()?, c => query.load(c))?;
         let mut merged: HashMap<(i64, String), Histogram> = HashMap::new();
         for r in rows {
@@ -258,10 +245,7 @@ impl Store {
     ) -> Result<Vec<RequestRow>, StoreError> {
         let instance = instance.unwrap_or(0);
         let query = diesel::sql_query(self.sql(&format!(
-            "SELECT r.id, r.duration_us, r.time_requested, r.version_requested, r.group_by, r.ip, \
-               r.status_code, i.name AS instance \
-             FROM {{p}}request r LEFT JOIN {{p}}instance i ON i.id = r.instance_id \
-             WHERE r.endpoint_id = ? AND r.time_requested >= ? AND r.time_requested < ? \
+            "{REQUEST_SELECT} WHERE r.endpoint_id = ? AND r.time_requested >= ? AND r.time_requested < ? \
                AND r.status_code >= 400 AND {INSTANCE_FILTER} \
              ORDER BY r.time_requested DESC, r.id DESC LIMIT ?"
         )))

@@ -196,6 +196,13 @@ struct GroupCount {
 const ENDPOINT_COLUMNS: &str =
     "id, name, module_path, file, line, monitor_level, time_added, version_added, last_requested";
 
+/// The columns of a [`RequestRow`], from `{p}request r` joined with its instance; add the
+/// `WHERE`. `INSTANCE_FILTER` then compares `instance_id`, which only the request table has.
+pub(crate) const REQUEST_SELECT: &str =
+    "SELECT r.id, r.duration_us, r.time_requested, r.version_requested, r.group_by, r.ip, \
+       r.status_code, i.name AS instance \
+     FROM {p}request r LEFT JOIN {p}instance i ON i.id = r.instance_id";
+
 /// The SQL condition selecting one instance's requests, or all when the bound id is 0 (ids
 /// start at 1). Bind the id twice.
 pub(crate) const INSTANCE_FILTER: &str = "(? = 0 OR instance_id = ?)";
@@ -552,10 +559,7 @@ impl Store {
     ) -> Result<Vec<RequestRow>, StoreError> {
         let instance = instance.unwrap_or(0);
         let query = diesel::sql_query(self.sql(&format!(
-            "SELECT r.id, r.duration_us, r.time_requested, r.version_requested, r.group_by, r.ip, \
-               r.status_code, i.name AS instance \
-             FROM {{p}}request r LEFT JOIN {{p}}instance i ON i.id = r.instance_id \
-             WHERE r.endpoint_id = ? AND {INSTANCE_FILTER} \
+            "{REQUEST_SELECT} WHERE r.endpoint_id = ? AND {INSTANCE_FILTER} \
              ORDER BY r.time_requested DESC, r.id DESC LIMIT ? OFFSET ?"
         )))
         .bind::<BigInt, _>(endpoint_id)

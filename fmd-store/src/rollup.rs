@@ -13,7 +13,6 @@ use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use diesel::{QueryableByName, RunQueryDsl};
 
 use crate::db::{with_conn, AnyConn, Dialect};
-use crate::queries::INSTANCE_FILTER;
 use crate::StoreError;
 
 /// One hour in microseconds.
@@ -294,8 +293,32 @@ impl HourRow {
     }
 }
 
+/// A query of `columns` (SQL text) of the rollup rows whose hours start in `[from, to)`, of
+/// one endpoint or of all (`None`), of one instance or of all (`0`), ready to load.
+macro_rules! hours_query {
+    ($d:expr, $columns:expr, $endpoint:expr, $from:expr, $to:expr, $instance:expr) => {{
+        use diesel::sql_types::BigInt;
+        let endpoint: Option<i64> = $endpoint;
+        let (low, high) = endpoint.map(|id| (id, id)).unwrap_or((i64::MIN, i64::MAX));
+        let instance: i64 = $instance;
+        diesel::sql_query($d.sql(&format!(
+            "SELECT {} FROM {{p}}request_hour WHERE endpoint_id BETWEEN ? AND ? \
+             AND hour_start >= ? AND hour_start < ? AND {}",
+            $columns,
+            $crate::queries::INSTANCE_FILTER
+        )))
+        .bind::<BigInt, _>(low)
+        .bind::<BigInt, _>(high)
+        .bind::<BigInt, _>($from)
+        .bind::<BigInt, _>($to)
+        .bind::<BigInt, _>(instance)
+        .bind::<BigInt, _>(instance)
+    }};
+}
+pub(crate) use hours_query;
+
 /// The hours starting in `[from, to)`, of one endpoint or of all (`None`), of one instance or of
-/// all (`0`).
+/// all (`0`), without their status codes.
 pub(crate) fn hours(
     conn: &mut AnyConn,
     d: &Dialect,
@@ -304,18 +327,14 @@ pub(crate) fn hours(
     to: i64,
     instance: i64,
 ) -> Result<Vec<HourRow>, StoreError> {
-    let (low, high) = endpoint.map(|id| (id, id)).unwrap_or((i64::MIN, i64::MAX));
-    let query = diesel::sql_query(d.sql(&format!(
-        "SELECT endpoint_id, hour_start, hits, errors, sum_us, histogram, NULL AS codes \
-         FROM {{p}}request_hour WHERE endpoint_id BETWEEN ? AND ? AND hour_start >= ? AND hour_start < ? \
-         AND {INSTANCE_FILTER}",
-    )))
-    .bind::<BigInt, _>(low)
-    .bind::<BigInt, _>(high)
-    .bind::<BigInt, _>(from)
-    .bind::<BigInt, _>(to)
-    .bind::<BigInt, _>(instance)
-    .bind::<BigInt, _>(instance);
+    let query = hours_query!(
+        d,
+        "endpoint_id, hour_start, hits, errors, sum_us, histogram, NULL AS codes",
+        endpoint,
+        from,
+        to,
+        instance
+    );
     Ok(with_conn!(conn, c => query.load(c))?)
 }
 
