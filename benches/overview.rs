@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 mod common;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use fmd_core::{RequestRecord, Sink};
+use fmd_core::{Endpoint, RequestRecord, Sink};
 use rand::{Rng, SeedableRng};
 
 const PREFIX: &str = "fmd_ovbench_";
