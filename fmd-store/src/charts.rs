@@ -7,7 +7,7 @@ use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use diesel::{QueryableByName, RunQueryDsl};
 use serde::Serialize;
 
-use crate::db::{with_conn, Store};
+use crate::db::{with_conn, AnyConn, Store};
 use crate::queries::{RequestRow, INSTANCE_FILTER, REQUEST_SELECT};
 use crate::rollup::{hours_query, merge_codes, Histogram};
 use crate::StoreError;
@@ -78,7 +78,37 @@ struct CodesRow {
 /// (integer) and the version (text).
 const VERSION_FILTER: &str = "(? = 0 OR version_requested = ?)";
 
+/// The SQL condition on `instance_id` selecting one instance, with its bound value. For all
+/// instances it is `? = 0` (bound 0), which keeps a count on the (endpoint, time) index alone.
+fn instance_condition(instance: Option<i64>) -> (&'static str, i64) {
+    match instance {
+        Some(id) => ("instance_id = ?", id),
+        None => ("? = 0", 0),
+    }
+}
+
 impl Store {
+    /// How many of one endpoint's requests started in `[from, to)`, of one instance or all.
+    fn count_requests(
+        &self,
+        conn: &mut AnyConn,
+        endpoint: i64,
+        from: i64,
+        to: i64,
+        instance: Option<i64>,
+    ) -> Result<i64, StoreError> {
+        let (filter, bound) = instance_condition(instance);
+        let count = diesel::sql_query(self.sql(&format!(
+            "SELECT COUNT(*) AS n FROM {{p}}request \
+             WHERE endpoint_id = ? AND time_requested >= ? AND time_requested < ? AND {filter}"
+        )))
+        .bind::<BigInt, _>(endpoint)
+        .bind::<BigInt, _>(from)
+        .bind::<BigInt, _>(to)
+        .bind::<BigInt, _>(bound);
+        Ok(with_conn!(conn, c => count.get_result::<crate::queries::Count>(c))?.n)
+    }
+
     /// Requests per endpoint, UTC hour and version for the hours starting in `[from, to)`
     /// (microseconds since the epoch); of one endpoint or all, of one instance or all.
     pub fn hour_counts(
@@ -171,20 +201,8 @@ impl Store {
         limit: i64,
     ) -> Result<(Vec<Sample>, i64), StoreError> {
         let mut conn = self.conn()?;
-        // "? = 0" for all instances keeps the count on the (endpoint, time) index alone.
-        let (filter, bound) = match instance {
-            Some(id) => ("instance_id = ?", id),
-            None => ("? = 0", 0),
-        };
-        let count = diesel::sql_query(self.sql(&format!(
-            "SELECT COUNT(*) AS n FROM {{p}}request \
-             WHERE endpoint_id = ? AND time_requested >= ? AND time_requested < ? AND {filter}"
-        )))
-        .bind::<BigInt, _>(endpoint)
-        .bind::<BigInt, _>(from)
-        .bind::<BigInt, _>(to)
-        .bind::<BigInt, _>(bound);
-        let total = with_conn!(&mut conn, c => count.get_result::<crate::queries::Count>(c))?.n;
+        let total = self.count_requests(&mut conn, endpoint, from, to, instance)?;
+        let (filter, bound) = instance_condition(instance);
         let every = (total + limit.max(1) - 1) / limit.max(1);
         let query = diesel::sql_query(self.sql(&format!(
             "SELECT group_by, ip, version_requested, duration_us FROM {{p}}request \
@@ -275,17 +293,11 @@ impl Store {
     ) -> Result<(Vec<i64>, i64), StoreError> {
         let mut conn = self.conn()?;
         let (from, to, total) = match version {
-            None => {
-                let count = diesel::sql_query(self.sql(
-                    "SELECT COUNT(*) AS n FROM {p}request \
-                     WHERE endpoint_id = ? AND time_requested >= ? AND time_requested < ?",
-                ))
-                .bind::<BigInt, _>(endpoint)
-                .bind::<BigInt, _>(from)
-                .bind::<BigInt, _>(to);
-                let n = with_conn!(&mut conn, c => count.get_result::<crate::queries::Count>(c))?.n;
-                (from, to, n)
-            }
+            None => (
+                from,
+                to,
+                self.count_requests(&mut conn, endpoint, from, to, None)?,
+            ),
             Some(v) => {
                 let hours = diesel::sql_query(self.sql(
                     "SELECT hour_start, hits FROM {p}request_hour \

@@ -159,27 +159,26 @@ async fn app_chart(req: &Req, kind: &str) -> Result<Reply, ApiError> {
     Ok(json(StatusCode::OK, &value))
 }
 
-/// The report `ask` selects, computed; a bad query is the `Err(Ok(message))` to show, a
-/// database failure `Err(Err(why))`.
+/// The report `ask` selects (`Err` with what to send instead when the query is bad), and the
+/// versions that served requests, earliest first; `Err` when the database is unavailable.
 pub(crate) async fn compute_report(
     req: &Req,
     ask: reports::Ask,
-) -> Result<reports::Report, Result<String, String>> {
+) -> Result<(Result<reports::Report, String>, Vec<String>), String> {
     let now = fmd_core::now_micros();
     let tz = req.inner.config.tz();
     blocking(req, move |s| {
         let versions: Vec<String> = s.versions()?.into_iter().map(|(v, _)| v).collect();
-        Ok(match reports::sides(&ask, now, tz, &versions) {
+        let report = match reports::sides(&ask, now, tz, &versions) {
             Ok((baseline, current)) => {
                 let compare = ask.compare.unwrap_or_else(|| "day".into());
                 Ok(reports::build(s, compare, baseline, current)?)
             }
             Err(why) => Err(why),
-        })
+        };
+        Ok((report, versions))
     })
     .await
-    .map_err(Err)?
-    .map_err(Ok)
 }
 
 /// The report's parameters from the query string.
@@ -199,9 +198,9 @@ pub(crate) fn report_ask(req: &Req) -> reports::Ask {
 /// `GET reports?compare=...`.
 async fn report(req: &Req) -> Result<Reply, ApiError> {
     match compute_report(req, report_ask(req)).await {
-        Ok(report) => Ok(json(StatusCode::OK, &report)),
-        Err(Ok(why)) => Err(bad_request(why)),
-        Err(Err(why)) => Err(ApiError::unavailable(why)),
+        Ok((Ok(report), _)) => Ok(json(StatusCode::OK, &report)),
+        Ok((Err(why), _)) => Err(bad_request(why)),
+        Err(why) => Err(ApiError::unavailable(why)),
     }
 }
 
@@ -277,11 +276,16 @@ async fn status(req: &Req) -> Result<Reply, ApiError> {
     Ok(json(StatusCode::OK, &item))
 }
 
-/// Refuses anyone but a logged-in administrator (no CSRF check: for reading).
+/// Refuses anyone but a logged-in administrator (no CSRF check: for reading); `what`
+/// completes "only administrators can ...".
 fn require_admin_session<'a>(caller: &'a Caller, what: &str) -> Result<&'a Session, ApiError> {
     match caller {
+        Caller::Token => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "the security token gives read-only access; log in as an administrator",
+        )),
         Caller::Session(s) if s.role == Role::Admin => Ok(s),
-        _ => Err(ApiError::new(
+        Caller::Session(_) => Err(ApiError::new(
             StatusCode::FORBIDDEN,
             format!("only administrators can {what}"),
         )),
@@ -331,6 +335,7 @@ fn new_password(body: &serde_json::Value) -> Result<String, ApiError> {
     Ok(password.to_owned())
 }
 
+/// The request's body as JSON, or a 400 saying to send `expected`.
 fn json_body(req: &Req, expected: &str) -> Result<serde_json::Value, ApiError> {
     serde_json::from_slice(&req.body)
         .map_err(|e| bad_request(format!("the body is not JSON ({e}); send {expected}")))
@@ -409,10 +414,7 @@ async fn set_password(req: &Req, caller: &Caller, raw_id: &str) -> Result<Reply,
         .await
         .map_err(ApiError::unavailable)?
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no user with id {id}")))?;
-    let config = &req.inner.config;
-    if user.username == config.username
-        && (config.password.is_some() || config.password_hash.is_some())
-    {
+    if crate::auth::password_from_config(&req.inner.config, &user.username) {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             format!(
@@ -430,10 +432,7 @@ async fn set_password(req: &Req, caller: &Caller, raw_id: &str) -> Result<Reply,
 
 /// `DELETE users/{id}`: not yourself, not the last administrator.
 async fn delete_user(req: &Req, caller: &Caller, raw_id: &str) -> Result<Reply, ApiError> {
-    require_admin(req, caller, "delete users")?;
-    let me = require_admin_session(caller, "delete users")?
-        .username
-        .clone();
+    let me = require_admin(req, caller, "delete users")?.username.clone();
     let id = parse_id_of(raw_id, "user")?;
     let user = blocking(req, move |s| s.user_by_id(id))
         .await
@@ -461,20 +460,26 @@ async fn delete_user(req: &Req, caller: &Caller, raw_id: &str) -> Result<Reply, 
     }
 }
 
+/// A custom graph and how this process's runs of it went; times are microseconds since the
+/// epoch, RFC 3339 in the JSON.
 #[derive(Serialize)]
 pub(crate) struct GraphItem {
     pub(crate) id: i64,
     pub(crate) title: String,
-    pub(crate) time_added: String,
+    #[serde(serialize_with = "crate::time::serialize_rfc3339")]
+    pub(crate) time_added: i64,
     /// Whether this process runs it (else another instance does, or did).
     pub(crate) runs_here: bool,
     pub(crate) schedule: Option<String>,
     pub(crate) runs: u64,
-    pub(crate) last_run: Option<String>,
+    #[serde(serialize_with = "crate::time::serialize_rfc3339_opt")]
+    pub(crate) last_run: Option<i64>,
     pub(crate) last_value: Option<f64>,
     pub(crate) last_error: Option<String>,
-    pub(crate) last_error_time: Option<String>,
-    pub(crate) next_run: Option<String>,
+    #[serde(serialize_with = "crate::time::serialize_rfc3339_opt")]
+    pub(crate) last_error_time: Option<i64>,
+    #[serde(serialize_with = "crate::time::serialize_rfc3339_opt")]
+    pub(crate) next_run: Option<i64>,
 }
 
 /// The stored custom graphs, with how this process's runs of them went.
@@ -494,21 +499,18 @@ pub(crate) async fn graph_items(req: &Req) -> Result<Vec<GraphItem>, String> {
         .into_iter()
         .map(|g| {
             let here = local.iter().find(|s| s.title == g.title);
+            let error = here.and_then(|s| s.last_error.clone());
             GraphItem {
                 id: g.id,
-                time_added: rfc3339(g.time_added),
+                time_added: g.time_added,
                 runs_here: here.is_some(),
                 schedule: here.map(|s| s.schedule.clone()),
                 runs: here.map_or(0, |s| s.runs),
-                last_run: here.and_then(|s| s.last_run).map(rfc3339),
+                last_run: here.and_then(|s| s.last_run),
                 last_value: here.and_then(|s| s.last_value),
-                last_error: here
-                    .and_then(|s| s.last_error.as_ref())
-                    .map(|e| e.1.clone()),
-                last_error_time: here
-                    .and_then(|s| s.last_error.as_ref())
-                    .map(|e| rfc3339(e.0)),
-                next_run: here.and_then(|s| s.next_run).map(rfc3339),
+                last_error_time: error.as_ref().map(|e| e.0),
+                last_error: error.map(|e| e.1),
+                next_run: here.and_then(|s| s.next_run),
                 title: g.title,
             }
         })
@@ -802,40 +804,21 @@ fn request_item(r: fmd_store::RequestRow) -> RequestItem {
 
 /// Refuses a change unless an administrator's session asks for it with its CSRF token; `what`
 /// completes "only administrators can ...".
-fn require_admin(req: &Req, caller: &Caller, what: &str) -> Result<(), ApiError> {
-    let session = match caller {
-        Caller::Token => {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "the security token gives read-only access; log in as an administrator",
-            ))
-        }
-        Caller::Session(s) if s.role != Role::Admin => {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                format!("only administrators can {what}"),
-            ))
-        }
-        Caller::Session(s) => s,
-    };
+fn require_admin<'a>(req: &Req, caller: &'a Caller, what: &str) -> Result<&'a Session, ApiError> {
+    let session = require_admin_session(caller, what)?;
     if csrf_header(req) != Some(session.csrf.as_str()) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "missing or wrong X-CSRF-Token header: send the value of the fmd_csrf cookie",
         ));
     }
-    Ok(())
+    Ok(session)
 }
 
 async fn set_level(req: &Req, caller: &Caller, raw_id: &str) -> Result<Reply, ApiError> {
     require_admin(req, caller, "change monitoring levels")?;
     let id = parse_id(raw_id)?;
-    let body: serde_json::Value = serde_json::from_slice(&req.body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            format!("the body is not JSON ({e}); send {{\"level\": 0..3}}"),
-        )
-    })?;
+    let body = json_body(req, "{\"level\": 0..3}")?;
     let level = match body.get("level").and_then(|l| l.as_u64()) {
         Some(level) if level <= 3 => level as u8,
         _ => {
@@ -1146,8 +1129,7 @@ async fn delete_group(req: &Req, caller: &Caller, raw_id: &str) -> Result<Reply,
 /// about them.
 async fn prune(req: &Req, caller: &Caller) -> Result<Reply, ApiError> {
     require_admin(req, caller, "delete data")?;
-    let body: serde_json::Value = serde_json::from_slice(&req.body)
-        .map_err(|e| bad_request(format!("the body is not JSON ({e}); send {{\"days\": N}}")))?;
+    let body = json_body(req, "{\"days\": N}")?;
     let days = match body.get("days").and_then(|d| d.as_u64()) {
         Some(days) if days <= 36_500 => days as i64,
         _ => {

@@ -57,6 +57,12 @@ pub(crate) struct Auth {
     failures: Mutex<HashMap<Option<IpAddr>, (u32, Instant)>>,
 }
 
+/// Whether `username`'s password comes from the configuration (the administrator with
+/// `password` or `password_hash` set), which sets it again at every start.
+pub(crate) fn password_from_config(config: &Config, username: &str) -> bool {
+    username == config.username && (config.password.is_some() || config.password_hash.is_some())
+}
+
 pub(crate) fn hash_password(password: &str) -> Result<String, String> {
     let salt_bytes: [u8; 16] = rand::rng().random();
     let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| e.to_string())?;

@@ -464,20 +464,17 @@ fn percent_change(v: Option<f64>) -> String {
 /// plots.
 pub(crate) async fn reports(req: &Req, session: &Session) -> Reply {
     let ask = crate::api::report_ask(req);
-    let computed = crate::api::compute_report(req, ask.clone()).await;
-    let versions = blocking(req, |s| s.versions()).await;
-    let versions = match versions {
-        Ok(v) => v,
+    let (report, versions) = match crate::api::compute_report(req, ask.clone()).await {
+        Ok(found) => found,
         Err(why) => return unavailable(req, &why),
+    };
+    let (report, error) = match report {
+        Ok(r) => (Some(r), None),
+        Err(why) => (None, Some(why)),
     };
     let mut data = layout(req, "Reports", Some(session));
     data.insert("nav_reports".into(), json!(true));
     data.insert("charts".into(), json!(true));
-    let (report, error) = match computed {
-        Ok(r) => (Some(r), None),
-        Err(Ok(why)) => (None, Some(why)),
-        Err(Err(why)) => return unavailable(req, &why),
-    };
     let compare = ask.compare.clone().unwrap_or_else(|| "day".into());
     data.insert(
         "comparisons".into(),
@@ -485,22 +482,18 @@ pub(crate) async fn reports(req: &Req, session: &Session) -> Reply {
             |(value, label)| json!({"value": value, "label": label, "selected": value == compare})
         )),
     );
-    let n = versions.len();
-    let chosen = |asked: &Option<String>, back: usize| {
-        asked
-            .clone()
-            .or_else(|| n.checked_sub(back).map(|i| versions[i].0.clone()))
-    };
-    let (baseline, current) = (chosen(&ask.baseline, 2), chosen(&ask.current, 1));
+    let (default_baseline, default_current) = crate::reports::default_versions(&versions);
+    let baseline = ask.baseline.as_ref().or(default_baseline);
+    let current = ask.current.as_ref().or(default_current);
     data.insert(
         "versions".into(),
         json!(versions
             .iter()
             .rev()
-            .map(|(v, _)| json!({
+            .map(|v| json!({
                 "name": v,
-                "baseline": Some(v) == baseline.as_ref(),
-                "current": Some(v) == current.as_ref(),
+                "baseline": Some(v) == baseline,
+                "current": Some(v) == current,
             }))
             .collect::<Vec<_>>()),
     );
@@ -606,13 +599,12 @@ pub(crate) async fn settings(req: &Req, session: &Session, tab: &str) -> Reply {
                 Ok(u) => u,
                 Err(why) => return unavailable(req, &why),
             };
-            let configured_admin = config.password.is_some() || config.password_hash.is_some();
             data.insert(
                 "users".into(),
                 json!(users
                     .into_iter()
                     .map(|u| {
-                        let configured = configured_admin && u.username == config.username;
+                        let configured = crate::auth::password_from_config(config, &u.username);
                         let me = u.username == session.username;
                         let mut item = json!(crate::api::user_item(u));
                         item["configured"] = json!(configured);
@@ -656,14 +648,9 @@ pub(crate) async fn settings(req: &Req, session: &Session, tab: &str) -> Reply {
         _ => {
             let w = &status.writer;
             data.insert("uptime".into(), json!(duration_text(status.uptime_seconds)));
-            data.insert(
-                "dropped".into(),
-                json!(w.dropped_queue_full + w.dropped_backlog),
-            );
-            data.insert(
-                "writer_problem".into(),
-                json!(w.failing || w.dropped_queue_full + w.dropped_backlog > 0),
-            );
+            let dropped = req.inner.recorder.stats.dropped();
+            data.insert("dropped".into(), json!(dropped));
+            data.insert("writer_problem".into(), json!(w.failing || dropped > 0));
             data.insert(
                 "source".into(),
                 json!(config.source.as_ref().map(|p| p.display().to_string())),
@@ -683,11 +670,7 @@ pub(crate) async fn graphs(req: &Req, session: &Session) -> Reply {
         Err(why) => return unavailable(req, &why),
     };
     let tz = req.inner.config.tz();
-    let when = |iso: &Option<String>| {
-        iso.as_deref()
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| local(t.timestamp_micros(), tz))
-    };
+    let when = |t: Option<i64>| t.map(|t| local(t, tz));
     let mut data = layout(req, "Custom graphs", Some(session));
     data.insert("nav_graphs".into(), json!(true));
     data.insert("charts".into(), json!(true));
@@ -698,9 +681,9 @@ pub(crate) async fn graphs(req: &Req, session: &Session) -> Reply {
             .iter()
             .map(|g| {
                 let mut v = json!(g);
-                v["last_run_local"] = json!(when(&g.last_run));
-                v["next_run_local"] = json!(when(&g.next_run));
-                v["last_error_local"] = json!(when(&g.last_error_time));
+                v["last_run_local"] = json!(when(g.last_run));
+                v["next_run_local"] = json!(when(g.next_run));
+                v["last_error_local"] = json!(when(g.last_error_time));
                 v
             })
             .collect::<Vec<_>>()),

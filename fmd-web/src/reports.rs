@@ -177,13 +177,9 @@ pub(crate) fn sides(
                     ))
                 }
             };
-            let n = versions.len();
-            let baseline = pick(
-                &ask.baseline,
-                n.checked_sub(2).map(|i| &versions[i]),
-                "baseline",
-            )?;
-            let current = pick(&ask.current, versions.last(), "current")?;
+            let (default_baseline, default_current) = default_versions(versions);
+            let baseline = pick(&ask.baseline, default_baseline, "baseline")?;
+            let current = pick(&ask.current, default_current, "current")?;
             Ok((Side::version(&baseline), Side::version(&current)))
         }
         other => Err(format!(
@@ -191,6 +187,13 @@ pub(crate) fn sides(
             COMPARISONS.map(|(k, _)| k).join(", ")
         )),
     }
+}
+
+/// The versions a version report compares when none are asked for: the two latest of
+/// `versions` (earliest first), baseline first.
+pub(crate) fn default_versions(versions: &[String]) -> (Option<&String>, Option<&String>) {
+    let n = versions.len();
+    (n.checked_sub(2).map(|i| &versions[i]), versions.last())
 }
 
 /// One side's latency evidence.

@@ -10,6 +10,22 @@ pub(crate) fn rfc3339(micros: i64) -> String {
         .unwrap_or_default()
 }
 
+/// Serializes microseconds since the epoch as [`rfc3339`].
+pub(crate) fn serialize_rfc3339<S: serde::Serializer>(t: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rfc3339(*t))
+}
+
+/// Serializes optional microseconds since the epoch as [`rfc3339`], or null.
+pub(crate) fn serialize_rfc3339_opt<S: serde::Serializer>(
+    t: &Option<i64>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => serialize_rfc3339(t, s),
+        None => s.serialize_none(),
+    }
+}
+
 /// Microseconds since the epoch in `tz`, for people: `2026-11-22 19:41:37 CET`.
 pub(crate) fn local(micros: i64, tz: Tz) -> String {
     DateTime::<Utc>::from_timestamp_micros(micros)
