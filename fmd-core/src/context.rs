@@ -6,7 +6,7 @@
 //! the current thread when running outside a task (`block_on`, as in `#[tokio::test]`).
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -31,28 +31,8 @@ fn current_key() -> Key {
 
 const SHARDS: usize = 32;
 
-/// Task and thread ids are counters the runtime hands out, not input an attacker chooses, so a
-/// multiplicative hash spreads them well enough, at a fraction of SipHash's cost.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type IdBuild = BuildHasherDefault<IdHasher>;
+/// Task and thread ids are counters the runtime hands out, not input an attacker chooses.
+type IdBuild = BuildHasherDefault<crate::hash::IntHasher>;
 type Shard = Mutex<HashMap<Key, Arc<RequestContext>, IdBuild>>;
 
 static REGISTRY: LazyLock<Vec<Shard>> = LazyLock::new(|| {

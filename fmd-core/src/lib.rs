@@ -12,6 +12,7 @@
 //!   trait that storage implements.
 //! - [`monitor`]: what the `#[monitored]` expansion calls.
 //! - [`trail`]: errors returned through annotated functions, recorded when they end in a 5xx.
+//! - [`hash`]: a cheap hasher for maps keyed by integers fmd makes itself.
 //! - [`stats`]: quantiles, box-plot summaries and the reports' significance tests.
 //! - [`version`]: the application version, from the configuration or a git checkout.
 //!
@@ -22,6 +23,7 @@ pub mod context;
 pub mod exception;
 pub mod graph;
 pub mod group_by;
+pub mod hash;
 pub mod monitor;
 pub mod outlier;
 pub mod profile;

@@ -5,6 +5,7 @@ use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use diesel::{QueryResult, RunQueryDsl};
 
+use fmd_core::hash::IntMap;
 use fmd_core::{Endpoint, RequestRecord, Sink, SinkError};
 
 use crate::db::{with_conn, AnyConn, Dialect, Pools, Store};
@@ -43,8 +44,9 @@ pub struct SqlSink {
     instance_name: String,
     instance_id: Option<i64>,
     default_level: u8,
-    /// The endpoints this process has written for, with their ids, by address.
-    ids: HashMap<usize, (&'static Endpoint, i64)>,
+    /// The endpoints this process has written for, with their ids, by address: looked up for
+    /// every row.
+    ids: IntMap<usize, (&'static Endpoint, i64)>,
     /// Profiled functions' location ids.
     functions: FunctionIds,
     /// Exception stacks already resolved and stored.

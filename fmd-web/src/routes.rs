@@ -114,6 +114,9 @@ pub(crate) fn dashboard(
             }
         });
     let with_body = warp::post().or(warp::put()).unify().and(common).and(body);
+    // Boxed behind the prefix: the routes' future is over a kilobyte, and unboxed it would be
+    // part of every request's future in `bind` (warp's `or` holds either side in place), copied
+    // each time the future moves. Boxing allocates only for requests under the prefix.
     warp::path(link).and(
         without_body
             .or(with_body)
@@ -121,7 +124,8 @@ pub(crate) fn dashboard(
             .and(with_inner)
             .and_then(dispatch)
             .recover(recover)
-            .map(warp::Reply::into_response),
+            .map(warp::Reply::into_response)
+            .boxed(),
     )
 }
 

@@ -92,7 +92,10 @@ impl Tracker {
                     query,
                     headers,
                 })
-            });
+            })
+            // Boxed: its future holds a header map and more, which would otherwise be part of
+            // every request's future (and copied with it) even when the parts are not wanted.
+            .boxed();
         // With a group-by function or a proxy header every request needs its parts; otherwise
         // only while some endpoint is detailed. One filter type for both, so no boxed future.
         let always = self.group_by.is_some() || self.proxy_header.is_some();
