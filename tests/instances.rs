@@ -120,7 +120,10 @@ async fn three_instances_share_one_database() {
     let endpoints = store.endpoints().unwrap();
     assert_eq!(endpoints.len(), 1, "registered once: {endpoints:?}");
     let endpoint = endpoints[0].id;
-    assert_eq!(store.instances().unwrap().len(), 3);
+    let running = store.instances().unwrap();
+    assert_eq!(running.len(), 3);
+    let now = fmd_core::now_micros();
+    assert!(running.iter().all(|i| i.is_live(now)), "{running:?}");
 
     let client = reqwest::Client::new();
     let traffic = instances.iter().map(|instance| {
@@ -188,6 +191,14 @@ async fn three_instances_share_one_database() {
         served += instance.stop();
     }
     assert!(served > 3 * REQUESTS_PER_INSTANCE, "the probes were served");
+    // Each shut down through `Dashboard::shutdown`: gone at once, not a minute later.
+    let now = fmd_core::now_micros();
+    for instance in store.instances().unwrap() {
+        assert!(
+            instance.stopped.is_some() && !instance.is_live(now),
+            "{instance:?}"
+        );
+    }
     let recorded_after: Vec<i64> = store
         .requests(endpoint, None, 0, 1000)
         .unwrap()

@@ -61,6 +61,12 @@ pub trait Sink: Send + 'static {
     fn poll(&mut self) -> Result<(), SinkError> {
         Ok(())
     }
+
+    /// Called by the writer once, when it shuts down after its last write: tells other
+    /// processes' dashboards that this one stopped on purpose. The default does nothing.
+    fn stop(&mut self) -> Result<(), SinkError> {
+        Ok(())
+    }
 }
 
 /// Counters the dashboard shows about the writer.

@@ -68,6 +68,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0006_request_hour_codes.sql"),
         fill: Some(crate::rollup::backfill),
     },
+    Migration {
+        version: 7,
+        name: "instance stopped",
+        sql: include_str!("../migrations/0007_instance_stopped.sql"),
+        fill: None,
+    },
 ];
 
 /// Every table the migrations create, without the prefix, those referring to others first.

@@ -130,6 +130,35 @@ pub struct InstanceRow {
     /// Its latest heartbeat, microseconds since the epoch.
     #[diesel(sql_type = BigInt)]
     pub last_seen: i64,
+    /// When it shut down cleanly, if it did since it last started.
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub stopped: Option<i64>,
+}
+
+impl InstanceRow {
+    /// How long after its last heartbeat (sent every 2 seconds) an instance counts as gone.
+    pub const LIVE_WITHIN_MICROS: i64 = 60_000_000;
+
+    /// Whether it runs, at `now` (microseconds since the epoch): it did not shut down cleanly
+    /// and sent a heartbeat lately.
+    ///
+    /// ```
+    /// let row = fmd_store::InstanceRow {
+    ///     id: 1,
+    ///     name: "web-1".into(),
+    ///     version: "1.0".into(),
+    ///     started: 0,
+    ///     last_seen: 1_000_000,
+    ///     stopped: None,
+    /// };
+    /// assert!(row.is_live(2_000_000));
+    /// assert!(!row.is_live(1_000_000 + fmd_store::InstanceRow::LIVE_WITHIN_MICROS));
+    /// let stopped = fmd_store::InstanceRow { stopped: Some(1_000_000), ..row };
+    /// assert!(!stopped.is_live(2_000_000));
+    /// ```
+    pub fn is_live(&self, now: i64) -> bool {
+        self.stopped.is_none() && now - self.last_seen < Self::LIVE_WITHIN_MICROS
+    }
 }
 
 /// A dashboard user.
@@ -288,7 +317,7 @@ pub(crate) fn ensure_instance(
     .bind::<BigInt, _>(now);
     with_conn!(conn, c => insert.execute(c))?;
     let update = diesel::sql_query(
-        d.sql("UPDATE {p}instance SET version = ?, started = ?, last_seen = ? WHERE name = ?"),
+        d.sql("UPDATE {p}instance SET version = ?, started = ?, last_seen = ?, stopped = NULL WHERE name = ?"),
     )
     .bind::<Text, _>(version)
     .bind::<BigInt, _>(now)
@@ -309,6 +338,21 @@ pub(crate) fn heartbeat(
     let update = diesel::sql_query(d.sql("UPDATE {p}instance SET last_seen = ? WHERE id = ?"))
         .bind::<BigInt, _>(fmd_core::now_micros())
         .bind::<BigInt, _>(instance_id);
+    with_conn!(conn, c => update.execute(c)).map(|_| ())
+}
+
+/// Marks the instance as shut down cleanly, now.
+pub(crate) fn stopped(
+    conn: &mut AnyConn,
+    d: &Dialect,
+    instance_id: i64,
+) -> Result<(), diesel::result::Error> {
+    let now = fmd_core::now_micros();
+    let update =
+        diesel::sql_query(d.sql("UPDATE {p}instance SET last_seen = ?, stopped = ? WHERE id = ?"))
+            .bind::<BigInt, _>(now)
+            .bind::<BigInt, _>(now)
+            .bind::<BigInt, _>(instance_id);
     with_conn!(conn, c => update.execute(c)).map(|_| ())
 }
 
@@ -589,7 +633,7 @@ impl Store {
     /// The instances that wrote to this database, the most recently seen first.
     pub fn instances(&self) -> Result<Vec<InstanceRow>, StoreError> {
         let query = diesel::sql_query(self.sql(
-            "SELECT id, name, version, started, last_seen FROM {p}instance ORDER BY last_seen DESC, name",
+            "SELECT id, name, version, started, last_seen, stopped FROM {p}instance ORDER BY last_seen DESC, name",
         ));
         Ok(with_conn!(&mut self.conn()?, c => query.load(c))?)
     }

@@ -13,7 +13,7 @@ use crate::exceptions::{prepare, write_exception, FrameCache, Prepared};
 use crate::profiles::{
     ensure_function_location, functions_of, last_insert_id, write_detail, FunctionIds,
 };
-use crate::queries::{ensure_endpoint, ensure_instance, heartbeat, levels};
+use crate::queries::{ensure_endpoint, ensure_instance, heartbeat, levels, stopped};
 use crate::rollup::{self, HourCache};
 use crate::StoreError;
 
@@ -456,6 +456,15 @@ impl Sink for SqlSink {
 
     fn poll(&mut self) -> Result<(), SinkError> {
         self.refresh().map_err(|e| SinkError(e.to_string()))
+    }
+
+    fn stop(&mut self) -> Result<(), SinkError> {
+        // Only a registered instance: a process serving the dashboard alone is none.
+        let Some(id) = self.instance_id else {
+            return Ok(());
+        };
+        self.with(|c, d| Ok(stopped(c, d, id)?))
+            .map_err(|e| SinkError(e.to_string()))
     }
 }
 

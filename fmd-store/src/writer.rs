@@ -137,6 +137,9 @@ impl<S: Sink> Writer<S> {
                     let _ = tx.send(result.clone());
                 }
                 if let Some(tx) = stop {
+                    if let Err(e) = self.sink.stop() {
+                        log::debug!(target: "fmd", "cannot mark the instance as stopped: {e}");
+                    }
                     let _ = tx.send(result);
                     return;
                 }

@@ -259,6 +259,33 @@ fn a_level_stored_elsewhere_reaches_the_process_on_poll() {
 }
 
 #[test]
+fn an_instance_that_shuts_down_is_gone_at_once_and_back_when_it_restarts() {
+    for db in databases() {
+        let store = db.open();
+        let synced = store.sync_endpoints(&[&HOME], 1, "1").unwrap();
+        let mut sink = store.sink("1", "web-1", &synced, 1, SECOND).unwrap();
+        sink.write(&[record(&HOME, 1, 1, 200)], &[]).unwrap();
+        let now = fmd_core::now_micros();
+        let running = store.instances().unwrap().remove(0);
+        assert_eq!(running.stopped, None, "{db}");
+        assert!(running.is_live(now), "{db}");
+        sink.stop().unwrap();
+        let stopped = store.instances().unwrap().remove(0);
+        assert!(
+            stopped.stopped.is_some_and(|t| t >= now),
+            "{db}: {stopped:?}"
+        );
+        assert!(!stopped.is_live(now), "{db}: a clean stop is not live");
+        // Started again under the same name: running once more.
+        drop(sink);
+        let _sink = store.sink("2", "web-1", &synced, 1, SECOND).unwrap();
+        let again = store.instances().unwrap().remove(0);
+        assert_eq!((again.id, again.stopped), (stopped.id, None), "{db}");
+        assert!(again.is_live(fmd_core::now_micros()), "{db}");
+    }
+}
+
+#[test]
 fn instances_starting_together_migrate_and_register_once() {
     for db in databases() {
         let threads: Vec<_> = (0..6)

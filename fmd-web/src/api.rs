@@ -662,6 +662,9 @@ struct InstanceItem {
     started: String,
     last_seen: String,
     seconds_since_seen: i64,
+    /// When it shut down cleanly, if it did since it last started.
+    stopped: Option<String>,
+    live: bool,
 }
 
 async fn instances(req: &Req) -> Result<Reply, ApiError> {
@@ -676,6 +679,8 @@ async fn instances(req: &Req) -> Result<Reply, ApiError> {
             started: rfc3339(i.started),
             last_seen: rfc3339(i.last_seen),
             seconds_since_seen: ((now - i.last_seen) / 1_000_000).max(0),
+            stopped: i.stopped.map(rfc3339),
+            live: i.is_live(now),
             name: i.name,
             version: i.version,
         })

@@ -205,9 +205,6 @@ fn overview_item(row: &OverviewRow, tz: chrono_tz::Tz) -> Value {
     })
 }
 
-/// An instance that sent no heartbeat for this long is shown as gone.
-const LIVE_WITHIN_MICROS: i64 = 60_000_000;
-
 /// The instance a page is filtered to: `?instance=ID` of a known instance. Anything else shows
 /// every instance, as the select then says.
 fn chosen_instance(wanted: Option<&str>, instances: &[InstanceRow]) -> Option<i64> {
@@ -227,7 +224,7 @@ fn instance_choices(chosen: Option<i64>, instances: &[InstanceRow]) -> Value {
                 "id": i.id,
                 "name": i.name,
                 "version": i.version,
-                "live": now - i.last_seen < LIVE_WITHIN_MICROS,
+                "live": i.is_live(now),
                 "last_seen_iso": rfc3339(i.last_seen),
                 "selected": chosen == Some(i.id),
             })
