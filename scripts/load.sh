@@ -39,7 +39,13 @@ run() { # mode -> prints "rps served stored"
   rm -f "$work"/fmd-load.db*
   "${server_cpus[@]}" "$bin" $flag --port "$PORT" --db "$work/fmd-load.db" >"$work/out" 2>&1 &
   local pid=$!
-  for _ in $(seq 100); do grep -q ready "$work/out" 2>/dev/null && break; sleep 0.1; done
+  for _ in $(seq 300); do grep -q ready "$work/out" 2>/dev/null && break; sleep 0.1; done
+  if ! grep -q ready "$work/out"; then
+    echo "the $mode server did not start within 30 s; it printed:" >&2
+    cat "$work/out" >&2
+    kill "$pid" 2>/dev/null || true
+    exit 1
+  fi
   local rps
   rps=$("${wrk_cpus[@]}" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" "http://127.0.0.1:$PORT/" | awk '/Requests\/sec/ {print $2}')
   kill -INT "$pid"; wait "$pid" || true
