@@ -85,7 +85,11 @@ pub use fmd_core::{
     Config, ConfigError, GraphValue, GroupBy, RequestInfo, Schedule, ScheduleError,
 };
 pub use fmd_macros::{monitored, profiled, span};
+#[cfg(feature = "warp")]
+pub use fmd_web::AppError;
 pub use fmd_web::{Dashboard, Error};
+#[cfg(feature = "tower")]
+pub use fmd_web::{DashboardService, Track, TrackFuture, TrackLayer};
 
 /// Records a handled error with the request being served: its type, message, `source()` chain,
 /// where it was captured and the stack, grouped with others like it on the dashboard's

@@ -1,15 +1,18 @@
 //! The per-request context shared by the web layer and the `#[monitored]` wrapper.
 //!
-//! warp's traits are sealed, so the web layer cannot wrap the app's future in a task-local
-//! scope. The two halves of a request therefore meet through a key both sides can compute: the
-//! current tokio task (each connection, and each HTTP/2 stream, is served by its own task), or
-//! the current thread when running outside a task (`block_on`, as in `#[tokio::test]`).
+//! Where the web layer owns the request's future (a tower layer), the context travels in a
+//! task-local scope around that future: [`ContextGuard::scoped`] and [`ContextGuard::scope`].
+//! warp's traits are sealed, so its adapter cannot wrap the app's future; there the two halves
+//! of a request meet through a key both sides can compute ([`ContextGuard::enter`]): the current
+//! tokio task (each connection, and each HTTP/2 stream, is served by its own task), or the
+//! current thread when running outside a task (`block_on`, as in `#[tokio::test]`).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hash};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Instant;
 
 use crate::exception::CapturedError;
 use crate::profile::RequestDetail;
@@ -45,6 +48,11 @@ static REGISTRY: LazyLock<Vec<Shard>> = LazyLock::new(|| {
 /// nothing is bound. Set once and only read afterwards: a count of live contexts would be two
 /// contended read-modify-writes per request on a busy server.
 static BOUND: AtomicBool = AtomicBool::new(false);
+
+tokio::task_local! {
+    /// The request whose future is being polled, for adapters that own that future.
+    static SCOPE: Arc<RequestContext>;
+}
 
 fn shard(key: &Key) -> &'static Shard {
     // The high bits: the map itself uses the low ones.
@@ -217,25 +225,24 @@ impl RequestContext {
     }
 }
 
-/// Owned by the web layer for the duration of one request: registers the context under the
-/// current task, and records the request when finished or dropped.
+/// Owned by the web layer for the duration of one request: makes the request's context
+/// reachable from its handler, and records the request when finished or dropped.
 #[derive(Debug)]
 pub struct ContextGuard {
     ctx: Arc<RequestContext>,
-    key: Key,
+    /// Where the context is registered, when it is found by task rather than by scope.
+    key: Option<Key>,
     finished: bool,
 }
 
 impl ContextGuard {
-    /// Registers a context for the request being served on the current task. `parts` is
-    /// read only if the request turns out to be an outlier.
-    pub fn enter(
+    fn new(
         recorder: Arc<Recorder>,
         ip: Option<IpAddr>,
         group_by: Option<GroupBy>,
         parts: Option<Box<dyn RequestParts>>,
+        key: Option<Key>,
     ) -> Self {
-        let key = current_key();
         let ctx = Arc::new(RequestContext {
             recorder,
             ip,
@@ -245,7 +252,9 @@ impl ContextGuard {
                 ..State::default()
             }),
         });
-        lock(shard(&key)).insert(key, ctx.clone());
+        if let Some(key) = key {
+            lock(shard(&key)).insert(key, ctx.clone());
+        }
         if !BOUND.load(Ordering::Relaxed) {
             BOUND.store(true, Ordering::Relaxed);
         }
@@ -253,6 +262,78 @@ impl ContextGuard {
             ctx,
             key,
             finished: false,
+        }
+    }
+
+    /// Registers a context for the request being served on the current task, for a web layer
+    /// that cannot wrap the request's future. `parts` is read only if the request turns out to
+    /// be an outlier.
+    pub fn enter(
+        recorder: Arc<Recorder>,
+        ip: Option<IpAddr>,
+        group_by: Option<GroupBy>,
+        parts: Option<Box<dyn RequestParts>>,
+    ) -> Self {
+        Self::new(recorder, ip, group_by, parts, Some(current_key()))
+    }
+
+    /// A context that the handler finds only while a future wrapped in [`scope`](Self::scope)
+    /// is polled (or dropped).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use fmd_core::context::{self, ContextGuard};
+    /// let (recorder, _queue) = fmd_core::Recorder::new(10);
+    /// let guard = ContextGuard::scoped(recorder, None, None, None);
+    /// let handler = async { context::set_group_by("inside") };
+    /// let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// assert!(runtime.block_on(guard.scope(handler)));
+    /// assert!(!context::set_group_by("outside"));
+    /// ```
+    pub fn scoped(
+        recorder: Arc<Recorder>,
+        ip: Option<IpAddr>,
+        group_by: Option<GroupBy>,
+        parts: Option<Box<dyn RequestParts>>,
+    ) -> Self {
+        Self::new(recorder, ip, group_by, parts, None)
+    }
+
+    /// Wraps the request's future: while it is polled or dropped, [`current`] is this request.
+    pub fn scope<F: std::future::Future>(
+        &self,
+        future: F,
+    ) -> tokio::task::futures::TaskLocalFuture<Arc<RequestContext>, F> {
+        SCOPE.scope(self.ctx.clone(), future)
+    }
+
+    /// The endpoint whose monitored handler ran for this request, once it has ended.
+    pub fn handled_by(&self) -> Option<&'static Endpoint> {
+        self.ctx.state().run.as_ref().map(|run| run.endpoint)
+    }
+
+    /// Attributes a request that no monitored handler ran for to `endpoint`, timed from
+    /// `started` until now: the web layer knows which endpoint its route leads to (a request
+    /// the framework rejected before calling the handler). Does nothing if a handler ran; at
+    /// level 0 only moves the endpoint's last request time, as its handler would.
+    pub fn attribute(&self, endpoint: &'static Endpoint, started: Instant) {
+        match endpoint.level() {
+            crate::registry::LEVEL_INACTIVE => return,
+            0 => return endpoint.touch(crate::Clock::coarse_secs()),
+            _ => {}
+        }
+        let mut state = self.ctx.state();
+        if state.run.is_none() {
+            let started_us = crate::Clock::micros_at(started);
+            endpoint.touch(started_us / 1_000_000);
+            state.run = Some(HandlerRun {
+                endpoint,
+                started: started_us,
+                duration_us: started.elapsed().as_micros() as u64,
+                outcome: Outcome::Completed,
+                detail: None,
+                trail: None,
+            });
         }
     }
 
@@ -272,13 +353,11 @@ impl ContextGuard {
     }
 
     fn unregister(&self) {
-        let mut map = lock(shard(&self.key));
+        let Some(key) = self.key else { return };
+        let mut map = lock(shard(&key));
         // Only remove our own entry: a leaked guard must not unregister a later request's.
-        if map
-            .get(&self.key)
-            .is_some_and(|c| Arc::ptr_eq(c, &self.ctx))
-        {
-            map.remove(&self.key);
+        if map.get(&key).is_some_and(|c| Arc::ptr_eq(c, &self.ctx)) {
+            map.remove(&key);
         }
     }
 }
@@ -294,7 +373,8 @@ impl Drop for ContextGuard {
     }
 }
 
-/// Whether any request was ever served through `Dashboard::bind` in this process.
+/// Whether any request was ever tracked by a web adapter (`Dashboard::bind`, the tower layer)
+/// in this process.
 #[inline]
 pub fn bound() -> bool {
     BOUND.load(Ordering::Relaxed)
@@ -306,12 +386,15 @@ pub fn current() -> Option<Arc<RequestContext>> {
     if !BOUND.load(Ordering::Relaxed) {
         return None;
     }
+    if let Ok(ctx) = SCOPE.try_with(Arc::clone) {
+        return Some(ctx);
+    }
     let key = current_key();
     lock(shard(&key)).get(&key).cloned()
 }
 
 /// Sets the group-by value of the current request, overriding the configured function. Returns
-/// false when called outside a request served through `Dashboard::bind`.
+/// false when called outside a request tracked by `Dashboard::bind` or `Dashboard::layer`.
 ///
 /// ```
 /// // Outside a bound request there is nothing to set.

@@ -1,12 +1,11 @@
 //! The JSON API under `/{custom_link}/api`. Every answer is JSON; errors are
 //! `{"error": "..."}` with a 4xx status (503 while the database is unavailable).
 
+use http::StatusCode;
 use serde::Serialize;
-use warp::http::StatusCode;
-use warp::reply::Response as Reply;
 
 use crate::auth::{Role, Session};
-use crate::routes::{blocking, csrf_header, json, json_error, Req};
+use crate::dispatch::{blocking, csrf_header, json, json_error, Reply, Req};
 use crate::time::{rfc3339, windows};
 use crate::{charts, reports};
 

@@ -1,14 +1,13 @@
 //! Server-rendered pages (Handlebars templates embedded in the binary, escaped by default).
 
 use handlebars::Handlebars;
+use http::StatusCode;
 use serde_json::{json, Value};
-use warp::http::StatusCode;
-use warp::reply::Response as Reply;
 
 use fmd_store::{InstanceRow, OverviewRow};
 
 use crate::auth::{Role, Session};
-use crate::routes::{blocking, html, role_name, Req};
+use crate::dispatch::{blocking, html, role_name, Reply, Req};
 use crate::time::{local, rfc3339, windows};
 
 /// Requests per page on the endpoint page.

@@ -1,25 +1,40 @@
-//! Request tracking around the user's app: a context registered before the app runs, finished
-//! with the status code the client receives.
+//! Request tracking over the `http` crate's types, named by no web framework: what the warp and
+//! tower adapters share. An adapter hands the request's head to [`Tracker::begin`] before the
+//! app runs, and the status the client receives to [`Tracker::finish`] after it.
+// Each adapter uses its part: with one framework's feature alone, the other's part is unused.
+#![cfg_attr(not(all(feature = "warp", feature = "tower")), allow(dead_code))]
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
 
-use warp::http::{HeaderMap, Method};
-use warp::path::FullPath;
-use warp::reject::{
-    InvalidHeader, InvalidQuery, LengthRequired, MethodNotAllowed, MissingCookie, MissingHeader,
-    PayloadTooLarge, UnsupportedMediaType,
-};
-use warp::{Filter, Rejection};
+use http::{HeaderMap, Method};
 
 use fmd_core::context::{ContextGuard, RequestParts};
-use fmd_core::{Config, GroupByFn, Recorder, RequestInfo};
+use fmd_core::{Config, Endpoint, GroupByFn, Recorder, RequestInfo};
 
-/// What the group-by function and the proxy header need of a request.
+/// What tracking reads of a request, borrowed from the adapter's request.
+pub(crate) struct Head<'a> {
+    pub(crate) method: &'a Method,
+    pub(crate) path: &'a str,
+    pub(crate) query: Option<&'a str>,
+    pub(crate) headers: &'a HeaderMap,
+}
+
+/// How the handler finds its request's context.
+#[derive(Clone, Copy)]
+pub(crate) enum Reach {
+    /// Registered under the current task: the adapter cannot wrap the app's future (warp).
+    Task,
+    /// In a task-local scope the adapter puts around the app's future.
+    Scope,
+}
+
+/// A request's method, URL and headers, kept for an outlier.
 struct Parts {
     method: Method,
-    path: FullPath,
-    query: Option<String>,
+    url: String,
     headers: HeaderMap,
 }
 
@@ -29,10 +44,7 @@ impl RequestParts for Parts {
     }
 
     fn url(&self) -> String {
-        match &self.query {
-            Some(q) => format!("{}?{q}", self.path.as_str()),
-            None => self.path.as_str().to_owned(),
-        }
+        self.url.clone()
     }
 
     fn headers(&self) -> Vec<(String, String)> {
@@ -48,12 +60,14 @@ impl RequestParts for Parts {
     }
 }
 
-/// What tracking needs from the dashboard, cloned into the filter.
-#[derive(Clone)]
+/// What tracking needs from the dashboard; one per app, shared by every request.
 pub(crate) struct Tracker {
-    pub(crate) recorder: Arc<Recorder>,
-    pub(crate) proxy_header: Option<String>,
-    pub(crate) group_by: Option<GroupByFn>,
+    recorder: Arc<Recorder>,
+    proxy_header: Option<String>,
+    group_by: Option<GroupByFn>,
+    /// The dashboard's path, `/{custom_link}`: its own requests are not tracked.
+    prefix: String,
+    routes: Routes,
 }
 
 impl Tracker {
@@ -62,82 +76,127 @@ impl Tracker {
             recorder,
             proxy_header: config.trusted_proxy_header.clone(),
             group_by: config.group_by.clone(),
+            prefix: format!("/{}", config.custom_link),
+            routes: Routes::default(),
         }
     }
 
-    /// The filter that runs before the app: registers the request's context on the current
-    /// task and extracts the guard that records it. The request's method, path, query and
-    /// headers are extracted only when a group-by function or a proxy header needs them, or
-    /// while some endpoint is at level 2 or 3 (an outlier stores them): cloning every request's
-    /// header map would cost more than the rest of the tracking.
-    pub(crate) fn begin(
-        self,
-    ) -> impl Filter<Extract = (ContextGuard,), Error = std::convert::Infallible>
-           + Clone
-           + Send
-           + Sync
-           + 'static {
-        let query = warp::query::raw()
-            .map(Some)
-            .or(warp::any().map(|| None))
-            .unify();
-        let full = warp::method()
-            .and(warp::path::full())
-            .and(query)
-            .and(warp::header::headers_cloned())
-            .map(|method, path, query, headers| {
-                Some(Parts {
-                    method,
-                    path,
-                    query,
-                    headers,
-                })
-            })
-            // Boxed: its future holds a header map and more, which would otherwise be part of
-            // every request's future (and copied with it) even when the parts are not wanted.
-            .boxed();
-        // With a group-by function or a proxy header every request needs its parts; otherwise
-        // only while some endpoint is detailed. One filter type for both, so no boxed future.
-        let always = self.group_by.is_some() || self.proxy_header.is_some();
-        let wanted = warp::any()
-            .and_then(move || {
-                std::future::ready(if always || fmd_core::registry::any_detailed() {
-                    Ok(())
-                } else {
-                    Err(warp::reject::not_found())
-                })
-            })
-            .untuple_one();
-        let parts = wanted.and(full).or(warp::any().map(|| None)).unify();
-        warp::addr::remote()
-            .and(parts)
-            .map(move |peer, parts| self.enter(peer, parts))
+    /// Whether [`begin`](Self::begin) needs the request's head: with a group-by function or a
+    /// proxy header always, otherwise only while some endpoint is detailed (an outlier stores
+    /// the head). Reading and copying every request's headers would cost more than the rest of
+    /// the tracking.
+    pub(crate) fn wants_head(&self) -> bool {
+        self.group_by.is_some() || self.proxy_header.is_some() || fmd_core::registry::any_detailed()
     }
 
-    fn enter(&self, peer: Option<SocketAddr>, parts: Option<Parts>) -> ContextGuard {
-        let Some(parts) = parts else {
-            return ContextGuard::enter(self.recorder.clone(), peer.map(|p| p.ip()), None, None);
+    /// Whether `path` is the dashboard's own.
+    pub(crate) fn is_dashboard(&self, path: &str) -> bool {
+        path.strip_prefix(self.prefix.as_str())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    }
+
+    /// Starts tracking a request: its client address, group-by value and, while some endpoint
+    /// is detailed, its head for an outlier.
+    pub(crate) fn begin(
+        &self,
+        peer: Option<SocketAddr>,
+        head: Option<Head<'_>>,
+        reach: Reach,
+    ) -> ContextGuard {
+        let recorder = self.recorder.clone();
+        let enter = match reach {
+            Reach::Task => ContextGuard::enter,
+            Reach::Scope => ContextGuard::scoped,
         };
-        let ip = client_ip(self.proxy_header.as_deref(), peer, &parts.headers);
+        let Some(head) = head else {
+            return enter(recorder, peer.map(|p| p.ip()), None, None);
+        };
+        let ip = client_ip(self.proxy_header.as_deref(), peer, head.headers);
         let group_by = self.group_by.as_ref().and_then(|f| {
-            let info = RequestInfo {
-                method: parts.method.as_str().to_owned(),
-                path: parts.path.as_str().to_owned(),
-                query: parts.query.clone(),
+            f(&RequestInfo {
+                method: head.method.as_str().to_owned(),
+                path: head.path.to_owned(),
+                query: head.query.map(str::to_owned),
                 remote_addr: ip,
-                headers: parts
+                headers: head
                     .headers
                     .iter()
                     .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
                     .collect(),
-            };
-            f(&info)
+            })
         });
         let parts: Option<Box<dyn RequestParts>> = match fmd_core::registry::any_detailed() {
-            true => Some(Box::new(parts)),
+            true => Some(Box::new(Parts {
+                method: head.method.clone(),
+                url: match head.query {
+                    Some(q) => format!("{}?{q}", head.path),
+                    None => head.path.to_owned(),
+                },
+                headers: head.headers.clone(),
+            })),
             false => None,
         };
-        ContextGuard::enter(self.recorder.clone(), ip, group_by, parts)
+        enter(recorder, ip, group_by, parts)
+    }
+
+    /// Records the request with the status its client received. `route` is the method and
+    /// route pattern the framework matched, when it says: a request that reached a monitored
+    /// handler teaches the route's endpoint, and a later one the framework answered without
+    /// calling the handler (a body that does not parse) counts for that endpoint, timed from
+    /// `started`.
+    pub(crate) fn finish(
+        &self,
+        guard: ContextGuard,
+        status: u16,
+        route: Option<(&Method, &str)>,
+        started: Instant,
+    ) {
+        if let Some((method, route)) = route {
+            match guard.handled_by() {
+                Some(endpoint) => self.routes.learn(method, route, endpoint),
+                None => {
+                    if let Some(endpoint) = self.routes.find(method, route) {
+                        guard.attribute(endpoint, started);
+                    }
+                }
+            }
+        }
+        guard.finish(status);
+    }
+}
+
+/// The endpoint of each method a route serves.
+type Methods = Vec<(Method, &'static Endpoint)>;
+
+/// The endpoint each route leads to, learned from requests that reached their handler.
+#[derive(Default)]
+struct Routes {
+    by_route: RwLock<HashMap<Box<str>, Methods>>,
+}
+
+impl Routes {
+    fn find(&self, method: &Method, route: &str) -> Option<&'static Endpoint> {
+        // A panic while holding the lock leaves the map as it was (one insert at a time).
+        let map = self.by_route.read().unwrap_or_else(|e| e.into_inner());
+        map.get(route)?
+            .iter()
+            .find(|(m, _)| m == method)
+            .map(|(_, e)| *e)
+    }
+
+    fn learn(&self, method: &Method, route: &str, endpoint: &'static Endpoint) {
+        if self
+            .find(method, route)
+            .is_some_and(|known| std::ptr::eq(known, endpoint))
+        {
+            return;
+        }
+        let mut map = self.by_route.write().unwrap_or_else(|e| e.into_inner());
+        let methods = map.entry(route.into()).or_default();
+        match methods.iter_mut().find(|(m, _)| m == method) {
+            Some((_, known)) => *known = endpoint,
+            None => methods.push((method.clone(), endpoint)),
+        }
     }
 }
 
@@ -177,49 +236,6 @@ pub(crate) fn parse_forwarded_ip(value: &str) -> Option<IpAddr> {
         .and_then(|s| s.parse().ok())
 }
 
-/// The status warp answers an unhandled rejection with, following warp's own preference: a
-/// rejection other than 404/405 wins (the higher status first), then 405, then 404; a custom
-/// rejection is a 500.
-///
-/// warp keeps its mapping private, so it is mirrored here through the public rejection types.
-/// One approximation: a custom rejection combined with a 405 from another route reports 405.
-pub(crate) fn rejection_status(rejection: &Rejection) -> u16 {
-    if rejection.is_not_found() {
-        return 404;
-    }
-    let known: [(bool, u16); 9] = [
-        (rejection.find::<MethodNotAllowed>().is_some(), 405),
-        (rejection.find::<InvalidHeader>().is_some(), 400),
-        (rejection.find::<MissingHeader>().is_some(), 400),
-        (rejection.find::<MissingCookie>().is_some(), 400),
-        (rejection.find::<InvalidQuery>().is_some(), 400),
-        (
-            rejection
-                .find::<warp::filters::body::BodyDeserializeError>()
-                .is_some(),
-            400,
-        ),
-        (rejection.find::<LengthRequired>().is_some(), 411),
-        (rejection.find::<PayloadTooLarge>().is_some(), 413),
-        (rejection.find::<UnsupportedMediaType>().is_some(), 415),
-    ];
-    let found: Vec<u16> = known
-        .iter()
-        .filter(|(hit, _)| *hit)
-        .map(|(_, s)| *s)
-        .collect();
-    if found.is_empty() {
-        // Not a plain 404 and no known rejection: a custom one, which warp answers with 500.
-        return 500;
-    }
-    found
-        .iter()
-        .copied()
-        .filter(|s| *s != 405)
-        .max()
-        .unwrap_or(405)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,13 +253,13 @@ mod tests {
         assert_eq!(ip("unknown"), None);
     }
 
-    #[derive(Debug)]
-    struct Custom;
-    impl warp::reject::Reject for Custom {}
-
     #[test]
-    fn rejection_statuses_follow_warp() {
-        assert_eq!(rejection_status(&warp::reject::not_found()), 404);
-        assert_eq!(rejection_status(&warp::reject::custom(Custom)), 500);
+    fn the_dashboard_prefix_is_a_whole_segment() {
+        let (recorder, _rx) = Recorder::new(1);
+        let tracker = Tracker::new(&Config::default(), recorder);
+        assert!(tracker.is_dashboard("/dashboard"));
+        assert!(tracker.is_dashboard("/dashboard/api/overview"));
+        assert!(!tracker.is_dashboard("/dashboards"));
+        assert!(!tracker.is_dashboard("/"));
     }
 }

@@ -2,13 +2,14 @@
 #![allow(dead_code)]
 
 pub(crate) mod recorder;
+pub(crate) mod scenarios;
 
 use std::time::Duration;
 
 use reqwest::redirect::Policy;
 use reqwest::{Client, StatusCode};
 use tokio::sync::{oneshot, Mutex, MutexGuard};
-use warp::{Filter, Rejection, Reply};
+use warp::{Filter, Reply};
 
 /// Endpoint levels are process-wide, so the tests of one binary run one at a time.
 static SERIAL: Mutex<()> = Mutex::const_new(());
@@ -38,23 +39,63 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    pub(crate) async fn start<F, R>(config: fmd::Config, app: F) -> Server
+    /// `app` bound with `dashboard.bind` and served by warp.
+    pub(crate) async fn start<F, R, E>(config: fmd::Config, app: F) -> Server
     where
-        F: Filter<Extract = (R,), Error = Rejection> + Clone + Send + Sync + 'static,
+        F: Filter<Extract = (R,), Error = E> + Clone + Send + Sync + 'static,
         R: Reply,
+        E: fmd::AppError,
     {
+        Server::serve(config, |dashboard, listener, stopped| {
+            tokio::spawn(
+                warp::serve(dashboard.bind(app))
+                    .incoming(listener)
+                    .graceful(async {
+                        let _ = stopped.await;
+                    })
+                    .run(),
+            )
+        })
+        .await
+    }
+
+    /// The router `app` makes, with `dashboard.router()` merged and `dashboard.layer()` over
+    /// both, served by axum with the peers' addresses.
+    #[cfg(feature = "axum")]
+    pub(crate) async fn start_axum(
+        config: fmd::Config,
+        app: impl FnOnce(&fmd::Dashboard) -> axum::Router,
+    ) -> Server {
+        Server::serve(config, |dashboard, listener, stopped| {
+            let router = app(dashboard)
+                .merge(dashboard.router())
+                .layer(dashboard.layer());
+            let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+            tokio::spawn(async move {
+                axum::serve(listener, service)
+                    .with_graceful_shutdown(async {
+                        let _ = stopped.await;
+                    })
+                    .await
+                    .unwrap();
+            })
+        })
+        .await
+    }
+
+    async fn serve(
+        config: fmd::Config,
+        serve: impl FnOnce(
+            &fmd::Dashboard,
+            tokio::net::TcpListener,
+            oneshot::Receiver<()>,
+        ) -> tokio::task::JoinHandle<()>,
+    ) -> Server {
         let dashboard = fmd::Dashboard::new(config).await.expect("dashboard starts");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(
-            warp::serve(dashboard.bind(app))
-                .incoming(listener)
-                .graceful(async {
-                    let _ = stopped.await;
-                })
-                .run(),
-        );
+        let task = serve(&dashboard, listener, stopped);
         Server {
             base,
             dashboard,

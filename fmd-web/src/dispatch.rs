@@ -1,23 +1,24 @@
-//! The dashboard's routes under `/{custom_link}`: one dispatcher, so every path and method under
-//! the prefix gets an answer from the dashboard (JSON errors for the API, pages otherwise) and
-//! none falls through to the app.
+//! The dashboard's routes under `/{custom_link}`: one dispatcher over the `http` crate's types,
+//! so every path and method under the prefix gets an answer from the dashboard (JSON errors for
+//! the API, pages otherwise) and none falls through to the app. The warp and tower adapters
+//! hand it their requests.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
 use serde::Deserialize;
-use warp::http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
-use warp::path::Tail;
-use warp::reply::Response as Reply;
-use warp::{Filter, Rejection};
 
 use crate::auth::{Role, Session};
 use crate::track::client_ip;
 use crate::{api, pages, Inner};
 
 /// Largest request body the dashboard reads (login forms, level changes).
-const MAX_BODY: u64 = 64 * 1024;
+pub(crate) const MAX_BODY: u64 = 64 * 1024;
+
+/// A response of the dashboard, before an adapter gives it its framework's body type.
+pub(crate) type Reply = Response<Bytes>;
 
 /// One request to the dashboard, as the handlers see it.
 pub(crate) struct Req {
@@ -81,84 +82,19 @@ impl Req {
 pub(crate) const SESSION_COOKIE: &str = "fmd_session";
 pub(crate) const CSRF_COOKIE: &str = "fmd_csrf";
 
-pub(crate) fn dashboard(
+/// The dashboard's answer to one request under its prefix, whatever the framework.
+///
+/// `tail` is the path after the prefix. `body` is at most [`MAX_BODY`] bytes: the adapters
+/// answer [`too_large`] to a longer one without reading it.
+pub(crate) async fn serve(
     inner: Arc<Inner>,
-) -> impl Filter<Extract = (Reply,), Error = Rejection> + Clone + Send + Sync + 'static {
-    let link = inner.config.custom_link.clone();
-    let with_inner = warp::any().map(move || inner.clone());
-    let query = warp::query::raw()
-        .map(Some)
-        .or(warp::any().map(|| None))
-        .unify();
-    let common = warp::path::tail()
-        .and(warp::method())
-        .and(warp::header::headers_cloned())
-        .and(query)
-        .and(warp::addr::remote());
-    let without_body = warp::get()
-        .or(warp::head())
-        .unify()
-        .or(warp::delete())
-        .unify()
-        .and(common)
-        .and(warp::any().map(Bytes::new));
-    // No dashboard route takes a chunked body: one sent without a length is read as empty, so
-    // the route answers (405, 400) instead of warp's 411. Oversized bodies still get 413.
-    let body = warp::body::content_length_limit(MAX_BODY)
-        .and(warp::body::bytes())
-        .or_else(|rejection: Rejection| async move {
-            if rejection.find::<warp::reject::LengthRequired>().is_some() {
-                Ok((Bytes::new(),))
-            } else {
-                Err(rejection)
-            }
-        });
-    let with_body = warp::post().or(warp::put()).unify().and(common).and(body);
-    // Boxed behind the prefix: the routes' future is over a kilobyte, and unboxed it would be
-    // part of every request's future in `bind` (warp's `or` holds either side in place), copied
-    // each time the future moves. Boxing allocates only for requests under the prefix.
-    warp::path(link).and(
-        without_body
-            .or(with_body)
-            .unify()
-            .and(with_inner)
-            .and_then(dispatch)
-            .recover(recover)
-            .map(warp::Reply::into_response)
-            .boxed(),
-    )
-}
-
-/// warp's own rejections under the prefix (a method it does not serve, a body too large or
-/// without a length) as JSON errors.
-async fn recover(rejection: Rejection) -> Result<Reply, Rejection> {
-    let status = StatusCode::from_u16(crate::track::rejection_status(&rejection))
-        .unwrap_or(StatusCode::BAD_REQUEST);
-    let message = match status.as_u16() {
-        405 => "method not allowed here".to_owned(),
-        411 => "send a Content-Length header with the body".to_owned(),
-        413 => format!("the body is larger than {MAX_BODY} bytes"),
-        404 => "not found".to_owned(),
-        _ => format!("bad request: {rejection:?}"),
-    };
-    // No rejection under the prefix is a server error: report it as the client's.
-    let status = if status.is_server_error() {
-        StatusCode::BAD_REQUEST
-    } else {
-        status
-    };
-    Ok(json_error(status, &message))
-}
-
-async fn dispatch(
-    tail: Tail,
     method: Method,
-    headers: HeaderMap,
+    tail: &str,
     query: Option<String>,
+    headers: HeaderMap,
     peer: Option<SocketAddr>,
     body: Bytes,
-    inner: Arc<Inner>,
-) -> Result<Reply, Rejection> {
+) -> Reply {
     let req = Req {
         inner,
         method,
@@ -167,11 +103,10 @@ async fn dispatch(
         peer,
         body,
     };
-    let path = tail.as_str().to_owned();
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let segments: Vec<&str> = tail.split('/').filter(|s| !s.is_empty()).collect();
     let get = req.method == Method::GET || req.method == Method::HEAD;
     let post = req.method == Method::POST;
-    let response = match segments.as_slice() {
+    match segments.as_slice() {
         ["api", rest @ ..] => api::handle(&req, rest).await,
         ["static", file] if get => static_asset(file),
         [] if get => redirect(&format!("{}/overview", req.base())),
@@ -232,8 +167,15 @@ async fn dispatch(
             StatusCode::NOT_FOUND,
             "There is no such page in the dashboard.",
         ),
-    };
-    Ok(response)
+    }
+}
+
+/// The answer to a body over [`MAX_BODY`] bytes.
+pub(crate) fn too_large() -> Reply {
+    json_error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!("the body is larger than {MAX_BODY} bytes"),
+    )
 }
 
 fn to_login(req: &Req, next: &str) -> Reply {

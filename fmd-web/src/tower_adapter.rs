@@ -1,0 +1,382 @@
+//! The tower adapter: [`Dashboard::layer`] tracks every request of the service it wraps (an
+//! axum `Router`, a hyper or tonic service), [`Dashboard::service`] is the dashboard as a
+//! tower `Service`, and with feature `axum`, [`Dashboard::router`] is it as an axum `Router`.
+//!
+//! The layer owns each request's future, so the handler finds its request through a task-local
+//! scope around that future, and the record is finished when the response is ready or, for a
+//! cancelled or panicking request, when the future is dropped.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+
+use fmd_core::context::{ContextGuard, RequestContext};
+
+use crate::dispatch::{self, MAX_BODY};
+use crate::track::{Head, Reach, Tracker};
+use crate::{Dashboard, Inner};
+
+impl Dashboard {
+    /// A tower [`Layer`](tower_layer::Layer) that tracks every request of the service it wraps,
+    /// except the dashboard's own (under `/{custom_link}`).
+    ///
+    /// With axum, add it after the routes and the dashboard's [`router`](Self::router), and
+    /// serve with `into_make_service_with_connect_info::<SocketAddr>()` so the client's address
+    /// is known. axum applies a router's layer to each route, so a request that axum rejects
+    /// before the handler runs (a body that does not parse) still counts for the endpoint of
+    /// its route, once a request of that route has reached its handler.
+    ///
+    /// Any other tower service (hyper, tonic) takes it too, e.g. with
+    /// `tower::ServiceBuilder::new().layer(dashboard.layer()).service(app)`; insert the client's
+    /// `SocketAddr` into each request's extensions to record it.
+    ///
+    /// ```
+    /// # #[cfg(feature = "axum")]
+    /// # async fn run(dashboard: fmd_web::Dashboard) -> std::io::Result<()> {
+    /// use std::net::SocketAddr;
+    /// use axum::{routing::get, Router};
+    /// let app = Router::new()
+    ///     .route("/hello", get(|| async { "hello" }))
+    ///     .merge(dashboard.router())
+    ///     .layer(dashboard.layer());
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+    /// axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
+    /// # }
+    /// ```
+    pub fn layer(&self) -> TrackLayer {
+        TrackLayer {
+            tracker: self.inner.tracker.clone(),
+        }
+    }
+
+    /// The dashboard (pages and JSON API) as a tower `Service`, for requests whose path starts
+    /// with `/{custom_link}`; any other path is answered 404. Its responses' bodies are
+    /// [`Full<Bytes>`].
+    ///
+    /// ```
+    /// # async fn run(dashboard: fmd_web::Dashboard) {
+    /// use tower_service::Service;
+    /// let mut service = dashboard.service();
+    /// let request = http::Request::get("/dashboard/login").body(http_body_util::Empty::<bytes::Bytes>::new()).unwrap();
+    /// let response = service.call(request).await.unwrap();
+    /// assert_eq!(response.status(), 200);
+    /// # }
+    /// ```
+    pub fn service(&self) -> DashboardService {
+        DashboardService {
+            inner: self.inner.clone(),
+        }
+    }
+
+    /// The dashboard under `/{custom_link}` as an axum `Router`, to `merge` into the app's
+    /// router whatever its state type.
+    ///
+    /// ```
+    /// # async fn run(dashboard: fmd_web::Dashboard) {
+    /// use axum::{extract::State, routing::get, Router};
+    /// #[derive(Clone)]
+    /// struct AppState { greeting: &'static str }
+    /// async fn hello(State(state): State<AppState>) -> &'static str { state.greeting }
+    /// let app: Router = Router::new()
+    ///     .route("/hello", get(hello))
+    ///     .merge(dashboard.router())
+    ///     .layer(dashboard.layer())
+    ///     .with_state(AppState { greeting: "hello" });
+    /// # }
+    /// ```
+    #[cfg(feature = "axum")]
+    pub fn router<S>(&self) -> axum::Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        let prefix = self.path();
+        let service = self.service();
+        axum::Router::new()
+            .route_service(&prefix, service.clone())
+            .route_service(&format!("{prefix}/"), service.clone())
+            .route_service(&format!("{prefix}/{{*rest}}"), service)
+    }
+}
+
+/// The [`Layer`](tower_layer::Layer) of [`Dashboard::layer`].
+#[derive(Clone)]
+pub struct TrackLayer {
+    tracker: Arc<Tracker>,
+}
+
+impl std::fmt::Debug for TrackLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TrackLayer")
+    }
+}
+
+impl<S> tower_layer::Layer<S> for TrackLayer {
+    type Service = Track<S>;
+
+    fn layer(&self, inner: S) -> Track<S> {
+        Track {
+            inner,
+            tracker: self.tracker.clone(),
+        }
+    }
+}
+
+/// A service whose requests are tracked: what [`TrackLayer`] makes of the service it wraps.
+#[derive(Clone)]
+pub struct Track<S> {
+    inner: S,
+    tracker: Arc<Tracker>,
+}
+
+impl<S> std::fmt::Debug for Track<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Track")
+    }
+}
+
+impl<S, B, RB> tower_service::Service<Request<B>> for Track<S>
+where
+    S: tower_service::Service<Request<B>, Response = Response<RB>>,
+{
+    type Response = Response<RB>;
+    type Error = S::Error;
+    type Future = TrackFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let tracker = &self.tracker;
+        if tracker.is_dashboard(request.uri().path()) {
+            let inner = self.inner.call(request);
+            return TrackFuture {
+                state: State::Untracked { inner },
+            };
+        }
+        let head = tracker.wants_head().then(|| Head {
+            method: request.method(),
+            path: request.uri().path(),
+            query: request.uri().query(),
+            headers: request.headers(),
+        });
+        let guard = tracker.begin(peer(&request), head, Reach::Scope);
+        let route = route(&request).map(|route| {
+            Box::new(Route {
+                tracker: tracker.clone(),
+                method: request.method().clone(),
+                route,
+                started: Instant::now(),
+            })
+        });
+        TrackFuture {
+            state: State::Tracked {
+                inner: guard.scope(self.inner.call(request)),
+                pending: Some(Pending { guard, route }),
+            },
+        }
+    }
+}
+
+/// The client's address: axum's `ConnectInfo`, or a `SocketAddr` the server put in the
+/// request's extensions.
+fn peer<B>(request: &Request<B>) -> Option<SocketAddr> {
+    #[cfg(feature = "axum")]
+    if let Some(info) = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+    {
+        return Some(info.0);
+    }
+    request.extensions().get::<SocketAddr>().copied()
+}
+
+/// The route pattern the framework matched: axum's `MatchedPath`. Without axum, none.
+#[cfg(feature = "axum")]
+type RoutePattern = axum::extract::MatchedPath;
+#[cfg(not(feature = "axum"))]
+type RoutePattern = Infallible;
+
+fn route<B>(request: &Request<B>) -> Option<RoutePattern> {
+    #[cfg(feature = "axum")]
+    return request.extensions().get::<RoutePattern>().cloned();
+    #[cfg(not(feature = "axum"))]
+    {
+        let _ = request;
+        None
+    }
+}
+
+fn pattern(route: &RoutePattern) -> &str {
+    #[cfg(feature = "axum")]
+    return route.as_str();
+    #[cfg(not(feature = "axum"))]
+    match *route {}
+}
+
+/// The route a request matched, to learn its endpoint or count the request for it.
+struct Route {
+    tracker: Arc<Tracker>,
+    method: Method,
+    route: RoutePattern,
+    started: Instant,
+}
+
+/// A request being served: recorded when its response is ready, or when dropped before.
+struct Pending {
+    guard: ContextGuard,
+    route: Option<Box<Route>>,
+}
+
+impl Pending {
+    fn finish(self, status: u16) {
+        match self.route {
+            Some(r) => r.tracker.finish(
+                self.guard,
+                status,
+                Some((&r.method, pattern(&r.route))),
+                r.started,
+            ),
+            None => self.guard.finish(status),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`Track`].
+    pub struct TrackFuture<F> {
+        #[pin]
+        state: State<F>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = StateProj]
+    enum State<F> {
+        // A request of the app.
+        Tracked {
+            // Declared first, so it is dropped (inside its scope) before the record is made.
+            #[pin]
+            inner: tokio::task::futures::TaskLocalFuture<Arc<RequestContext>, F>,
+            pending: Option<Pending>,
+        },
+        // A request of the dashboard.
+        Untracked {
+            #[pin]
+            inner: F,
+        },
+    }
+}
+
+impl<F> std::fmt::Debug for TrackFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TrackFuture")
+    }
+}
+
+impl<F, RB, E> Future for TrackFuture<F>
+where
+    F: Future<Output = Result<Response<RB>, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            StateProj::Untracked { inner } => inner.poll(cx),
+            StateProj::Tracked { inner, pending } => {
+                let output = ready!(inner.poll(cx));
+                if let Some(pending) = pending.take() {
+                    // A service error ends the connection without a response: the server's fault.
+                    let status = output.as_ref().map_or(500, |r| r.status().as_u16());
+                    pending.finish(status);
+                }
+                Poll::Ready(output)
+            }
+        }
+    }
+}
+
+/// The dashboard as a tower `Service`: what [`Dashboard::service`] returns.
+#[derive(Clone)]
+pub struct DashboardService {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for DashboardService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DashboardService")
+    }
+}
+
+impl<B> tower_service::Service<Request<B>> for DashboardService
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let inner = self.inner.clone();
+        let peer = peer(&request);
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let prefix = format!("/{}", inner.config.custom_link);
+            let Some(tail) = parts
+                .uri
+                .path()
+                .strip_prefix(&prefix)
+                .filter(|t| t.is_empty() || t.starts_with('/'))
+            else {
+                let reply = dispatch::json_error(StatusCode::NOT_FOUND, "not a dashboard path");
+                return Ok(reply.map(Full::new));
+            };
+            let declared = parts
+                .headers
+                .get(http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+            if declared.is_some_and(|n| n > MAX_BODY) {
+                return Ok(dispatch::too_large().map(Full::new));
+            }
+            let body = match Limited::new(body, MAX_BODY as usize).collect().await {
+                Ok(collected) => collected.to_bytes(),
+                Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                    return Ok(dispatch::too_large().map(Full::new))
+                }
+                Err(e) => {
+                    let reply = dispatch::json_error(
+                        StatusCode::BAD_REQUEST,
+                        &format!("cannot read the body: {e}"),
+                    );
+                    return Ok(reply.map(Full::new));
+                }
+            };
+            let query = parts.uri.query().map(str::to_owned);
+            let reply = dispatch::serve(
+                inner.clone(),
+                parts.method,
+                tail,
+                query,
+                parts.headers,
+                peer,
+                body,
+            )
+            .await;
+            Ok(reply.map(Full::new))
+        })
+    }
+}
