@@ -14,7 +14,7 @@ use std::time::Duration;
 use common::run;
 use criterion::{criterion_group, criterion_main, Criterion};
 use fmd::monitored;
-use fmd_core::context::ContextGuard;
+use fmd_core::context::{RequestState, TaskGuard};
 
 #[derive(Debug)]
 struct Failure(u32);
@@ -52,7 +52,7 @@ fn bench(c: &mut Criterion) {
     });
     fmd_core::exception::install_panic_hook();
     // Registers a request context on this thread, as `bind` does for a request.
-    let _guard = ContextGuard::enter(recorder.clone(), None, None, None);
+    let _guard = TaskGuard::enter(recorder.clone(), RequestState::default());
     for e in fmd_core::registry::endpoints() {
         e.set_level(1);
     }

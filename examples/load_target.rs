@@ -1,8 +1,10 @@
-//! The service `scripts/load.sh` drives: the quickstart's fast endpoint, served bare (`--bare`:
-//! no dashboard at all) or through `dashboard.bind` at level 1.
+//! The service `scripts/load.sh` and `scripts/callgrind.sh` drive: the quickstart's fast
+//! endpoint, served bare (`--bare`: no dashboard at all) or tracked at level 1, on warp
+//! (`dashboard.bind`) or, with `--axum` (feature `axum`), on axum (`dashboard.layer()`).
 //!
-//! `cargo run --release --example load_target -- [--bare] [--level 1] [--port 9100]
-//! [--db fmd-load.db | --db postgres://...] [--prefix fmd_] [--instance NAME] [--queue 1000000]`.
+//! `cargo run --release --features axum --example load_target -- [--axum] [--bare] [--level 1]
+//! [--port 9100] [--db fmd-load.db | --db postgres://...] [--prefix fmd_] [--instance NAME]
+//! [--queue 1000000]`.
 //! On Ctrl-C (SIGINT) it prints `served N stored M dropped D`: responses the handler produced,
 //! requests of this instance the database holds after shutdown, and records dropped.
 //! Several of these on one PostgreSQL or MySQL database are the multi-instance test's service.
@@ -37,6 +39,7 @@ async fn main() -> Result<(), fmd::Error> {
     } else {
         format!("sqlite://{db}")
     };
+    let axum = std::env::args().any(|a| a == "--axum");
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let app = warp::path::end().and_then(index);
     let stop = async {
@@ -44,11 +47,15 @@ async fn main() -> Result<(), fmd::Error> {
     };
     if bare {
         println!("ready (bare) on {port}");
-        warp::serve(app)
-            .incoming(listener)
-            .graceful(stop)
-            .run()
-            .await;
+        if axum {
+            serve_axum(listener, axum_app(), stop).await?;
+        } else {
+            warp::serve(app)
+                .incoming(listener)
+                .graceful(stop)
+                .run()
+                .await;
+        }
         println!("served {} stored 0", SERVED.load(Ordering::Relaxed));
         return Ok(());
     }
@@ -68,11 +75,19 @@ async fn main() -> Result<(), fmd::Error> {
     }
     let dashboard = fmd::Dashboard::new(config.clone()).await?;
     println!("ready (bound) on {port}");
-    warp::serve(dashboard.bind(app))
-        .incoming(listener)
-        .graceful(stop)
-        .run()
-        .await;
+    if axum {
+        #[cfg(feature = "axum")]
+        let app = axum_app()
+            .merge(dashboard.router())
+            .layer(dashboard.layer());
+        serve_axum(listener, app, stop).await?;
+    } else {
+        warp::serve(dashboard.bind(app))
+            .incoming(listener)
+            .graceful(stop)
+            .run()
+            .await;
+    }
     dashboard.shutdown().await?;
     let store = fmd_store::Store::open(&config.database, &config.table_prefix)?;
     let id = store
@@ -93,4 +108,39 @@ async fn main() -> Result<(), fmd::Error> {
         dashboard.writer_stats().dropped()
     );
     Ok(())
+}
+
+#[cfg(feature = "axum")]
+type AxumApp = axum::Router;
+#[cfg(not(feature = "axum"))]
+type AxumApp = ();
+
+#[cfg(feature = "axum")]
+fn axum_app() -> AxumApp {
+    async fn handler() -> &'static str {
+        index().await.unwrap_or_default()
+    }
+    axum::Router::new().route("/", axum::routing::get(handler))
+}
+
+#[cfg(not(feature = "axum"))]
+fn axum_app() -> AxumApp {}
+
+async fn serve_axum(
+    listener: tokio::net::TcpListener,
+    app: AxumApp,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    #[cfg(feature = "axum")]
+    return axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(stop)
+    .await;
+    #[cfg(not(feature = "axum"))]
+    {
+        let _ = (listener, app, stop);
+        Err(std::io::Error::other("--axum needs the axum feature"))
+    }
 }

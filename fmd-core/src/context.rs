@@ -1,69 +1,34 @@
-//! The per-request context shared by the web layer and the `#[monitored]` wrapper.
+//! The per-request state shared by the web layer and the `#[monitored]` wrapper.
 //!
-//! Where the web layer owns the request's future (a tower layer), the context travels in a
-//! task-local scope around that future: [`ContextGuard::scoped`] and [`ContextGuard::scope`].
-//! warp's traits are sealed, so its adapter cannot wrap the app's future; there the two halves
-//! of a request meet through a key both sides can compute ([`ContextGuard::enter`]): the current
-//! tokio task (each connection, and each HTTP/2 stream, is served by its own task), or the
-//! current thread when running outside a task (`block_on`, as in `#[tokio::test]`).
+//! A web adapter starts a [`RequestState`] with what it knows of the request (the client's
+//! address, the configured group-by value, the head an outlier keeps); the monitored handler
+//! adds its run, a group-by value it sets and the errors it captures; the adapter records it
+//! with the status the client received ([`RequestState::finish`]). The handler finds the state
+//! of its request in one of two ways:
+//!
+//! - in a scope: where the adapter owns the request's future (a tower layer), it wraps it in
+//!   [`Scoped`], which moves the state into a thread-local slot for each poll;
+//! - by task: warp's traits are sealed, so its adapter cannot wrap the app's future. There a
+//!   [`TaskGuard`] registers the state under the current tokio task (each connection, and each
+//!   HTTP/2 stream, is served by its own task), or the current thread outside a task
+//!   (`block_on`, as in `#[tokio::test]`), and the adapter takes it back with
+//!   [`TaskGuard::take`] when the app's reply is ready.
 
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, Hash};
+use std::future::Future;
+use std::hash::{BuildHasher, BuildHasherDefault};
 use std::net::IpAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use crate::exception::CapturedError;
 use crate::profile::RequestDetail;
 use crate::record::{Recorder, RequestRecord};
 use crate::{Endpoint, GroupBy};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Key {
-    Task(tokio::task::Id),
-    Thread(std::thread::ThreadId),
-}
-
-fn current_key() -> Key {
-    match tokio::task::try_id() {
-        Some(id) => Key::Task(id),
-        None => Key::Thread(std::thread::current().id()),
-    }
-}
-
-const SHARDS: usize = 32;
-
-/// Task and thread ids are counters the runtime hands out, not input an attacker chooses.
-type IdBuild = BuildHasherDefault<crate::hash::IntHasher>;
-type Shard = Mutex<HashMap<Key, Arc<RequestContext>, IdBuild>>;
-
-static REGISTRY: LazyLock<Vec<Shard>> = LazyLock::new(|| {
-    (0..SHARDS)
-        .map(|_| Mutex::new(HashMap::with_hasher(IdBuild::default())))
-        .collect()
-});
-
-/// Whether any context was ever registered; lets monitored functions skip the lookup when
-/// nothing is bound. Set once and only read afterwards: a count of live contexts would be two
-/// contended read-modify-writes per request on a busy server.
-static BOUND: AtomicBool = AtomicBool::new(false);
-
-tokio::task_local! {
-    /// The request whose future is being polled, for adapters that own that future.
-    static SCOPE: Arc<RequestContext>;
-}
-
-fn shard(key: &Key) -> &'static Shard {
-    // The high bits: the map itself uses the low ones.
-    &REGISTRY[(IdBuild::default().hash_one(key) >> 59) as usize % SHARDS]
-}
-
-fn lock(shard: &Shard) -> std::sync::MutexGuard<'_, HashMap<Key, Arc<RequestContext>, IdBuild>> {
-    // A panic while holding the lock cannot leave the map inconsistent (insert and remove are
-    // single calls), so a poisoned lock is safe to use.
-    shard.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// How a monitored handler ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,7 +53,7 @@ impl Outcome {
     }
 }
 
-/// What the monitored handler reports into its request's context.
+/// What the monitored handler reports into its request's state.
 #[derive(Debug, Clone)]
 pub struct HandlerRun {
     /// The endpoint.
@@ -116,79 +81,152 @@ pub trait RequestParts: Send + Sync {
     fn headers(&self) -> Vec<(String, String)>;
 }
 
-#[derive(Debug, Default)]
-struct State {
-    group_by: Option<GroupBy>,
-    run: Option<HandlerRun>,
-    exceptions: Vec<CapturedError>,
-}
-
-/// Exceptions kept per request at most: a loop capturing on every iteration would otherwise
-/// grow the request without bound.
-pub const MAX_EXCEPTIONS: usize = 100;
-
-/// One request's context.
-#[derive(Debug)]
-pub struct RequestContext {
-    recorder: Arc<Recorder>,
-    ip: Option<IpAddr>,
-    parts: Option<Box<dyn RequestParts>>,
-    state: Mutex<State>,
-}
-
 impl std::fmt::Debug for dyn RequestParts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}", self.method(), self.url())
     }
 }
 
-impl RequestContext {
-    fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+/// Exceptions kept per request at most: a loop capturing on every iteration would otherwise
+/// grow the request without bound.
+pub const MAX_EXCEPTIONS: usize = 100;
+
+/// What a request's handler hands to it while it runs: the handler's run, a group-by value,
+/// captured errors, and the framework's error behind the answer. Kept small (88 bytes): a
+/// scope moves it in and out of a thread-local slot on every poll.
+#[derive(Debug, Default)]
+pub struct Handed {
+    run: Option<HandlerRun>,
+    group_by: Option<Box<GroupBy>>,
+    exceptions: Vec<CapturedError>,
+    /// The framework's error behind a 5xx answer, if the adapter saw one.
+    rejection: Option<Box<str>>,
+}
+
+impl Handed {
+    /// The endpoint whose monitored handler ran for this request, once it has ended.
+    pub fn handled_by(&self) -> Option<&'static Endpoint> {
+        self.run.as_ref().map(|run| run.endpoint)
     }
 
-    /// Called by the monitored wrapper when its handler ends.
-    pub fn set_run(&self, run: HandlerRun) {
-        self.state().run = Some(run);
+    /// Attributes a request that no monitored handler ran for to `endpoint`, timed from
+    /// `started` until now: the web layer knows which endpoint its route leads to (a request
+    /// the framework rejected before calling the handler). Does nothing if a handler ran; at
+    /// level 0 only moves the endpoint's last request time, as its handler would.
+    pub fn attribute(&mut self, endpoint: &'static Endpoint, started: Instant) {
+        if self.run.is_some() {
+            return;
+        }
+        match endpoint.level() {
+            crate::registry::LEVEL_INACTIVE => {}
+            0 => endpoint.touch(crate::Clock::coarse_secs()),
+            _ => {
+                let started_us = crate::Clock::micros_at(started);
+                endpoint.touch(started_us / 1_000_000);
+                self.run = Some(HandlerRun {
+                    endpoint,
+                    started: started_us,
+                    duration_us: started.elapsed().as_micros() as u64,
+                    outcome: Outcome::Completed,
+                    detail: None,
+                    trail: None,
+                });
+            }
+        }
+    }
+
+    /// Notes the framework's own error that the request is answered for (a warp rejection),
+    /// described: an exception of the request's endpoint if the answer is a 5xx and no error
+    /// returned by the handler is behind it.
+    pub fn set_rejection(&mut self, description: String) {
+        self.rejection = Some(description.into_boxed_str());
+    }
+
+    pub(crate) fn set_run(&mut self, run: HandlerRun) {
+        self.run = Some(run);
+    }
+
+    fn set_group_by(&mut self, value: GroupBy) {
+        self.group_by = Some(Box::new(value));
     }
 
     /// Adds an exception captured while the request runs; false beyond [`MAX_EXCEPTIONS`].
-    pub fn add_exception(&self, exception: CapturedError) -> bool {
-        let mut state = self.state();
-        if state.exceptions.len() >= MAX_EXCEPTIONS {
+    pub(crate) fn add_exception(&mut self, exception: CapturedError) -> bool {
+        if self.exceptions.len() >= MAX_EXCEPTIONS {
             return false;
         }
-        state.exceptions.push(exception);
+        self.exceptions.push(exception);
         true
     }
+}
 
-    /// Overrides the group-by value.
-    pub fn set_group_by(&self, value: GroupBy) {
-        self.state().group_by = Some(value);
+/// One request as the web layer and its handler see it, until it is recorded.
+#[derive(Debug, Default)]
+pub struct RequestState {
+    /// What the handler hands to it.
+    pub handed: Handed,
+    ip: Option<IpAddr>,
+    parts: Option<Box<dyn RequestParts>>,
+}
+
+impl RequestState {
+    /// A request from `ip`, grouped by `group_by` unless its handler says otherwise; `parts`
+    /// is read only if the request turns out to be an outlier.
+    pub fn new(
+        ip: Option<IpAddr>,
+        group_by: Option<GroupBy>,
+        parts: Option<Box<dyn RequestParts>>,
+    ) -> Self {
+        RequestState {
+            handed: Handed {
+                group_by: group_by.map(Box::new),
+                ..Handed::default()
+            },
+            ip,
+            parts,
+        }
     }
 
-    fn finish(&self, status: Option<u16>, rejection: Option<String>) {
-        let (run, group_by, mut exceptions) = {
-            let mut state = self.state();
-            (
-                state.run.take(),
-                state.group_by.take(),
-                std::mem::take(&mut state.exceptions),
-            )
-        };
-        // A request no monitored handler ran for (unmatched, or an unannotated route) is not
-        // attributed to any endpoint.
+    /// Whether the request is an outlier whose head the web layer has yet to give
+    /// ([`set_parts`](Self::set_parts)).
+    pub fn wants_parts(&self) -> bool {
+        self.parts.is_none()
+            && self
+                .handed
+                .run
+                .as_ref()
+                .and_then(|r| r.detail.as_ref())
+                .is_some_and(|d| d.outlier.is_some())
+    }
+
+    /// The head an outlier stores.
+    pub fn set_parts(&mut self, parts: Box<dyn RequestParts>) {
+        self.parts = Some(parts);
+    }
+
+    /// Records the request with `status`, the status its client received (`None` when the web
+    /// layer saw no response: the handler panicked or the client went away). A request no
+    /// monitored handler ran for (unmatched, or an unannotated route) is not recorded: it
+    /// belongs to no endpoint.
+    pub fn finish(self, recorder: &Recorder, status: Option<u16>) {
+        let RequestState { handed, ip, parts } = self;
+        let Handed {
+            run,
+            group_by,
+            exceptions,
+            rejection,
+        } = handed;
         let Some(mut run) = run else { return };
         if !exceptions.is_empty() {
+            let mut exceptions = exceptions;
             let detail = run.detail.get_or_insert_with(Box::default);
             // Captured ones happened before the handler's end, where a panic is attached.
             exceptions.append(&mut detail.exceptions);
             detail.exceptions = exceptions;
         }
-        if let (Some(outlier), Some(parts)) = (
-            run.detail.as_mut().and_then(|d| d.outlier.as_mut()),
-            &self.parts,
-        ) {
+        if let (Some(outlier), Some(parts)) =
+            (run.detail.as_mut().and_then(|d| d.outlier.as_mut()), &parts)
+        {
             outlier.method = parts.method();
             outlier.url = parts.url();
             outlier.headers = crate::outlier::scrub(parts.headers());
@@ -197,14 +235,16 @@ impl RequestContext {
             (Outcome::Completed, Some(status)) => status,
             (outcome, _) => outcome.fallback_status(),
         };
-        // A 5xx with a returned error behind it is that error; without one, a 5xx that warp gave
-        // a rejection is the rejection; a 5xx reply the handler chose is no exception.
+        // A 5xx with a returned error behind it is that error; without one, a 5xx that the
+        // framework gave for its own error is that error; a 5xx reply the handler chose is no
+        // exception.
         let uncaught = match (run.trail.take(), rejection) {
             _ if status_code < 500 || run.outcome != Outcome::Completed => None,
             (Some(trail), _) => Some(trail.into_exception(&run.endpoint.meta)),
-            (None, Some(description)) => {
-                Some(CapturedError::rejection(&run.endpoint.meta, description))
-            }
+            (None, Some(description)) => Some(CapturedError::rejection(
+                &run.endpoint.meta,
+                description.into(),
+            )),
             (None, None) => None,
         };
         if let Some(exception) = uncaught {
@@ -213,162 +253,234 @@ impl RequestContext {
                 .exceptions
                 .push(exception);
         }
-        self.recorder.record(RequestRecord {
+        recorder.record(RequestRecord {
             endpoint: run.endpoint,
             time_requested: run.started,
             duration_us: run.duration_us,
             status_code,
-            ip: self.ip,
+            ip,
             group_by: group_by.map(|g| g.to_string()),
             detail: run.detail,
         });
     }
 }
 
-/// Owned by the web layer for the duration of one request: makes the request's context
-/// reachable from its handler, and records the request when finished or dropped.
-#[derive(Debug)]
-pub struct ContextGuard {
-    ctx: Arc<RequestContext>,
-    /// Where the context is registered, when it is found by task rather than by scope.
-    key: Option<Key>,
-    finished: bool,
+/// Whether any request was ever tracked; lets monitored functions skip the look-up when
+/// nothing is. Set once and only read afterwards: a count of live requests would be two
+/// contended read-modify-writes per request on a busy server.
+static BOUND: AtomicBool = AtomicBool::new(false);
+
+fn mark_bound() {
+    if !BOUND.load(Ordering::Relaxed) {
+        BOUND.store(true, Ordering::Relaxed);
+    }
 }
 
-impl ContextGuard {
-    fn new(
-        recorder: Arc<Recorder>,
-        ip: Option<IpAddr>,
-        group_by: Option<GroupBy>,
-        parts: Option<Box<dyn RequestParts>>,
-        key: Option<Key>,
-    ) -> Self {
-        let ctx = Arc::new(RequestContext {
-            recorder,
-            ip,
-            parts,
-            state: Mutex::new(State {
-                group_by,
-                ..State::default()
-            }),
-        });
-        if let Some(key) = key {
-            lock(shard(&key)).insert(key, ctx.clone());
-        }
-        if !BOUND.load(Ordering::Relaxed) {
-            BOUND.store(true, Ordering::Relaxed);
-        }
-        ContextGuard {
-            ctx,
-            key,
-            finished: false,
+thread_local! {
+    /// What the handler of the request whose [`Scoped`] future is being polled on this thread
+    /// hands to it; meaningful while [`IN_SCOPE`] is set.
+    static SCOPE: RefCell<Handed> = RefCell::new(Handed::default());
+    /// Whether a [`Scoped`] future is being polled on this thread: one load, without touching
+    /// the slot, for every look-up outside a scope.
+    static IN_SCOPE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Moves a request's handed state into the scope for as long as it lives, and back when
+/// dropped (also while unwinding), restoring what the scope held before (an outer request's).
+struct InScope<'a> {
+    handed: &'a mut Handed,
+    was_in_scope: bool,
+}
+
+impl<'a> InScope<'a> {
+    #[inline]
+    fn enter(handed: &'a mut Handed) -> Self {
+        SCOPE.with(|s| std::mem::swap(&mut *s.borrow_mut(), handed));
+        InScope {
+            handed,
+            was_in_scope: IN_SCOPE.replace(true),
         }
     }
+}
 
-    /// Registers a context for the request being served on the current task, for a web layer
-    /// that cannot wrap the request's future. `parts` is read only if the request turns out to
-    /// be an outlier.
-    pub fn enter(
-        recorder: Arc<Recorder>,
-        ip: Option<IpAddr>,
-        group_by: Option<GroupBy>,
-        parts: Option<Box<dyn RequestParts>>,
-    ) -> Self {
-        Self::new(recorder, ip, group_by, parts, Some(current_key()))
+impl Drop for InScope<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        IN_SCOPE.set(self.was_in_scope);
+        SCOPE.with(|s| std::mem::swap(&mut *s.borrow_mut(), self.handed));
     }
+}
 
-    /// A context that the handler finds only while a future wrapped in [`scope`](Self::scope)
-    /// is polled (or dropped).
+pin_project_lite::pin_project! {
+    /// A request's future with its state in scope: while the future is polled, and while it is
+    /// dropped unfinished, monitored handlers, [`set_group_by`] and `capture!` reach the state.
+    /// If dropped before the state was [taken](Scoped::take_state), the request is recorded as
+    /// answered with no response (the handler panicked, or the client went away).
     ///
     /// ```
-    /// # use std::sync::Arc;
-    /// # use fmd_core::context::{self, ContextGuard};
+    /// use fmd_core::context::{self, RequestState, Scoped};
     /// let (recorder, _queue) = fmd_core::Recorder::new(10);
-    /// let guard = ContextGuard::scoped(recorder, None, None, None);
     /// let handler = async { context::set_group_by("inside") };
+    /// let scoped = Scoped::new(recorder, RequestState::default(), handler);
     /// let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    /// assert!(runtime.block_on(guard.scope(handler)));
+    /// assert!(runtime.block_on(scoped));
     /// assert!(!context::set_group_by("outside"));
     /// ```
-    pub fn scoped(
+    pub struct Scoped<F> {
+        // Dropped inside the scope once it is ready or when the request is dropped, and so
+        // before the state is recorded.
+        #[pin]
+        inner: Option<F>,
+        state: Option<RequestState>,
         recorder: Arc<Recorder>,
-        ip: Option<IpAddr>,
-        group_by: Option<GroupBy>,
-        parts: Option<Box<dyn RequestParts>>,
-    ) -> Self {
-        Self::new(recorder, ip, group_by, parts, None)
     }
 
-    /// Wraps the request's future: while it is polled or dropped, [`current`] is this request.
-    pub fn scope<F: std::future::Future>(
-        &self,
-        future: F,
-    ) -> tokio::task::futures::TaskLocalFuture<Arc<RequestContext>, F> {
-        SCOPE.scope(self.ctx.clone(), future)
-    }
-
-    /// The endpoint whose monitored handler ran for this request, once it has ended.
-    pub fn handled_by(&self) -> Option<&'static Endpoint> {
-        self.ctx.state().run.as_ref().map(|run| run.endpoint)
-    }
-
-    /// Attributes a request that no monitored handler ran for to `endpoint`, timed from
-    /// `started` until now: the web layer knows which endpoint its route leads to (a request
-    /// the framework rejected before calling the handler). Does nothing if a handler ran; at
-    /// level 0 only moves the endpoint's last request time, as its handler would.
-    pub fn attribute(&self, endpoint: &'static Endpoint, started: Instant) {
-        match endpoint.level() {
-            crate::registry::LEVEL_INACTIVE => return,
-            0 => return endpoint.touch(crate::Clock::coarse_secs()),
-            _ => {}
-        }
-        let mut state = self.ctx.state();
-        if state.run.is_none() {
-            let started_us = crate::Clock::micros_at(started);
-            endpoint.touch(started_us / 1_000_000);
-            state.run = Some(HandlerRun {
-                endpoint,
-                started: started_us,
-                duration_us: started.elapsed().as_micros() as u64,
-                outcome: Outcome::Completed,
-                detail: None,
-                trail: None,
-            });
-        }
-    }
-
-    /// Records the request with the status code the client receives.
-    pub fn finish(mut self, status: u16) {
-        self.finished = true;
-        self.unregister();
-        self.ctx.finish(Some(status), None);
-    }
-
-    /// Records the request as answered with `status` for a rejection described by
-    /// `description`: a 5xx one is recorded as an exception of the request's endpoint.
-    pub fn finish_rejected(mut self, status: u16, description: String) {
-        self.finished = true;
-        self.unregister();
-        self.ctx.finish(Some(status), Some(description));
-    }
-
-    fn unregister(&self) {
-        let Some(key) = self.key else { return };
-        let mut map = lock(shard(&key));
-        // Only remove our own entry: a leaked guard must not unregister a later request's.
-        if map.get(&key).is_some_and(|c| Arc::ptr_eq(c, &self.ctx)) {
-            map.remove(&key);
+    impl<F> PinnedDrop for Scoped<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let mut this = this.project();
+            let Some(state) = this.state.as_mut() else { return };
+            if this.inner.as_ref().get_ref().is_some() {
+                let _in_scope = InScope::enter(&mut state.handed);
+                this.inner.set(None);
+            }
+            if let Some(state) = this.state.take() {
+                state.finish(this.recorder, None);
+            }
         }
     }
 }
 
-impl Drop for ContextGuard {
+impl<F> Scoped<F> {
+    /// Wraps the request's future `inner`.
+    pub fn new(recorder: Arc<Recorder>, state: RequestState, inner: F) -> Self {
+        mark_bound();
+        Scoped {
+            inner: Some(inner),
+            state: Some(state),
+            recorder,
+        }
+    }
+
+    /// The request's state, to record once its response is ready. `None` if taken before.
+    pub fn take_state(self: Pin<&mut Self>) -> Option<RequestState> {
+        self.project().state.take()
+    }
+
+    /// The recorder the state is recorded with.
+    pub fn recorder(&self) -> &Recorder {
+        &self.recorder
+    }
+}
+
+impl<F: Future> Future for Scoped<F> {
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let mut this = self.project();
+        let (Some(inner), Some(state)) = (this.inner.as_mut().as_pin_mut(), this.state.as_mut())
+        else {
+            panic!("a Scoped future is not polled after it is ready");
+        };
+        let _in_scope = InScope::enter(&mut state.handed);
+        let poll = inner.poll(cx);
+        if poll.is_ready() {
+            // Its drop may still record into the scope (a handler's guard, say).
+            this.inner.set(None);
+        }
+        poll
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Key {
+    Task(tokio::task::Id),
+    Thread(std::thread::ThreadId),
+}
+
+fn current_key() -> Key {
+    match tokio::task::try_id() {
+        Some(id) => Key::Task(id),
+        None => Key::Thread(std::thread::current().id()),
+    }
+}
+
+const SHARDS: usize = 32;
+
+/// Task and thread ids are counters the runtime hands out, not input an attacker chooses.
+type IdBuild = BuildHasherDefault<crate::hash::IntHasher>;
+type Shard = Mutex<HashMap<Key, RequestState, IdBuild>>;
+
+static TASKS: LazyLock<Vec<Shard>> = LazyLock::new(|| {
+    (0..SHARDS)
+        .map(|_| Mutex::new(HashMap::with_hasher(IdBuild::default())))
+        .collect()
+});
+
+fn shard(key: &Key) -> std::sync::MutexGuard<'static, HashMap<Key, RequestState, IdBuild>> {
+    // The high bits: the map itself uses the low ones.
+    let shard = &TASKS[(IdBuild::default().hash_one(key) >> 59) as usize % SHARDS];
+    // A panic while holding the lock cannot leave the map inconsistent (insert and remove are
+    // single calls), so a poisoned lock is safe to use.
+    shard.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A request's state registered under the current task, for a web layer that cannot wrap the
+/// request's future. If the state is still registered when the guard is dropped, the request
+/// is recorded as answered with no response (the handler panicked, or the client went away).
+///
+/// ```
+/// use fmd_core::context::{self, RequestState, TaskGuard};
+/// let (recorder, _queue) = fmd_core::Recorder::new(10);
+/// let guard = TaskGuard::enter(recorder, RequestState::default());
+/// assert!(context::set_group_by("in the request"));
+/// let state = TaskGuard::take().expect("registered under this thread");
+/// drop(guard);
+/// assert!(!context::set_group_by("after it"));
+/// ```
+#[derive(Debug)]
+pub struct TaskGuard {
+    key: Key,
+    recorder: Arc<Recorder>,
+}
+
+impl TaskGuard {
+    /// Registers `state` for the request being served on the current task.
+    pub fn enter(recorder: Arc<Recorder>, state: RequestState) -> Self {
+        let key = current_key();
+        shard(&key).insert(key, state);
+        if TAKEN.get() == Some(key) {
+            // A mark left by an earlier request of this task must not hide this one's state.
+            TAKEN.set(None);
+        }
+        mark_bound();
+        TaskGuard { key, recorder }
+    }
+
+    /// Takes the state of the request being served on the current task, to record it.
+    pub fn take() -> Option<RequestState> {
+        let key = current_key();
+        let state = shard(&key).remove(&key);
+        TAKEN.set(Some(key));
+        state
+    }
+}
+
+thread_local! {
+    /// The task whose state [`TaskGuard::take`] took last on this thread: its guard, dropped
+    /// right after, need not look for it.
+    static TAKEN: Cell<Option<Key>> = const { Cell::new(None) };
+}
+
+impl Drop for TaskGuard {
     fn drop(&mut self) {
-        if !self.finished {
-            // Dropped without a response: the handler panicked (the connection's task is
-            // unwinding) or the client went away.
-            self.unregister();
-            self.ctx.finish(None, None);
+        if TAKEN.get() == Some(self.key) {
+            TAKEN.set(None);
+            return;
+        }
+        let state = shard(&self.key).remove(&self.key);
+        if let Some(state) = state {
+            state.finish(&self.recorder, None);
         }
     }
 }
@@ -380,32 +492,33 @@ pub fn bound() -> bool {
     BOUND.load(Ordering::Relaxed)
 }
 
-/// The context of the request being served on the current task, if any.
+/// Runs `f` on what the handler hands to the request being served here, if any: the one in
+/// scope, else the one registered under the current task.
 #[inline]
-pub fn current() -> Option<Arc<RequestContext>> {
+pub fn with_current<R>(f: impl FnOnce(&mut Handed) -> R) -> Option<R> {
     if !BOUND.load(Ordering::Relaxed) {
         return None;
     }
-    if let Ok(ctx) = SCOPE.try_with(Arc::clone) {
-        return Some(ctx);
+    if IN_SCOPE.get() {
+        return Some(SCOPE.with(|s| f(&mut s.borrow_mut())));
     }
+    with_task(f)
+}
+
+#[inline(never)]
+fn with_task<R>(f: impl FnOnce(&mut Handed) -> R) -> Option<R> {
     let key = current_key();
-    lock(shard(&key)).get(&key).cloned()
+    shard(&key).get_mut(&key).map(|state| f(&mut state.handed))
 }
 
 /// Sets the group-by value of the current request, overriding the configured function. Returns
 /// false when called outside a request tracked by `Dashboard::bind` or `Dashboard::layer`.
 ///
 /// ```
-/// // Outside a bound request there is nothing to set.
+/// // Outside a tracked request there is nothing to set.
 /// assert!(!fmd_core::context::set_group_by(("User", 3)));
 /// ```
 pub fn set_group_by(value: impl Into<GroupBy>) -> bool {
-    match current() {
-        Some(ctx) => {
-            ctx.set_group_by(value.into());
-            true
-        }
-        None => false,
-    }
+    let value = value.into();
+    with_current(|handed| handed.set_group_by(value)).is_some()
 }

@@ -172,18 +172,18 @@ impl DynError for dyn Error + Send + Sync {
 }
 
 /// Records `err`, captured at `file:line`, with the request being served on this task. Returns
-/// whether a request took it: outside a request served through `Dashboard::bind` (or below
-/// level 1) nothing is recorded.
+/// whether a request took it: outside a request tracked by `Dashboard::bind` or
+/// `Dashboard::layer` (or below level 1) nothing is recorded.
 #[doc(hidden)]
 pub fn capture(
     (err, type_name): (&dyn Error, &'static str),
     file: &'static str,
     line: u32,
 ) -> bool {
-    let Some(ctx) = crate::context::current() else {
-        return false;
-    };
-    ctx.add_exception(CapturedError::from_error(err, type_name, file, line))
+    crate::context::with_current(|state| {
+        state.add_exception(CapturedError::from_error(err, type_name, file, line))
+    })
+    .unwrap_or(false)
 }
 
 thread_local! {

@@ -75,39 +75,44 @@ fn finish(
                 .push(panic);
         }
     }
-    match context::current() {
-        Some(ctx) => ctx.set_run(HandlerRun {
-            endpoint,
-            started,
-            duration_us,
-            outcome,
-            detail,
-            trail,
-        }),
-        None => {
-            // Outside warp the function's own `Err` is what ends the call: an error it returned
-            // is an exception, and the call a failed one.
-            let mut status_code = outcome.fallback_status();
-            if let Some(trail) =
-                trail.filter(|t| outcome == Outcome::Completed && t.returned_by(&endpoint.meta))
-            {
-                status_code = 500;
-                detail
-                    .get_or_insert_with(Box::default)
-                    .exceptions
-                    .push(trail.into_exception(&endpoint.meta));
-            }
-            record_default(RequestRecord {
-                endpoint,
-                time_requested: started,
-                duration_us,
-                status_code,
-                ip: None,
-                group_by: None,
-                detail,
-            })
-        }
+    let mut run = Some(HandlerRun {
+        endpoint,
+        started,
+        duration_us,
+        outcome,
+        detail,
+        trail,
+    });
+    if context::with_current(|state| state.set_run(run.take().expect("set once"))).is_some() {
+        return;
     }
+    let Some(HandlerRun {
+        mut detail, trail, ..
+    }) = run
+    else {
+        return;
+    };
+    // Outside a tracked request the function's own `Err` is what ends the call: an error it
+    // returned is an exception, and the call a failed one.
+    let mut status_code = outcome.fallback_status();
+    if let Some(trail) =
+        trail.filter(|t| outcome == Outcome::Completed && t.returned_by(&endpoint.meta))
+    {
+        status_code = 500;
+        detail
+            .get_or_insert_with(Box::default)
+            .exceptions
+            .push(trail.into_exception(&endpoint.meta));
+    }
+    record_default(RequestRecord {
+        endpoint,
+        time_requested: started,
+        duration_us,
+        status_code,
+        ip: None,
+        group_by: None,
+        detail,
+    })
 }
 
 pin_project_lite::pin_project! {

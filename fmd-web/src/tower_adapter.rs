@@ -2,15 +2,15 @@
 //! axum `Router`, a hyper or tonic service), [`Dashboard::service`] is the dashboard as a
 //! tower `Service`, and with feature `axum`, [`Dashboard::router`] is it as an axum `Router`.
 //!
-//! The layer owns each request's future, so the handler finds its request through a task-local
-//! scope around that future, and the record is finished when the response is ready or, for a
-//! cancelled or panicking request, when the future is dropped.
+//! The layer owns each request's future, so the handler finds its request's state in a scope
+//! around that future (`fmd_core::context::Scoped`); the request is recorded when the response
+//! is ready or, for a cancelled or panicking request, when the future is dropped.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{ready, Context, Poll};
 use std::time::Instant;
 
@@ -18,10 +18,11 @@ use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 
-use fmd_core::context::{ContextGuard, RequestContext};
+use fmd_core::context::{Handed, Scoped};
+use fmd_core::Endpoint;
 
 use crate::dispatch::{self, MAX_BODY};
-use crate::track::{Head, Reach, Tracker};
+use crate::track::{Head, Tracker};
 use crate::{Dashboard, Inner};
 
 impl Dashboard {
@@ -124,7 +125,10 @@ impl<S> tower_layer::Layer<S> for TrackLayer {
     fn layer(&self, inner: S) -> Track<S> {
         Track {
             inner,
-            tracker: self.tracker.clone(),
+            shared: Arc::new(Shared {
+                tracker: self.tracker.clone(),
+                memo: OnceLock::new(),
+            }),
         }
     }
 }
@@ -133,7 +137,31 @@ impl<S> tower_layer::Layer<S> for TrackLayer {
 #[derive(Clone)]
 pub struct Track<S> {
     inner: S,
+    shared: Arc<Shared>,
+}
+
+/// What the clones of one tracked service share.
+struct Shared {
     tracker: Arc<Tracker>,
+    /// The first route this service learned the endpoint of. axum layers each route's handler
+    /// of each method apart, so it is nearly always the only one: looked up without the
+    /// tracker's table, which is shared by every route.
+    memo: OnceLock<Learned>,
+}
+
+/// A route and the endpoint its handler is.
+struct Learned {
+    method: Method,
+    route: RoutePattern,
+    endpoint: &'static Endpoint,
+}
+
+impl Learned {
+    fn is(&self, method: &Method, route: &RoutePattern) -> bool {
+        let (a, b) = (pattern(&self.route), pattern(route));
+        // axum hands out clones of one string per route: the pointers match.
+        self.method == method && (std::ptr::eq(a, b) || a == b)
+    }
 }
 
 impl<S> std::fmt::Debug for Track<S> {
@@ -155,7 +183,7 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let tracker = &self.tracker;
+        let tracker = &self.shared.tracker;
         if tracker.is_dashboard(request.uri().path()) {
             let inner = self.inner.call(request);
             return TrackFuture {
@@ -168,19 +196,26 @@ where
             query: request.uri().query(),
             headers: request.headers(),
         });
-        let guard = tracker.begin(peer(&request), head, Reach::Scope);
-        let route = route(&request).map(|route| {
-            Box::new(Route {
-                tracker: tracker.clone(),
-                method: request.method().clone(),
-                route,
-                started: Instant::now(),
-            })
-        });
+        let state = tracker.state(peer(&request), head);
+        let route = match route(&request) {
+            None => Route::None,
+            Some(route) => match self.shared.memo.get() {
+                Some(learned) if learned.is(request.method(), route) => {
+                    Route::Known(learned.endpoint, Instant::now())
+                }
+                _ => Route::Unknown(Box::new((
+                    self.shared.clone(),
+                    request.method().clone(),
+                    route.clone(),
+                    Instant::now(),
+                ))),
+            },
+        };
+        let recorder = tracker.recorder().clone();
         TrackFuture {
             state: State::Tracked {
-                inner: guard.scope(self.inner.call(request)),
-                pending: Some(Pending { guard, route }),
+                inner: Scoped::new(recorder, state, self.inner.call(request)),
+                route,
             },
         }
     }
@@ -199,53 +234,67 @@ fn peer<B>(request: &Request<B>) -> Option<SocketAddr> {
     request.extensions().get::<SocketAddr>().copied()
 }
 
-/// The route pattern the framework matched: axum's `MatchedPath`. Without axum, none.
+/// The route pattern the framework matched: axum's `MatchedPath`.
 #[cfg(feature = "axum")]
 type RoutePattern = axum::extract::MatchedPath;
-#[cfg(not(feature = "axum"))]
-type RoutePattern = Infallible;
 
-fn route<B>(request: &Request<B>) -> Option<RoutePattern> {
-    #[cfg(feature = "axum")]
-    return request.extensions().get::<RoutePattern>().cloned();
-    #[cfg(not(feature = "axum"))]
-    {
-        let _ = request;
-        None
-    }
+/// Without axum no framework names the route: never made.
+#[cfg(not(feature = "axum"))]
+#[derive(Clone)]
+struct RoutePattern;
+
+fn route<B>(request: &Request<B>) -> Option<&RoutePattern> {
+    request.extensions().get::<RoutePattern>()
 }
 
 fn pattern(route: &RoutePattern) -> &str {
     #[cfg(feature = "axum")]
     return route.as_str();
     #[cfg(not(feature = "axum"))]
-    match *route {}
+    {
+        let _ = route;
+        ""
+    }
 }
 
-/// The route a request matched, to learn its endpoint or count the request for it.
-struct Route {
-    tracker: Arc<Tracker>,
-    method: Method,
-    route: RoutePattern,
-    started: Instant,
+/// What a request's route says of its endpoint, with the time the request started (for one
+/// the framework answers without calling the handler).
+enum Route {
+    /// The framework names no route.
+    None,
+    /// This service learned the route's endpoint.
+    Known(&'static Endpoint, Instant),
+    /// The route, to learn its endpoint from the handler or look it up in the tracker's table.
+    Unknown(Box<(Arc<Shared>, Method, RoutePattern, Instant)>),
 }
 
-/// A request being served: recorded when its response is ready, or when dropped before.
-struct Pending {
-    guard: ContextGuard,
-    route: Option<Box<Route>>,
-}
-
-impl Pending {
-    fn finish(self, status: u16) {
-        match self.route {
-            Some(r) => r.tracker.finish(
-                self.guard,
-                status,
-                Some((&r.method, pattern(&r.route))),
-                r.started,
-            ),
-            None => self.guard.finish(status),
+impl Route {
+    /// Learns the route's endpoint from the handler that ran, or attributes the request to the
+    /// endpoint learned before when none did.
+    fn settle(self, state: &mut Handed) {
+        match (self, state.handled_by()) {
+            (Route::None, _) | (Route::Known(..), Some(_)) => {}
+            (Route::Known(endpoint, started), None) => state.attribute(endpoint, started),
+            (Route::Unknown(unknown), handled) => {
+                let (shared, method, route, started) = *unknown;
+                match handled {
+                    Some(endpoint) => {
+                        shared
+                            .tracker
+                            .learn_route(&method, pattern(&route), endpoint);
+                        let _ = shared.memo.set(Learned {
+                            method,
+                            route,
+                            endpoint,
+                        });
+                    }
+                    None => {
+                        if let Some(e) = shared.tracker.route_endpoint(&method, pattern(&route)) {
+                            state.attribute(e, started);
+                        }
+                    }
+                }
+            }
         }
     }
 }
@@ -261,12 +310,12 @@ pin_project_lite::pin_project! {
 pin_project_lite::pin_project! {
     #[project = StateProj]
     enum State<F> {
-        // A request of the app.
+        // A request of the app: recorded when its response is ready, or by `Scoped` when it is
+        // dropped before (a panic, a client gone).
         Tracked {
-            // Declared first, so it is dropped (inside its scope) before the record is made.
             #[pin]
-            inner: tokio::task::futures::TaskLocalFuture<Arc<RequestContext>, F>,
-            pending: Option<Pending>,
+            inner: Scoped<F>,
+            route: Route,
         },
         // A request of the dashboard.
         Untracked {
@@ -291,12 +340,13 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
             StateProj::Untracked { inner } => inner.poll(cx),
-            StateProj::Tracked { inner, pending } => {
-                let output = ready!(inner.poll(cx));
-                if let Some(pending) = pending.take() {
+            StateProj::Tracked { mut inner, route } => {
+                let output = ready!(inner.as_mut().poll(cx));
+                if let Some(mut state) = inner.as_mut().take_state() {
+                    std::mem::replace(route, Route::None).settle(&mut state.handed);
                     // A service error ends the connection without a response: the server's fault.
                     let status = output.as_ref().map_or(500, |r| r.status().as_u16());
-                    pending.finish(status);
+                    state.finish(inner.recorder(), Some(status));
                 }
                 Poll::Ready(output)
             }

@@ -1,17 +1,18 @@
 //! Request tracking over the `http` crate's types, named by no web framework: what the warp and
-//! tower adapters share. An adapter hands the request's head to [`Tracker::begin`] before the
-//! app runs, and the status the client receives to [`Tracker::finish`] after it.
+//! tower adapters share. An adapter makes a request's state from its head
+//! ([`Tracker::state`]), puts it where the handler finds it, and records it with the status the
+//! client received (`RequestState::finish`); a framework that names the matched route lets
+//! the adapter learn each route's endpoint ([`Tracker::learn_route`]).
 // Each adapter uses its part: with one framework's feature alone, the other's part is unused.
 #![cfg_attr(not(all(feature = "warp", feature = "tower")), allow(dead_code))]
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, RwLock};
-use std::time::Instant;
 
 use http::{HeaderMap, Method};
 
-use fmd_core::context::{ContextGuard, RequestParts};
+use fmd_core::context::{RequestParts, RequestState};
 use fmd_core::{Config, Endpoint, GroupByFn, Recorder, RequestInfo};
 
 /// What tracking reads of a request, borrowed from the adapter's request.
@@ -22,20 +23,24 @@ pub(crate) struct Head<'a> {
     pub(crate) headers: &'a HeaderMap,
 }
 
-/// How the handler finds its request's context.
-#[derive(Clone, Copy)]
-pub(crate) enum Reach {
-    /// Registered under the current task: the adapter cannot wrap the app's future (warp).
-    Task,
-    /// In a task-local scope the adapter puts around the app's future.
-    Scope,
+/// A request's method, URL and headers, kept for an outlier.
+pub(crate) struct Parts {
+    pub(crate) method: Method,
+    pub(crate) url: String,
+    pub(crate) headers: HeaderMap,
 }
 
-/// A request's method, URL and headers, kept for an outlier.
-struct Parts {
-    method: Method,
-    url: String,
-    headers: HeaderMap,
+impl Parts {
+    pub(crate) fn new(head: &Head<'_>) -> Self {
+        Parts {
+            method: head.method.clone(),
+            url: match head.query {
+                Some(q) => format!("{}?{q}", head.path),
+                None => head.path.to_owned(),
+            },
+            headers: head.headers.clone(),
+        }
+    }
 }
 
 impl RequestParts for Parts {
@@ -81,12 +86,18 @@ impl Tracker {
         }
     }
 
-    /// Whether [`begin`](Self::begin) needs the request's head: with a group-by function or a
-    /// proxy header always, otherwise only while some endpoint is detailed (an outlier stores
-    /// the head). Reading and copying every request's headers would cost more than the rest of
-    /// the tracking.
+    /// Whether [`state`](Self::state) needs the request's head for every request: with a
+    /// group-by function or a proxy header.
+    pub(crate) fn needs_head(&self) -> bool {
+        self.group_by.is_some() || self.proxy_header.is_some()
+    }
+
+    /// Whether [`state`](Self::state) wants the request's head: always when it
+    /// [needs](Self::needs_head) it, otherwise while some endpoint is detailed (an outlier
+    /// stores the head). Reading and copying every request's headers would cost more than
+    /// the rest of the tracking.
     pub(crate) fn wants_head(&self) -> bool {
-        self.group_by.is_some() || self.proxy_header.is_some() || fmd_core::registry::any_detailed()
+        self.needs_head() || fmd_core::registry::any_detailed()
     }
 
     /// Whether `path` is the dashboard's own.
@@ -95,21 +106,16 @@ impl Tracker {
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
     }
 
-    /// Starts tracking a request: its client address, group-by value and, while some endpoint
-    /// is detailed, its head for an outlier.
-    pub(crate) fn begin(
-        &self,
-        peer: Option<SocketAddr>,
-        head: Option<Head<'_>>,
-        reach: Reach,
-    ) -> ContextGuard {
-        let recorder = self.recorder.clone();
-        let enter = match reach {
-            Reach::Task => ContextGuard::enter,
-            Reach::Scope => ContextGuard::scoped,
-        };
+    /// The recorder requests are recorded with.
+    pub(crate) fn recorder(&self) -> &Arc<Recorder> {
+        &self.recorder
+    }
+
+    /// A request's state as it starts: its client address, group-by value and, while some
+    /// endpoint is detailed, its head for an outlier.
+    pub(crate) fn state(&self, peer: Option<SocketAddr>, head: Option<Head<'_>>) -> RequestState {
         let Some(head) = head else {
-            return enter(recorder, peer.map(|p| p.ip()), None, None);
+            return RequestState::new(peer.map(|p| p.ip()), None, None);
         };
         let ip = client_ip(self.proxy_header.as_deref(), peer, head.headers);
         let group_by = self.group_by.as_ref().and_then(|f| {
@@ -126,42 +132,20 @@ impl Tracker {
             })
         });
         let parts: Option<Box<dyn RequestParts>> = match fmd_core::registry::any_detailed() {
-            true => Some(Box::new(Parts {
-                method: head.method.clone(),
-                url: match head.query {
-                    Some(q) => format!("{}?{q}", head.path),
-                    None => head.path.to_owned(),
-                },
-                headers: head.headers.clone(),
-            })),
+            true => Some(Box::new(Parts::new(&head))),
             false => None,
         };
-        enter(recorder, ip, group_by, parts)
+        RequestState::new(ip, group_by, parts)
     }
 
-    /// Records the request with the status its client received. `route` is the method and
-    /// route pattern the framework matched, when it says: a request that reached a monitored
-    /// handler teaches the route's endpoint, and a later one the framework answered without
-    /// calling the handler (a body that does not parse) counts for that endpoint, timed from
-    /// `started`.
-    pub(crate) fn finish(
-        &self,
-        guard: ContextGuard,
-        status: u16,
-        route: Option<(&Method, &str)>,
-        started: Instant,
-    ) {
-        if let Some((method, route)) = route {
-            match guard.handled_by() {
-                Some(endpoint) => self.routes.learn(method, route, endpoint),
-                None => {
-                    if let Some(endpoint) = self.routes.find(method, route) {
-                        guard.attribute(endpoint, started);
-                    }
-                }
-            }
-        }
-        guard.finish(status);
+    /// The endpoint learned for `route`, the route pattern the framework matched.
+    pub(crate) fn route_endpoint(&self, method: &Method, route: &str) -> Option<&'static Endpoint> {
+        self.routes.find(method, route)
+    }
+
+    /// Learns that `route` leads to `endpoint`: a request of it reached that handler.
+    pub(crate) fn learn_route(&self, method: &Method, route: &str, endpoint: &'static Endpoint) {
+        self.routes.learn(method, route, endpoint)
     }
 }
 

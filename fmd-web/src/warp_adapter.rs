@@ -1,15 +1,19 @@
 //! The warp adapter: [`Dashboard::bind`] and [`Dashboard::routes`].
 //!
 //! warp's `Filter` is sealed and `warp::service` refuses to run inside another route, so the
-//! adapter cannot wrap the app's future: it tracks with filters before the app (the context is
-//! registered under the connection's task, see `fmd_core::context`) and reads the app's reply
-//! or rejection after it.
+//! adapter cannot wrap the app's future in a scope. A cheap filter before the app registers
+//! the request's state under the connection's task (`fmd_core::context::TaskGuard`), and
+//! `warp::log::custom` around the app records it when the reply or rejection is ready, with
+//! the status warp answers and the request's head.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::StatusCode;
+use http::{HeaderMap, Method, StatusCode};
+use warp::filters::log::Info;
+use warp::filters::BoxedFilter;
 use warp::path::{FullPath, Tail};
 use warp::reject::{
     InvalidHeader, InvalidQuery, LengthRequired, MethodNotAllowed, MissingCookie, MissingHeader,
@@ -18,12 +22,11 @@ use warp::reject::{
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
-use crate::dispatch::{self, MAX_BODY};
-use crate::track::{Head, Reach};
-use crate::{Dashboard, Inner};
+use fmd_core::context::{self, TaskGuard};
 
-/// What the app produced: the reply, or the rejection warp answers for it.
-type Settled = Result<Response, Rejection>;
+use crate::dispatch::{self, MAX_BODY};
+use crate::track::{Head, Parts, Tracker};
+use crate::{Dashboard, Inner};
 
 mod sealed {
     pub trait Sealed {}
@@ -34,39 +37,59 @@ mod sealed {
 /// The error of an app that [`Dashboard::bind`] takes: warp's [`Rejection`], or
 /// [`Infallible`] for an app that ends in `.recover(..)` and so answers every request.
 pub trait AppError: sealed::Sealed + Send + Sync + Sized + 'static {
-    /// The app as a filter that never rejects: its rejection, if any, becomes a value.
+    /// `app` tracked: `begin` registers each request's state, `finish` (a `warp::log::custom`
+    /// wrapper) records it.
     #[doc(hidden)]
-    fn settle<F, R>(
-        app: F,
-    ) -> impl Filter<Extract = (Settled,), Error = Infallible> + Clone + Send + Sync + 'static
+    fn track<B, F, R, L>(begin: B, app: F, finish: L) -> BoxedFilter<(Response,)>
     where
+        B: Filter<Extract = (TaskGuard,), Error = Infallible> + Clone + Send + Sync + 'static,
         F: Filter<Extract = (R,), Error = Self> + Clone + Send + Sync + 'static,
-        R: Reply;
+        R: Reply,
+        L: Fn(Info<'_>) + Clone + Send + Sync + 'static;
 }
 
 impl AppError for Rejection {
-    fn settle<F, R>(
-        app: F,
-    ) -> impl Filter<Extract = (Settled,), Error = Infallible> + Clone + Send + Sync + 'static
+    fn track<B, F, R, L>(begin: B, app: F, finish: L) -> BoxedFilter<(Response,)>
     where
+        B: Filter<Extract = (TaskGuard,), Error = Infallible> + Clone + Send + Sync + 'static,
         F: Filter<Extract = (R,), Error = Self> + Clone + Send + Sync + 'static,
         R: Reply,
+        L: Fn(Info<'_>) + Clone + Send + Sync + 'static,
     {
-        app.map(|reply: R| Ok(reply.into_response()))
-            .or_else(|rejection| async move { Ok::<_, Infallible>((Err(rejection),)) })
+        let app = app.or_else(|rejection: Rejection| {
+            // Only a 5xx rejection is an exception: describing every 404 would cost for nothing.
+            if rejection_status(&rejection) >= 500 {
+                let description = format!("{rejection:?}");
+                context::with_current(|state| state.set_rejection(description));
+            }
+            std::future::ready(Err::<(R,), _>(rejection))
+        });
+        begin
+            .and(app.with(warp::log::custom(finish)))
+            .map(into_response)
+            .boxed()
     }
 }
 
 impl AppError for Infallible {
-    fn settle<F, R>(
-        app: F,
-    ) -> impl Filter<Extract = (Settled,), Error = Infallible> + Clone + Send + Sync + 'static
+    fn track<B, F, R, L>(begin: B, app: F, finish: L) -> BoxedFilter<(Response,)>
     where
+        B: Filter<Extract = (TaskGuard,), Error = Infallible> + Clone + Send + Sync + 'static,
         F: Filter<Extract = (R,), Error = Self> + Clone + Send + Sync + 'static,
         R: Reply,
+        L: Fn(Info<'_>) + Clone + Send + Sync + 'static,
     {
-        app.map(|reply: R| Ok(reply.into_response()))
+        begin
+            .and(app.with(warp::log::custom(finish)))
+            .map(into_response)
+            .boxed()
     }
+}
+
+/// The reply of a tracked request. Its guard was held until now so that a request dropped
+/// unfinished (a panic, a client gone) is still recorded; this one was, by `finish`.
+fn into_response<L: Reply>(_guard: TaskGuard, logged: L) -> Response {
+    logged.into_response()
 }
 
 impl Dashboard {
@@ -107,18 +130,17 @@ impl Dashboard {
         R: Reply,
         E: AppError,
     {
-        let tracked = begin(self.inner.clone()).and(E::settle(app)).and_then(
-            |guard: fmd_core::context::ContextGuard, settled: Settled| async move {
-                match &settled {
-                    Ok(response) => guard.finish(response.status().as_u16()),
-                    Err(rejection) => match rejection_status(rejection) {
-                        status @ 500.. => guard.finish_rejected(status, format!("{rejection:?}")),
-                        status => guard.finish(status),
-                    },
-                }
-                settled
-            },
-        );
+        let tracker = self.inner.tracker.clone();
+        let finishing = tracker.clone();
+        let finish = move |info: Info<'_>| finish(&finishing, info);
+        // Two shapes, one (boxed) type: the head is read before the app only when a group-by
+        // function or a proxy header needs it, so that a request that panics gets them too.
+        // Boxing also spares every request's future a copy of the app's, each time it moves.
+        let tracked = if tracker.needs_head() {
+            E::track(begin_with_head(tracker), app, finish)
+        } else {
+            E::track(begin(tracker), app, finish)
+        };
         dashboard(self.inner.clone()).or(tracked).unify()
     }
 
@@ -137,48 +159,72 @@ impl Dashboard {
     }
 }
 
-/// The filter that runs before the app: registers the request's context on the current task
-/// and extracts the guard that records it. The head is extracted only when tracking wants it.
+/// Registers each request's state under its task: knowing only its peer address, unless some
+/// endpoint is detailed (an outlier keeps the request's URL and headers): then with its head.
 fn begin(
-    inner: Arc<Inner>,
-) -> impl Filter<Extract = (fmd_core::context::ContextGuard,), Error = Infallible>
-       + Clone
-       + Send
-       + Sync
-       + 'static {
+    tracker: Arc<Tracker>,
+) -> impl Filter<Extract = (TaskGuard,), Error = Infallible> + Clone + Send + Sync + 'static {
+    let peer_only = tracker.clone();
+    // The common case first, so that it costs no second filter.
+    warp::addr::remote()
+        .and_then(move |peer: Option<SocketAddr>| {
+            std::future::ready(match fmd_core::registry::any_detailed() {
+                true => Err(warp::reject::not_found()),
+                false => Ok(TaskGuard::enter(
+                    peer_only.recorder().clone(),
+                    peer_only.state(peer, None),
+                )),
+            })
+        })
+        .or(begin_with_head(tracker))
+        .unify()
+}
+
+/// Registers each request's state under its task, from its head.
+fn begin_with_head(
+    tracker: Arc<Tracker>,
+) -> impl Filter<Extract = (TaskGuard,), Error = Infallible> + Clone + Send + Sync + 'static {
     let query = warp::query::raw()
         .map(Some)
         .or(warp::any().map(|| None))
         .unify();
-    let head = warp::method()
+    warp::addr::remote()
+        .and(warp::method())
         .and(warp::path::full())
         .and(query)
         .and(warp::header::headers_cloned())
-        .map(|method, path, query, headers| Some((method, path, query, headers)))
-        // Boxed: its future holds a header map and more, which would otherwise be part of
-        // every request's future (and copied with it) even when the head is not wanted.
-        .boxed();
-    let wants = inner.tracker.clone();
-    let wanted = warp::any()
-        .and_then(move || {
-            std::future::ready(match wants.wants_head() {
-                true => Ok(()),
-                false => Err(warp::reject::not_found()),
-            })
-        })
-        .untuple_one();
-    let head = wanted.and(head).or(warp::any().map(|| None)).unify();
-    warp::addr::remote().and(head).map(
-        move |peer, head: Option<(http::Method, FullPath, Option<String>, http::HeaderMap)>| {
-            let head = head.as_ref().map(|(method, path, query, headers)| Head {
-                method,
-                path: path.as_str(),
-                query: query.as_deref(),
-                headers,
-            });
-            inner.tracker.begin(peer, head, Reach::Task)
-        },
-    )
+        .map(
+            move |peer,
+                  method: Method,
+                  path: FullPath,
+                  query: Option<String>,
+                  headers: HeaderMap| {
+                let head = Head {
+                    method: &method,
+                    path: path.as_str(),
+                    query: query.as_deref(),
+                    headers: &headers,
+                };
+                TaskGuard::enter(tracker.recorder().clone(), tracker.state(peer, Some(head)))
+            },
+        )
+}
+
+/// Records the request being served on this task, with the status warp answers.
+fn finish(tracker: &Tracker, info: Info<'_>) {
+    let Some(mut state) = TaskGuard::take() else {
+        return;
+    };
+    if state.wants_parts() {
+        // An endpoint went detailed while the request ran, so begin did not read its head:
+        // without its query, which warp's log info does not show.
+        state.set_parts(Box::new(Parts {
+            method: info.method().clone(),
+            url: info.path().to_owned(),
+            headers: info.request_headers().clone(),
+        }));
+    }
+    state.finish(tracker.recorder(), Some(info.status().as_u16()));
 }
 
 /// The dashboard's routes as a warp filter.

@@ -46,7 +46,7 @@ impl Server {
         R: Reply,
         E: fmd::AppError,
     {
-        Server::serve(config, |dashboard, listener, stopped| {
+        Server::serve_with(config, |dashboard, listener, stopped| {
             tokio::spawn(
                 warp::serve(dashboard.bind(app))
                     .incoming(listener)
@@ -66,7 +66,7 @@ impl Server {
         config: fmd::Config,
         app: impl FnOnce(&fmd::Dashboard) -> axum::Router,
     ) -> Server {
-        Server::serve(config, |dashboard, listener, stopped| {
+        Server::serve_with(config, |dashboard, listener, stopped| {
             let router = app(dashboard)
                 .merge(dashboard.router())
                 .layer(dashboard.layer());
@@ -83,7 +83,8 @@ impl Server {
         .await
     }
 
-    async fn serve(
+    /// `serve` given the dashboard, a bound listener and the signal to stop, serves the app.
+    pub(crate) async fn serve_with(
         config: fmd::Config,
         serve: impl FnOnce(
             &fmd::Dashboard,

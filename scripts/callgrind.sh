@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# User-space instructions per request, counted by valgrind's callgrind: the quickstart's fast
+# endpoint served bare and tracked (level 1), on warp (`dashboard.bind`) and on axum
+# (`dashboard.layer()`). Instruction counts repeat from run to run, unlike timings.
+#
+#   scripts/callgrind.sh               # warp and axum, 1,000 and 3,000 requests each
+#   FRAMEWORKS=axum N1=500 N2=1500 scripts/callgrind.sh
+#
+# Each mode is served under callgrind twice, for N1 and for N2 requests (ab, 8 keep-alive
+# connections); the difference of the two totals over N2 - N1 is the cost of one request, with
+# start-up and shutdown cancelled out. Counted: the runtime's worker threads, which serve the
+# requests; not the main thread (it accepts connections, then counts the stored rows), the
+# writer (it runs apart from the requests; benches/writer.rs measures it), the watchdog or the
+# blocking pool. Needs valgrind and ab (apt-get install valgrind apache2-utils).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N1=${N1:-1000}
+N2=${N2:-3000}
+PORT=${PORT:-9200}
+LEVEL=${LEVEL:-1}
+FRAMEWORKS=${FRAMEWORKS:-"warp axum"}
+for tool in valgrind ab; do
+  command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install valgrind apache2-utils" >&2; exit 1; }
+done
+cargo build --release --features axum --example load_target >/dev/null 2>&1 ||
+  cargo build --release --features axum --example load_target
+bin=target/release/examples/load_target
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+count() { # flags n -> instructions of the counted threads
+  local flags=$1 n=$2
+  rm -rf "$work"/run && mkdir "$work"/run
+  # shellcheck disable=SC2086
+  valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$work/run/cg" \
+    "$bin" $flags --level "$LEVEL" --port "$PORT" --db "$work/run/fmd.db" >"$work/run/out" 2>"$work/run/err" &
+  local pid=$!
+  for _ in $(seq 600); do grep -q ready "$work/run/out" 2>/dev/null && break; sleep 0.2; done
+  grep -q ready "$work/run/out" || { echo "the server ($flags) did not start:" >&2; cat "$work/run/err" >&2; exit 1; }
+  ab -q -k -n "$n" -c 8 "http://127.0.0.1:$PORT/" >"$work/run/ab"
+  grep -q "Failed requests:        0" "$work/run/ab" || { echo "ab saw failures:" >&2; cat "$work/run/ab" >&2; exit 1; }
+  kill -INT "$pid"; wait "$pid" || true
+  local total=0 file
+  for file in "$work"/run/cg-*; do
+    grep -qE 'fn=\([0-9]+\) tokio::runtime::scheduler::multi_thread::worker::run$' "$file" || continue
+    total=$((total + $(awk '/^summary:/ {print $2}' "$file")))
+  done
+  echo "$total"
+}
+
+per_request() { # flags -> instructions per request
+  local a b
+  a=$(count "$1" "$N1")
+  b=$(count "$1" "$N2")
+  echo $(((b - a) / (N2 - N1)))
+}
+
+for framework in $FRAMEWORKS; do
+  extra=""
+  [ "$framework" = axum ] && extra="--axum"
+  bare=$(per_request "$extra --bare")
+  tracked=$(per_request "$extra")
+  echo "$framework: bare $bare, tracked (level $LEVEL) $tracked, added $((tracked - bare)) instructions per request"
+done
