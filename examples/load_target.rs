@@ -77,10 +77,12 @@ async fn main() -> Result<(), fmd::Error> {
     println!("ready (bound) on {port}");
     if axum {
         #[cfg(feature = "axum")]
-        let app = axum_app()
+        let tracked = axum_app()
             .merge(dashboard.router())
             .layer(dashboard.layer());
-        serve_axum(listener, app, stop).await?;
+        #[cfg(not(feature = "axum"))]
+        let tracked = axum_app();
+        serve_axum(listener, tracked, stop).await?;
     } else {
         warp::serve(dashboard.bind(app))
             .incoming(listener)
