@@ -1,6 +1,6 @@
 //! The service `scripts/load.sh` and `scripts/callgrind.sh` drive: the quickstart's fast
 //! endpoint, served bare (`--bare`: no dashboard at all) or tracked at level 1, on warp
-//! (`dashboard.bind`) or, with `--axum` (feature `axum`), on axum (`dashboard.layer()`).
+//! (`dashboard.bind`) or, with `--axum`, on axum (`dashboard.layer()`).
 //!
 //! `cargo run --release --features axum --example load_target -- [--axum] [--bare] [--level 1]
 //! [--port 9100] [--db fmd-load.db | --db postgres://...] [--prefix fmd_] [--instance NAME]
@@ -76,12 +76,9 @@ async fn main() -> Result<(), fmd::Error> {
     let dashboard = fmd::Dashboard::new(config.clone()).await?;
     println!("ready (bound) on {port}");
     if axum {
-        #[cfg(feature = "axum")]
         let tracked = axum_app()
             .merge(dashboard.router())
             .layer(dashboard.layer());
-        #[cfg(not(feature = "axum"))]
-        let tracked = axum_app();
         serve_axum(listener, tracked, stop).await?;
     } else {
         warp::serve(dashboard.bind(app))
@@ -112,37 +109,22 @@ async fn main() -> Result<(), fmd::Error> {
     Ok(())
 }
 
-#[cfg(feature = "axum")]
-type AxumApp = axum::Router;
-#[cfg(not(feature = "axum"))]
-type AxumApp = ();
-
-#[cfg(feature = "axum")]
-fn axum_app() -> AxumApp {
+fn axum_app() -> axum::Router {
     async fn handler() -> &'static str {
         index().await.unwrap_or_default()
     }
     axum::Router::new().route("/", axum::routing::get(handler))
 }
 
-#[cfg(not(feature = "axum"))]
-fn axum_app() -> AxumApp {}
-
 async fn serve_axum(
     listener: tokio::net::TcpListener,
-    app: AxumApp,
+    app: axum::Router,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    #[cfg(feature = "axum")]
-    return axum::serve(
+    axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(stop)
-    .await;
-    #[cfg(not(feature = "axum"))]
-    {
-        let _ = (listener, app, stop);
-        Err(std::io::Error::other("--axum needs the axum feature"))
-    }
+    .await
 }

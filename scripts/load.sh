@@ -22,7 +22,7 @@ CONNECTIONS=${CONNECTIONS:-32}
 PIN=${PIN:-0}
 LEVEL=${LEVEL:-1}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
-cargo build --release --example load_target >/dev/null 2>&1 || cargo build --release --example load_target
+cargo build --release --features axum --example load_target >/dev/null 2>&1 || cargo build --release --features axum --example load_target
 bin=target/release/examples/load_target
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
