@@ -309,7 +309,29 @@ async fn bad_parameters_get_json_errors_with_4xx() {
     }
     let r = admin.post(api("overview")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.headers()["allow"], "GET", "the route table's methods");
     assert!(r.json::<serde_json::Value>().await.unwrap()["error"].is_string());
+    let r = admin.get(api("users")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = admin.delete(api("users")).send().await.unwrap();
+    assert_eq!(r.headers()["allow"], "GET, POST");
+    let r = admin
+        .get(server.url("/dashboard/overview/more"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND, "no page has that path");
+    let r = admin
+        .post(server.url("/dashboard/overview"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("does not accept that method"));
     let r = admin
         .request(Method::PATCH, api("overview"))
         .send()

@@ -30,3 +30,31 @@ pub enum Error {
     #[error("cannot hash the configured password: {0}")]
     Password(String),
 }
+
+/// Why a dashboard request could not be answered from the database.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum DbError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] fmd_store::StoreError),
+    /// The blocking task that ran the query did not finish (a panic, or the runtime stopping).
+    #[error("the database call was interrupted")]
+    Interrupted,
+}
+
+/// A request's parameter is wrong: what to send instead.
+#[derive(Debug, Clone, serde::Serialize, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct BadRequest(pub(crate) String);
+
+impl From<String> for BadRequest {
+    fn from(why: String) -> Self {
+        BadRequest(why)
+    }
+}
+
+impl From<&str> for BadRequest {
+    fn from(why: &str) -> Self {
+        BadRequest(why.to_owned())
+    }
+}

@@ -5,28 +5,38 @@
 //!
 //! Application code uses it through the `fmd` facade crate.
 //!
-//! The map, bottom up: `track` (request tracking over `http` types, no framework) and
-//! `dispatch` (the dashboard's routes over `http` types) are what the adapters share;
-//! `warp_adapter` and `tower_adapter` are the adapters; `dashboard` is the `Dashboard`'s life
-//! (start-up, writer, graphs, retention, shutdown).
+//! The map, bottom up (a module uses only those above it):
+//!
+//! - `time`, `auth`, `track` (request tracking over `http` types, no framework), `templates`,
+//!   `assets`, `charts` and `reports` (the charts' and reports' computations), `error`;
+//! - `dashboard`: the `Dashboard`'s life (start-up, writer, custom graphs, retention, shutdown);
+//! - `web`: a dashboard request and the responses, over `http` types;
+//! - `views`: what the API and the pages both show;
+//! - `api` and `pages`, each by area (endpoints, charts, reports, exceptions, profiles,
+//!   settings);
+//! - `routes`: the route table and the dispatcher;
+//! - `warp_adapter` and `tower_adapter`: the frameworks.
 
 #![cfg_attr(not(any(feature = "warp", feature = "tower")), allow(dead_code))]
 
 mod api;
+mod assets;
 mod auth;
 mod charts;
 mod dashboard;
-mod dispatch;
 mod error;
-mod graphs;
 mod pages;
 mod reports;
+mod routes;
+mod templates;
 mod time;
 #[cfg(feature = "tower")]
 mod tower_adapter;
 mod track;
+mod views;
 #[cfg(feature = "warp")]
 mod warp_adapter;
+mod web;
 
 pub use dashboard::Dashboard;
 pub use error::Error;
@@ -34,5 +44,3 @@ pub use error::Error;
 pub use tower_adapter::{DashboardService, Track, TrackFuture, TrackLayer};
 #[cfg(feature = "warp")]
 pub use warp_adapter::AppError;
-
-pub(crate) use dashboard::Inner;

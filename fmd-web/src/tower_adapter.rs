@@ -21,9 +21,10 @@ use http_body_util::{BodyExt, Full, Limited};
 use fmd_core::context::{Handed, Scoped};
 use fmd_core::Endpoint;
 
-use crate::dispatch::{self, MAX_BODY};
+use crate::dashboard::{Dashboard, Inner};
+use crate::routes;
 use crate::track::{Head, Tracker};
-use crate::{Dashboard, Inner};
+use crate::web::{self, MAX_BODY};
 
 impl Dashboard {
     /// A tower [`Layer`](tower_layer::Layer) that tracks every request of the service it wraps,
@@ -392,7 +393,7 @@ where
                 .strip_prefix(&prefix)
                 .filter(|t| t.is_empty() || t.starts_with('/'))
             else {
-                let reply = dispatch::json_error(StatusCode::NOT_FOUND, "not a dashboard path");
+                let reply = web::json_error(StatusCode::NOT_FOUND, "not a dashboard path");
                 return Ok(reply.map(Full::new));
             };
             let declared = parts
@@ -400,15 +401,15 @@ where
                 .get(http::header::CONTENT_LENGTH)
                 .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
             if declared.is_some_and(|n| n > MAX_BODY) {
-                return Ok(dispatch::too_large().map(Full::new));
+                return Ok(web::too_large().map(Full::new));
             }
             let body = match Limited::new(body, MAX_BODY as usize).collect().await {
                 Ok(collected) => collected.to_bytes(),
                 Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-                    return Ok(dispatch::too_large().map(Full::new))
+                    return Ok(web::too_large().map(Full::new))
                 }
                 Err(e) => {
-                    let reply = dispatch::json_error(
+                    let reply = web::json_error(
                         StatusCode::BAD_REQUEST,
                         &format!("cannot read the body: {e}"),
                     );
@@ -416,7 +417,7 @@ where
                 }
             };
             let query = parts.uri.query().map(str::to_owned);
-            let reply = dispatch::serve(
+            let reply = routes::serve(
                 inner.clone(),
                 parts.method,
                 tail,

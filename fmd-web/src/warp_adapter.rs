@@ -24,9 +24,10 @@ use warp::{Filter, Rejection, Reply};
 
 use fmd_core::context::{self, TaskGuard};
 
-use crate::dispatch::{self, MAX_BODY};
+use crate::dashboard::{Dashboard, Inner};
+use crate::routes;
 use crate::track::{Head, Parts, Tracker};
-use crate::{Dashboard, Inner};
+use crate::web::{self, MAX_BODY};
 
 mod sealed {
     pub trait Sealed {}
@@ -261,13 +262,13 @@ fn dashboard(
             .and(with_inner)
             .then(
                 |tail: Tail, method, headers, query, peer, body, inner| async move {
-                    dispatch::serve(inner, method, tail.as_str(), query, headers, peer, body).await
+                    routes::serve(inner, method, tail.as_str(), query, headers, peer, body).await
                 },
             )
             .recover(|rejection: Rejection| async move {
                 match rejection.find::<PayloadTooLarge>() {
-                    Some(_) => Ok::<_, Infallible>(dispatch::too_large()),
-                    None => Ok(dispatch::json_error(
+                    Some(_) => Ok::<_, Infallible>(web::too_large()),
+                    None => Ok(web::json_error(
                         StatusCode::BAD_REQUEST,
                         &format!("bad request: {rejection:?}"),
                     )),

@@ -10,8 +10,11 @@ use fmd_core::{registry, Config, Endpoint, Recorder, WriterMsg};
 use fmd_store::writer::{self, WriterOptions};
 use fmd_store::Store;
 
+use crate::templates::Templates;
 use crate::track::Tracker;
-use crate::{auth, graphs, pages, Error};
+use crate::{auth, Error};
+
+pub(crate) mod graphs;
 
 /// How long a writer statement waits for a lock held by another connection before the write
 /// counts as failed and is retried later.
@@ -42,7 +45,7 @@ pub(crate) struct Inner {
     /// Endpoints of this binary by database id, to apply level changes in memory.
     pub(crate) by_id: HashMap<i64, &'static Endpoint>,
     pub(crate) auth: auth::Auth,
-    pub(crate) pages: pages::Pages,
+    pub(crate) templates: Templates,
     /// When this process started, for the settings page's uptime.
     pub(crate) started: std::time::Instant,
     /// The runtime `new` ran on, for custom graphs' tasks.
@@ -122,7 +125,7 @@ impl Dashboard {
         fmd_core::record::set_default(Some(recorder.clone()));
         let inner = Inner {
             tracker: Arc::new(Tracker::new(&config, recorder.clone())),
-            pages: pages::Pages::new(),
+            templates: Templates::new(),
             by_id: synced.iter().map(|(e, id, _)| (*id, *e)).collect(),
             config,
             store,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use fmd_core::{GraphValue, Schedule};
 
-use crate::Inner;
+use super::Inner;
 
 /// How long to wait before trying again to register a graph while the database is down.
 const REGISTER_RETRY: Duration = Duration::from_secs(30);

@@ -1,0 +1,132 @@
+//! The application's and each endpoint's charts, and the custom graphs.
+
+use http::StatusCode;
+
+use super::{chart_range, endpoint, instance_filter, parse_id, parse_id_of, ApiError};
+use crate::charts;
+use crate::time::rfc3339;
+use crate::views::{graph_items, request_item};
+use crate::web::{blocking, json, Reply, Req};
+
+/// The application's charts, over every endpoint.
+pub(crate) const APP_CHARTS: &str = "hourly, daily, versions, performance";
+
+/// One endpoint's charts.
+pub(crate) const ENDPOINT_CHARTS: &str =
+    "hourly, versions, users, user_versions, ip_versions, status";
+
+/// `GET charts/{kind}?from&to&instance`.
+pub(crate) async fn app_chart(req: &Req, kind: &str) -> Result<Reply, ApiError> {
+    if !APP_CHARTS.split(", ").any(|k| k == kind) {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no chart {kind:?}; the application's charts are {APP_CHARTS}"),
+        ));
+    }
+    let range = chart_range(req)?;
+    let instance = instance_filter(req).await?;
+    let colors = req.inner.config.colors.clone();
+    let kind = kind.to_owned();
+    let value = blocking(req, move |s| {
+        let endpoints = s.endpoints()?;
+        let names = charts::Names::new(&endpoints, &colors);
+        let (start, end) = (range.start, range.end);
+        Ok(match kind.as_str() {
+            "hourly" => charts::hourly(&range, &s.hour_counts(None, start, end, instance)?),
+            "daily" => charts::daily(&range, &s.hour_counts(None, start, end, instance)?, &names),
+            "versions" => {
+                charts::version_shares(&range, &s.hour_counts(None, start, end, instance)?, &names)
+            }
+            _ => charts::performance(&range, s.histograms(None, start, end, instance)?, &names),
+        })
+    })
+    .await?;
+    Ok(json(StatusCode::OK, &value))
+}
+
+/// How many error requests the status chart lists.
+pub(crate) const ERROR_REQUESTS: i64 = 50;
+
+/// `GET endpoints/{id}/charts/{kind}?from&to&instance`.
+pub(crate) async fn endpoint_chart(req: &Req, raw_id: &str, kind: &str) -> Result<Reply, ApiError> {
+    let id = parse_id(raw_id)?;
+    if !ENDPOINT_CHARTS.split(", ").any(|k| k == kind) {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no chart {kind:?}; an endpoint's charts are {ENDPOINT_CHARTS}"),
+        ));
+    }
+    let range = chart_range(req)?;
+    endpoint(req, id).await?;
+    let instance = instance_filter(req).await?;
+    let kind = kind.to_owned();
+    let value = blocking(req, move |s| {
+        let (start, end) = (range.start, range.end);
+        let counts = || s.hour_counts(Some(id), start, end, instance);
+        let samples = || s.samples(id, start, end, instance, charts::SAMPLE_LIMIT);
+        Ok(match kind.as_str() {
+            "hourly" => charts::hourly(&range, &counts()?),
+            "versions" => {
+                charts::version_boxes(&range, &counts()?, s.histograms(Some(id), start, end, instance)?)
+            }
+            "users" => {
+                let (rows, total) = samples()?;
+                charts::user_boxes(&range, &rows, total)
+            }
+            "user_versions" | "ip_versions" => {
+                let (rows, total) = samples()?;
+                let key = if kind == "ip_versions" { charts::Key::Ip } else { charts::Key::User };
+                charts::key_versions(&range, &counts()?, &rows, total, key)
+            }
+            _ => {
+                let codes = s.status_counts(id, start, end, instance, None)?;
+                let errors = s.error_requests(id, start, end, instance, ERROR_REQUESTS)?;
+                serde_json::json!({
+                    "from": range.from.to_string(),
+                    "to": range.to.to_string(),
+                    "timezone": range.tz.name(),
+                    "codes": codes.iter().map(|(code, n)| serde_json::json!({"status_code": code, "count": n})).collect::<Vec<_>>(),
+                    "errors": errors.into_iter().map(request_item).collect::<Vec<_>>(),
+                })
+            }
+        })
+    })
+    .await?;
+    Ok(json(StatusCode::OK, &value))
+}
+
+/// `GET graphs`.
+pub(crate) async fn graphs(req: &Req) -> Result<Reply, ApiError> {
+    let items = graph_items(req).await?;
+    Ok(json(StatusCode::OK, &items))
+}
+
+/// `GET graphs/{id}/data?from&to`: the values recorded in the range, oldest first.
+pub(crate) async fn graph_data(req: &Req, raw_id: &str) -> Result<Reply, ApiError> {
+    let id = parse_id_of(raw_id, "graph")?;
+    let range = chart_range(req)?;
+    let (graph, points) = blocking(req, move |s| {
+        let graph = s.graphs()?.into_iter().find(|g| g.id == id);
+        let points = match graph {
+            Some(_) => s.graph_values(id, range.start, range.end)?,
+            None => Vec::new(),
+        };
+        Ok((graph, points))
+    })
+    .await?;
+    let graph = graph
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no graph with id {id}")))?;
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "id": id,
+            "title": graph.title,
+            "from": range.from.to_string(),
+            "to": range.to.to_string(),
+            "timezone": range.tz.name(),
+            "start": rfc3339(range.start),
+            "end": rfc3339(range.end),
+            "points": points.into_iter().map(|(t, v)| serde_json::json!([rfc3339(t), v])).collect::<Vec<_>>(),
+        }),
+    ))
+}

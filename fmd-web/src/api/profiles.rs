@@ -1,0 +1,66 @@
+//! Outliers, profiles and the grouped profiler of an endpoint.
+
+use http::StatusCode;
+use serde::Serialize;
+
+use super::{endpoint, paging, parse_id, ApiError};
+use crate::time::rfc3339;
+use crate::views::{grouped_items, profile_item, ProfileItem, GROUPED_REQUESTS};
+use crate::web::{blocking, json, Reply, Req};
+
+#[derive(Serialize)]
+pub(crate) struct OutlierItem {
+    request: i64,
+    time_requested: String,
+    duration_ms: f64,
+    status_code: i32,
+    method: String,
+    url: String,
+    headers: Vec<(String, String)>,
+    cpu_percent: Vec<f32>,
+    memory_bytes: i64,
+    system_memory_bytes: i64,
+    stuck_after_ms: Option<f64>,
+    stack: Vec<fmd_store::StackFrame>,
+}
+
+pub(crate) async fn outliers(req: &Req, raw_id: &str) -> Result<Reply, ApiError> {
+    let id = parse_id(raw_id)?;
+    let (offset, limit) = paging(req.query.as_deref())?;
+    endpoint(req, id).await?;
+    let rows = blocking(req, move |s| s.outliers(id, offset, limit)).await?;
+    let items: Vec<OutlierItem> = rows
+        .into_iter()
+        .map(|o| OutlierItem {
+            request: o.request_id,
+            time_requested: rfc3339(o.time_requested),
+            duration_ms: o.duration_us as f64 / 1000.0,
+            status_code: o.status_code,
+            method: o.method,
+            url: o.url,
+            headers: o.headers,
+            cpu_percent: o.cpu_percent,
+            memory_bytes: o.memory_bytes,
+            system_memory_bytes: o.system_memory_bytes,
+            stuck_after_ms: o.stack.after_ms,
+            stack: o.stack.frames,
+        })
+        .collect();
+    Ok(json(StatusCode::OK, &items))
+}
+
+pub(crate) async fn profiler(req: &Req, raw_id: &str) -> Result<Reply, ApiError> {
+    let id = parse_id(raw_id)?;
+    let (offset, limit) = paging(req.query.as_deref())?;
+    endpoint(req, id).await?;
+    let rows = blocking(req, move |s| s.profiles(id, offset, limit)).await?;
+    let items: Vec<ProfileItem> = rows.into_iter().map(profile_item).collect();
+    Ok(json(StatusCode::OK, &items))
+}
+
+pub(crate) async fn grouped(req: &Req, raw_id: &str) -> Result<Reply, ApiError> {
+    let id = parse_id(raw_id)?;
+    let name = endpoint(req, id).await?.name;
+    let (stats, _) = blocking(req, move |s| s.grouped_profile(id, &name, GROUPED_REQUESTS)).await?;
+    Ok(json(StatusCode::OK, &grouped_items(stats)))
+}

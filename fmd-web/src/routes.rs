@@ -1,0 +1,297 @@
+//! The dashboard's routes under `/{custom_link}`: one table of method, path and handler for
+//! the pages and the JSON API, and the dispatcher over the `http` crate's types that the warp
+//! and tower adapters hand their requests to. Every path and method under the prefix gets an
+//! answer from the dashboard (JSON for the API, pages otherwise): a path the table knows with
+//! a method it does not is a 405 listing the methods it does, anything else a 404.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+
+use crate::api::{self, ApiError, Caller};
+use crate::auth::Session;
+use crate::dashboard::Inner;
+use crate::web::{json_error, redirect, Reply, Req};
+use crate::{assets, pages};
+
+/// A handler of a public route: the login form, static files.
+type PublicFn = for<'a> fn(&'a Req, &'a [&'a str]) -> BoxFuture<'a, Reply>;
+/// A handler of a page: only for a logged-in user, others are sent to the login form.
+type PageFn = for<'a> fn(&'a Req, &'a Session, &'a [&'a str]) -> BoxFuture<'a, Reply>;
+/// A handler of the JSON API: for a session or the security token, else a 401.
+type ApiFn =
+    for<'a> fn(&'a Req, &'a Caller, &'a [&'a str]) -> BoxFuture<'a, Result<Reply, ApiError>>;
+
+enum Handler {
+    Public(PublicFn),
+    Page(PageFn),
+    Api(ApiFn),
+}
+
+/// A route: its method, its path after the prefix (`{name}` matches one segment, handed to the
+/// handler in order) and its handler.
+struct Route {
+    method: Method,
+    path: &'static str,
+    handler: Handler,
+}
+
+const fn public(method: Method, path: &'static str, f: PublicFn) -> Route {
+    Route {
+        method,
+        path,
+        handler: Handler::Public(f),
+    }
+}
+
+const fn page(path: &'static str, f: PageFn) -> Route {
+    Route {
+        method: Method::GET,
+        path,
+        handler: Handler::Page(f),
+    }
+}
+
+const fn api(method: Method, path: &'static str, f: ApiFn) -> Route {
+    Route {
+        method,
+        path,
+        handler: Handler::Api(f),
+    }
+}
+
+use pages::{charts as chart_pages, endpoints as endpoint_pages};
+
+/// Every route of the dashboard.
+static ROUTES: &[Route] = &[
+    public(Method::GET, "", |r, _| {
+        Box::pin(async { redirect(&format!("{}/overview", r.base())) })
+    }),
+    public(Method::GET, "static/{file}", |_, p| {
+        Box::pin(async { assets::static_asset(p[0]) })
+    }),
+    public(Method::GET, "login", |r, _| {
+        Box::pin(async {
+            match r.session() {
+                Some(_) => redirect(&format!("{}/overview", r.base())),
+                None => pages::login(r, None, StatusCode::OK),
+            }
+        })
+    }),
+    public(Method::POST, "login", |r, _| {
+        Box::pin(pages::login::login(r))
+    }),
+    public(Method::POST, "logout", |r, _| {
+        Box::pin(async { pages::login::logout(r) })
+    }),
+    page("overview", |r, s, _| {
+        Box::pin(endpoint_pages::overview(r, s))
+    }),
+    page("endpoint/{id}", |r, s, p| {
+        Box::pin(endpoint_pages::endpoint(r, s, p[0]))
+    }),
+    page("endpoint/{id}/charts", |r, s, p| {
+        Box::pin(endpoint_pages::endpoint_tab(r, s, p[0], "charts"))
+    }),
+    page("endpoint/{id}/outliers", |r, s, p| {
+        Box::pin(endpoint_pages::endpoint_tab(r, s, p[0], "outliers"))
+    }),
+    page("endpoint/{id}/profiler", |r, s, p| {
+        Box::pin(endpoint_pages::endpoint_tab(r, s, p[0], "profiler"))
+    }),
+    page("endpoint/{id}/grouped-profiler", |r, s, p| {
+        Box::pin(endpoint_pages::endpoint_tab(r, s, p[0], "grouped-profiler"))
+    }),
+    page("endpoint/{id}/exceptions", |r, s, p| {
+        Box::pin(endpoint_pages::endpoint_tab(r, s, p[0], "exceptions"))
+    }),
+    page("charts", |r, s, _| Box::pin(chart_pages::charts(r, s))),
+    page("graphs", |r, s, _| Box::pin(chart_pages::graphs(r, s))),
+    page("reports", |r, s, _| Box::pin(pages::reports::reports(r, s))),
+    page("exceptions", |r, s, _| {
+        Box::pin(pages::exceptions::exceptions(r, s))
+    }),
+    page("settings", |r, s, _| {
+        Box::pin(pages::settings::settings(r, s, "status"))
+    }),
+    page("settings/users", |r, s, _| {
+        Box::pin(pages::settings::settings(r, s, "users"))
+    }),
+    page("settings/data", |r, s, _| {
+        Box::pin(pages::settings::settings(r, s, "data"))
+    }),
+    api(Method::GET, "api/overview", |r, _, _| {
+        Box::pin(api::endpoints::overview(r))
+    }),
+    api(Method::GET, "api/instances", |r, _, _| {
+        Box::pin(api::endpoints::instances(r))
+    }),
+    api(Method::GET, "api/endpoints/{id}/requests", |r, _, p| {
+        Box::pin(api::endpoints::requests(r, p[0]))
+    }),
+    api(Method::PUT, "api/endpoints/{id}/level", |r, c, p| {
+        Box::pin(api::endpoints::set_level(r, c, p[0]))
+    }),
+    api(Method::DELETE, "api/endpoints/{id}/data", |r, c, p| {
+        Box::pin(api::endpoints::delete_data(r, c, p[0]))
+    }),
+    api(Method::GET, "api/endpoints/{id}/outliers", |r, _, p| {
+        Box::pin(api::profiles::outliers(r, p[0]))
+    }),
+    api(Method::GET, "api/endpoints/{id}/profiler", |r, _, p| {
+        Box::pin(api::profiles::profiler(r, p[0]))
+    }),
+    api(
+        Method::GET,
+        "api/endpoints/{id}/grouped_profiler",
+        |r, _, p| Box::pin(api::profiles::grouped(r, p[0])),
+    ),
+    api(Method::GET, "api/endpoints/{id}/exceptions", |r, _, p| {
+        Box::pin(api::exceptions::endpoint_exceptions(r, p[0]))
+    }),
+    api(
+        Method::GET,
+        "api/endpoints/{id}/charts/{kind}",
+        |r, _, p| Box::pin(api::charts::endpoint_chart(r, p[0], p[1])),
+    ),
+    api(Method::GET, "api/functions/{id}/source", |r, _, p| {
+        Box::pin(api::exceptions::source(r, p[0]))
+    }),
+    api(Method::GET, "api/exceptions", |r, _, _| {
+        Box::pin(api::exceptions::exceptions(r, None))
+    }),
+    api(Method::DELETE, "api/exceptions/{id}", |r, c, p| {
+        Box::pin(api::exceptions::delete_group(r, c, p[0]))
+    }),
+    api(Method::GET, "api/charts/{kind}", |r, _, p| {
+        Box::pin(api::charts::app_chart(r, p[0]))
+    }),
+    api(Method::GET, "api/graphs", |r, _, _| {
+        Box::pin(api::charts::graphs(r))
+    }),
+    api(Method::GET, "api/graphs/{id}/data", |r, _, p| {
+        Box::pin(api::charts::graph_data(r, p[0]))
+    }),
+    api(Method::GET, "api/reports", |r, _, _| {
+        Box::pin(api::reports::report(r))
+    }),
+    api(Method::GET, "api/status", |r, _, _| {
+        Box::pin(api::settings::status(r))
+    }),
+    api(Method::POST, "api/prune", |r, c, _| {
+        Box::pin(api::settings::prune(r, c))
+    }),
+    api(Method::GET, "api/users", |r, c, _| {
+        Box::pin(api::settings::users(r, c))
+    }),
+    api(Method::POST, "api/users", |r, c, _| {
+        Box::pin(api::settings::add_user(r, c))
+    }),
+    api(Method::PUT, "api/users/{id}/password", |r, c, p| {
+        Box::pin(api::settings::set_password(r, c, p[0]))
+    }),
+    api(Method::DELETE, "api/users/{id}", |r, c, p| {
+        Box::pin(api::settings::delete_user(r, c, p[0]))
+    }),
+];
+
+impl Route {
+    /// The segments `{name}` matched, if the route's path is `segments`.
+    fn matches<'s>(&self, segments: &[&'s str]) -> Option<Vec<&'s str>> {
+        let mut pattern = self.path.split('/').filter(|s| !s.is_empty());
+        let mut params = Vec::new();
+        for segment in segments {
+            match pattern.next()? {
+                p if p.starts_with('{') => params.push(*segment),
+                p if p == *segment => {}
+                _ => return None,
+            }
+        }
+        pattern.next().is_none().then_some(params)
+    }
+
+    /// Whether it answers `method`: a GET route answers HEAD too.
+    fn answers(&self, method: &Method) -> bool {
+        self.method == method || (self.method == Method::GET && method == Method::HEAD)
+    }
+}
+
+/// The dashboard's answer to one request under its prefix, whatever the framework.
+///
+/// `tail` is the path after the prefix. `body` is at most [`MAX_BODY`](crate::web::MAX_BODY)
+/// bytes: the adapters answer `too_large` to a longer one without reading it.
+pub(crate) async fn serve(
+    inner: Arc<Inner>,
+    method: Method,
+    tail: &str,
+    query: Option<String>,
+    headers: HeaderMap,
+    peer: Option<SocketAddr>,
+    body: Bytes,
+) -> Reply {
+    let req = Req {
+        inner,
+        method,
+        headers,
+        query,
+        peer,
+        body,
+    };
+    let segments: Vec<&str> = tail.split('/').filter(|s| !s.is_empty()).collect();
+    let mut allowed: Vec<&Method> = Vec::new();
+    for route in ROUTES {
+        let Some(params) = route.matches(&segments) else {
+            continue;
+        };
+        if !route.answers(&req.method) {
+            allowed.push(&route.method);
+            continue;
+        }
+        return match &route.handler {
+            Handler::Public(f) => f(&req, &params).await,
+            Handler::Page(f) => match req.session() {
+                Some(session) => f(&req, &session, &params).await,
+                None => to_login(&req, &segments.join("/")),
+            },
+            Handler::Api(f) => match api::caller(&req) {
+                Ok(caller) => f(&req, &caller, &params).await,
+                Err(e) => Err(e),
+            }
+            .unwrap_or_else(ApiError::reply),
+        };
+    }
+    let is_api = segments.first() == Some(&"api");
+    let mut reply = match (allowed.is_empty(), is_api) {
+        (false, true) => json_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &format!("{} is not allowed on this route", req.method),
+        ),
+        (false, false) => pages::error(
+            &req,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "This page does not accept that method.",
+        ),
+        (true, true) => json_error(StatusCode::NOT_FOUND, "no such API route"),
+        (true, false) => pages::error(
+            &req,
+            StatusCode::NOT_FOUND,
+            "There is no such page in the dashboard.",
+        ),
+    };
+    if !allowed.is_empty() {
+        let allow: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
+        if let Ok(v) = HeaderValue::from_str(&allow.join(", ")) {
+            reply.headers_mut().insert(header::ALLOW, v);
+        }
+    }
+    reply
+}
+
+fn to_login(req: &Req, next: &str) -> Reply {
+    let next = serde_urlencoded::to_string([("next", format!("{}/{next}", req.base()))])
+        .unwrap_or_default();
+    redirect(&format!("{}/login?{next}", req.base()))
+}
