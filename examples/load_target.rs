@@ -2,7 +2,7 @@
 //! endpoint, served bare (`--bare`: no dashboard at all) or tracked at level 1, on warp
 //! (`dashboard.bind`) or, with `--axum`, on axum (`dashboard.layer()`).
 //!
-//! `cargo run --release --features axum --example load_target -- [--axum] [--bare] [--level 1]
+//! `cargo run --release --features axum --example load_target -- [--axum] [--bare [--noop-layer]] [--level 1]
 //! [--port 9100] [--db fmd-load.db | --db postgres://...] [--prefix fmd_] [--instance NAME]
 //! [--queue 1000000]`.
 //! On Ctrl-C (SIGINT) it prints `served N stored M dropped D`: responses the handler produced,
@@ -48,7 +48,22 @@ async fn main() -> Result<(), fmd::Error> {
     if bare {
         println!("ready (bare) on {port}");
         if axum {
-            serve_axum(listener, axum_app(), stop).await?;
+            let mut app = axum_app();
+            if std::env::args().any(|a| a == "--noop-layer") {
+                // The cost of any layer on axum's routes: what tracking's own cost is measured
+                // beside.
+                app = app.layer(tower_layer::Identity::new());
+            }
+            serve_axum(listener, app, stop).await?;
+        } else if std::env::args().any(|a| a == "--noop-layer") {
+            // A route under /dashboard before the app, untracked: what the dashboard's place
+            // in front of the app costs warp's routing, measured beside tracking.
+            let routes = warp::path("dashboard").map(|| "dashboard").or(app);
+            warp::serve(routes)
+                .incoming(listener)
+                .graceful(stop)
+                .run()
+                .await;
         } else {
             warp::serve(app)
                 .incoming(listener)

@@ -154,7 +154,15 @@ async fn main() -> Result<(), fmd::Error> {
     let dashboard = fmd::Dashboard::new(config.clone()).await?;
     demo::add_written_graph(&dashboard);
     let (listener, base) = demo::listen().await?;
-    demo::start("quickstart", &dashboard, &config, password_given, &base, demo).await?;
+    demo::start(
+        "quickstart",
+        &dashboard,
+        &config,
+        password_given,
+        &base,
+        demo,
+    )
+    .await?;
 
     warp::serve(dashboard.bind(app()))
         .incoming(listener)

@@ -3,7 +3,8 @@
 # endpoint served bare and tracked (level 1), on warp (`dashboard.bind`) and on axum
 # (`dashboard.layer()`). Instruction counts repeat from run to run, unlike timings.
 #
-#   scripts/callgrind.sh               # warp and axum, 1,000 and 3,000 requests each
+#   scripts/callgrind.sh               # warp and axum, 1,000 and 3,000 requests each, and each
+#                                      # with a layer (axum) or route (warp) that does nothing
 #   FRAMEWORKS=axum N1=500 N2=1500 scripts/callgrind.sh
 #
 # Each mode is served under callgrind twice, for N1 and for N2 requests (ab, 8 keep-alive
@@ -61,4 +62,8 @@ for framework in $FRAMEWORKS; do
   bare=$(per_request "$extra --bare")
   tracked=$(per_request "$extra")
   echo "$framework: bare $bare, tracked (level $LEVEL) $tracked, added $((tracked - bare)) instructions per request"
+  # The framework's own part: on axum any layer on a router's routes (its per-route boxing), on
+  # warp a route before the app (the dashboard's place); tracking is what fmd adds beyond it.
+  noop=$(per_request "$extra --bare --noop-layer")
+  echo "$framework: untracked with a do-nothing layer or route $noop (+$((noop - bare))); tracking beyond it $((tracked - noop))"
 done

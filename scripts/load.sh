@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Throughput of the quickstart's fast endpoint with and without `dashboard.bind`, on loopback,
-# and whether every request served is stored. Bounded: ROUNDS x 2 runs of DURATION each.
+# Throughput of the quickstart's fast endpoint with and without tracking (warp's
+# `dashboard.bind`, or axum's `dashboard.layer()`), on loopback, and whether every request
+# served is stored. Bounded: ROUNDS x 2 runs of DURATION each.
 #
 #   scripts/load.sh            # 3 rounds of 10 s per mode
 #   ROUNDS=5 DURATION=5s scripts/load.sh
 #   PIN=1 scripts/load.sh      # wrk on CPU 0, the server (and its writer) on the others
 #   LEVEL=0 scripts/load.sh    # the bound server at another monitoring level (default 1)
+#   FRAMEWORK=axum scripts/load.sh   # axum with dashboard.layer() instead of warp's bind
 #
 # Unpinned, wrk and the server share every core, so work done anywhere in the server (the
 # request path or the writer) is taken from both. Pinned, the load generator keeps its own core
@@ -21,6 +23,7 @@ PORT=${PORT:-9100}
 CONNECTIONS=${CONNECTIONS:-32}
 PIN=${PIN:-0}
 LEVEL=${LEVEL:-1}
+FRAMEWORK=${FRAMEWORK:-warp}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 cargo build --release --features axum --example load_target >/dev/null 2>&1 || cargo build --release --features axum --example load_target
 bin=target/release/examples/load_target
@@ -36,6 +39,7 @@ fi
 run() { # mode -> prints "rps served stored"
   local mode=$1 flag="--level $LEVEL"
   [ "$mode" = bare ] && flag=--bare
+  [ "$FRAMEWORK" = axum ] && flag="$flag --axum"
   rm -f "$work"/fmd-load.db*
   "${server_cpus[@]}" "$bin" $flag --port "$PORT" --db "$work/fmd-load.db" >"$work/out" 2>&1 &
   local pid=$!

@@ -1,8 +1,49 @@
 //! # fmd — a monitoring dashboard for Rust web services
 //!
-//! Annotate the handler functions of a [warp] service with `#[fmd::monitored]`, serve the app
-//! through [`Dashboard::bind`], and a self-hosted dashboard under `/dashboard` shows how fast and
-//! how often every endpoint runs, by version, user and IP.
+//! Annotate the handler functions of a warp, axum or other tower service with
+//! `#[fmd::monitored]`, serve the app through `Dashboard::bind` (warp) or add
+//! `Dashboard::layer` (axum, tower), and a self-hosted dashboard under `/dashboard` shows how
+//! fast and how often every endpoint runs, by version, user and IP.
+//!
+//! ## Frameworks
+//!
+//! | feature | gives |
+//! | --- | --- |
+//! | `warp` (default) | `Dashboard::bind`, `Dashboard::routes` |
+//! | `axum` | `Dashboard::router`, and what `tower` gives |
+//! | `tower` | `Dashboard::layer`, `Dashboard::service` for hyper, tonic and other tower services |
+//! | `postgres`, `mysql` | those databases beside the embedded SQLite |
+//!
+//! With axum:
+//!
+//! ```no_run
+//! # #[cfg(feature = "axum")]
+//! # mod example {
+//! use std::net::SocketAddr;
+//! use axum::{extract::Path, http::StatusCode, routing::get, Router};
+//!
+//! #[fmd::monitored(name = "users.show")]
+//! async fn show(Path(id): Path<u32>) -> Result<String, StatusCode> {
+//!     fmd::set_group_by(("User", id));
+//!     if id == 0 { return Err(StatusCode::NOT_FOUND); }
+//!     Ok(format!("user {id}"))
+//! }
+//!
+//! async fn main() -> Result<(), fmd::Error> {
+//!     let dashboard = fmd::Dashboard::new(fmd::Config::from_env()?).await?;
+//!     let app = Router::new()
+//!         .route("/users/{id}", get(show))
+//!         .merge(dashboard.router())
+//!         .layer(dashboard.layer());
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//!     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
+//!     Ok(())
+//! }
+//! # }
+//! # fn main() {}
+//! ```
+//!
+//! With warp:
 //!
 //! ```no_run
 //! use fmd::monitored;

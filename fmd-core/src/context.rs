@@ -15,7 +15,6 @@
 //!   [`TaskGuard::take`] when the app's reply is ready.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::future::Future;
 use std::hash::{BuildHasher, BuildHasherDefault};
 use std::net::IpAddr;
@@ -92,13 +91,13 @@ impl std::fmt::Debug for dyn RequestParts {
 pub const MAX_EXCEPTIONS: usize = 100;
 
 /// What a request's handler hands to it while it runs: the handler's run, a group-by value,
-/// captured errors, and the framework's error behind the answer. Kept small (88 bytes): a
+/// captured errors, and the framework's error behind the answer. Kept small (72 bytes): a
 /// scope moves it in and out of a thread-local slot on every poll.
 #[derive(Debug, Default)]
 pub struct Handed {
     run: Option<HandlerRun>,
     group_by: Option<Box<GroupBy>>,
-    exceptions: Vec<CapturedError>,
+    exceptions: Option<Box<Exceptions>>,
     /// The framework's error behind a 5xx answer, if the adapter saw one.
     rejection: Option<Box<str>>,
 }
@@ -152,13 +151,19 @@ impl Handed {
 
     /// Adds an exception captured while the request runs; false beyond [`MAX_EXCEPTIONS`].
     pub(crate) fn add_exception(&mut self, exception: CapturedError) -> bool {
-        if self.exceptions.len() >= MAX_EXCEPTIONS {
+        let exceptions = &mut self.exceptions.get_or_insert_with(Box::default).0;
+        if exceptions.len() >= MAX_EXCEPTIONS {
             return false;
         }
-        self.exceptions.push(exception);
+        exceptions.push(exception);
         true
     }
 }
+
+/// The errors captured while a request runs, boxed: most requests have none, and the handed
+/// state moves on every poll.
+#[derive(Debug, Default)]
+struct Exceptions(Vec<CapturedError>);
 
 /// One request as the web layer and its handler see it, until it is recorded.
 #[derive(Debug, Default)]
@@ -217,8 +222,8 @@ impl RequestState {
             rejection,
         } = handed;
         let Some(mut run) = run else { return };
-        if !exceptions.is_empty() {
-            let mut exceptions = exceptions;
+        if let Some(exceptions) = exceptions {
+            let mut exceptions = exceptions.0;
             let detail = run.detail.get_or_insert_with(Box::default);
             // Captured ones happened before the handler's end, where a panic is attached.
             exceptions.append(&mut detail.exceptions);
@@ -409,20 +414,27 @@ const SHARDS: usize = 32;
 
 /// Task and thread ids are counters the runtime hands out, not input an attacker chooses.
 type IdBuild = BuildHasherDefault<crate::hash::IntHasher>;
-type Shard = Mutex<HashMap<Key, RequestState, IdBuild>>;
 
-static TASKS: LazyLock<Vec<Shard>> = LazyLock::new(|| {
-    (0..SHARDS)
-        .map(|_| Mutex::new(HashMap::with_hasher(IdBuild::default())))
-        .collect()
-});
+/// The states registered under tasks, in shards by key. A shard holds the requests of about one
+/// in 32 tasks in flight: a few entries, found by a scan, cheaper than a hash map's probing
+/// and moving for the handful it holds.
+type Shard = Mutex<Vec<(Key, RequestState)>>;
 
-fn shard(key: &Key) -> std::sync::MutexGuard<'static, HashMap<Key, RequestState, IdBuild>> {
-    // The high bits: the map itself uses the low ones.
+static TASKS: LazyLock<Vec<Shard>> =
+    LazyLock::new(|| (0..SHARDS).map(|_| Mutex::new(Vec::new())).collect());
+
+fn shard(key: &Key) -> std::sync::MutexGuard<'static, Vec<(Key, RequestState)>> {
     let shard = &TASKS[(IdBuild::default().hash_one(key) >> 59) as usize % SHARDS];
-    // A panic while holding the lock cannot leave the map inconsistent (insert and remove are
-    // single calls), so a poisoned lock is safe to use.
+    // A panic while holding the lock cannot leave the list inconsistent (a push, a removal or
+    // a closure that only sets fields), so a poisoned lock is safe to use.
     shard.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Removes and returns the state registered under `key`.
+fn remove(key: &Key) -> Option<RequestState> {
+    let mut shard = shard(key);
+    let at = shard.iter().position(|(k, _)| k == key)?;
+    Some(shard.swap_remove(at).1)
 }
 
 /// A request's state registered under the current task, for a web layer that cannot wrap the
@@ -448,7 +460,12 @@ impl TaskGuard {
     /// Registers `state` for the request being served on the current task.
     pub fn enter(recorder: Arc<Recorder>, state: RequestState) -> Self {
         let key = current_key();
-        shard(&key).insert(key, state);
+        {
+            let mut shard = shard(&key);
+            // A state left under this key (a guard that was leaked) is replaced.
+            shard.retain(|(k, _)| *k != key);
+            shard.push((key, state));
+        }
         if TAKEN.get() == Some(key) {
             // A mark left by an earlier request of this task must not hide this one's state.
             TAKEN.set(None);
@@ -460,7 +477,7 @@ impl TaskGuard {
     /// Takes the state of the request being served on the current task, to record it.
     pub fn take() -> Option<RequestState> {
         let key = current_key();
-        let state = shard(&key).remove(&key);
+        let state = remove(&key);
         TAKEN.set(Some(key));
         state
     }
@@ -478,8 +495,7 @@ impl Drop for TaskGuard {
             TAKEN.set(None);
             return;
         }
-        let state = shard(&self.key).remove(&self.key);
-        if let Some(state) = state {
+        if let Some(state) = remove(&self.key) {
             state.finish(&self.recorder, None);
         }
     }
@@ -508,7 +524,9 @@ pub fn with_current<R>(f: impl FnOnce(&mut Handed) -> R) -> Option<R> {
 #[inline(never)]
 fn with_task<R>(f: impl FnOnce(&mut Handed) -> R) -> Option<R> {
     let key = current_key();
-    shard(&key).get_mut(&key).map(|state| f(&mut state.handed))
+    let mut shard = shard(&key);
+    let (_, state) = shard.iter_mut().find(|(k, _)| *k == key)?;
+    Some(f(&mut state.handed))
 }
 
 /// Sets the group-by value of the current request, overriding the configured function. Returns

@@ -232,7 +232,8 @@ fn finish(tracker: &Tracker, info: Info<'_>) {
 fn dashboard(
     inner: Arc<Inner>,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + Send + Sync + 'static {
-    let link = inner.config.custom_link.clone();
+    // Shared, not a `String`: warp clones the segment for every request it routes.
+    let link: Arc<str> = inner.config.custom_link.as_str().into();
     let with_inner = warp::any().map(move || inner.clone());
     let query = warp::query::raw()
         .map(Some)
