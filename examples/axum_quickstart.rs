@@ -62,7 +62,7 @@ async fn index(State(state): State<AppState>) -> &'static str {
 #[monitored(name = "users.show")]
 async fn show_user(Path(id): Path<u32>) -> Result<String, StatusCode> {
     fmd::set_group_by(("User", id));
-    match load_user(id).await {
+    match demo::load_user(id).await {
         Ok(name) => Ok(format!("user {id}: {name}\n")),
         Err(e) => {
             // Handled (the client gets a 404), and recorded: see the Exceptions page.
@@ -72,34 +72,12 @@ async fn show_user(Path(id): Path<u32>) -> Result<String, StatusCode> {
     }
 }
 
-/// Why a user could not be loaded.
-#[derive(Debug)]
-struct UserMissing(u32);
-
-impl std::fmt::Display for UserMissing {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "no user with id {}", self.0)
-    }
-}
-
-impl std::error::Error for UserMissing {}
-
-/// A lookup that is quick, except for a cold cache now and then.
-#[profiled]
-async fn load_user(id: u32) -> Result<String, UserMissing> {
-    tokio::time::sleep(Duration::from_millis(demo::lookup_millis())).await;
-    if id.is_multiple_of(5) {
-        return Err(UserMissing(id));
-    }
-    Ok(format!("user-{id}"))
-}
-
 /// Slow: a report built from two sources fetched at once, then summed up and rendered. With
 /// `--demo-traffic` it runs at level 3: see its Profiler and Grouped profiler tabs.
 #[monitored]
 async fn report(State(state): State<AppState>) -> String {
-    let (orders, refunds) = tokio::join!(fetch_rows("orders"), fetch_rows("refunds"));
-    let total = summarize(&orders).saturating_sub(summarize(&refunds));
+    let (orders, refunds) = tokio::join!(demo::fetch_rows("orders"), demo::fetch_rows("refunds"));
+    let total = demo::summarize(&orders).saturating_sub(demo::summarize(&refunds));
     let n = state.reports.fetch_add(1, Ordering::Relaxed) + 1;
     fmd::span!("render", {
         format!(
@@ -107,21 +85,6 @@ async fn report(State(state): State<AppState>) -> String {
             orders.len() + refunds.len()
         )
     })
-}
-
-/// A query that usually takes tens of milliseconds, and now and then stalls for over a second:
-/// those requests are the report's outliers.
-#[profiled]
-async fn fetch_rows(table: &str) -> Vec<u64> {
-    let (millis, rows) = demo::query_cost();
-    tokio::time::sleep(Duration::from_millis(millis)).await;
-    (0..rows).map(|i| i * table.len() as u64).collect()
-}
-
-/// CPU work on the fetched rows.
-#[profiled]
-fn summarize(rows: &[u64]) -> u64 {
-    rows.iter().map(|r| r % 97).sum()
 }
 
 /// The payment provider's error.

@@ -12,7 +12,7 @@ mod demo;
 use std::convert::Infallible;
 use std::time::Duration;
 
-use fmd::{monitored, profiled};
+use fmd::monitored;
 use warp::http::StatusCode;
 use warp::{Filter, Rejection, Reply};
 
@@ -26,7 +26,7 @@ async fn index() -> Result<impl Reply, Rejection> {
 #[monitored(name = "users.show")]
 async fn show_user(id: u32) -> Result<impl Reply, Rejection> {
     fmd::set_group_by(("User", id));
-    match load_user(id).await {
+    match demo::load_user(id).await {
         Ok(name) => Ok(format!("user {id}: {name}\n")),
         Err(e) => {
             // Handled (the client gets a 404), and recorded: see the Exceptions page.
@@ -36,34 +36,12 @@ async fn show_user(id: u32) -> Result<impl Reply, Rejection> {
     }
 }
 
-/// Why a user could not be loaded.
-#[derive(Debug)]
-struct UserMissing(u32);
-
-impl std::fmt::Display for UserMissing {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "no user with id {}", self.0)
-    }
-}
-
-impl std::error::Error for UserMissing {}
-
-/// A lookup that is quick, except for a cold cache now and then.
-#[profiled]
-async fn load_user(id: u32) -> Result<String, UserMissing> {
-    tokio::time::sleep(Duration::from_millis(demo::lookup_millis())).await;
-    if id.is_multiple_of(5) {
-        return Err(UserMissing(id));
-    }
-    Ok(format!("user-{id}"))
-}
-
 /// Slow: a report built from two sources fetched at once, then summed up and rendered. With
 /// `--demo-traffic` it runs at level 3: see its Profiler and Grouped profiler tabs.
 #[monitored]
 async fn report() -> Result<impl Reply, Rejection> {
-    let (orders, refunds) = tokio::join!(fetch_rows("orders"), fetch_rows("refunds"));
-    let total = summarize(&orders).saturating_sub(summarize(&refunds));
+    let (orders, refunds) = tokio::join!(demo::fetch_rows("orders"), demo::fetch_rows("refunds"));
+    let total = demo::summarize(&orders).saturating_sub(demo::summarize(&refunds));
     let text = fmd::span!("render", {
         format!(
             "report: {total} over {} rows\n",
@@ -71,21 +49,6 @@ async fn report() -> Result<impl Reply, Rejection> {
         )
     });
     Ok(text)
-}
-
-/// A query that usually takes tens of milliseconds, and now and then stalls for over a second:
-/// those requests are the report's outliers.
-#[profiled]
-async fn fetch_rows(table: &str) -> Vec<u64> {
-    let (millis, rows) = demo::query_cost();
-    tokio::time::sleep(Duration::from_millis(millis)).await;
-    (0..rows).map(|i| i * table.len() as u64).collect()
-}
-
-/// CPU work on the fetched rows.
-#[profiled]
-fn summarize(rows: &[u64]) -> u64 {
-    rows.iter().map(|r| r % 97).sum()
 }
 
 /// Always fails with a 500.

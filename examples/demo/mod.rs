@@ -1,8 +1,10 @@
-//! What the quickstarts share: their configuration, the demo traffic and the start-up banner.
-//! Both serve the same service (one on warp, one on axum), so the dashboard looks the same.
+//! What the quickstarts share: their configuration, the demo traffic, the start-up banner, and
+//! the work behind their handlers (user lookups, report queries). Both serve the same service
+//! (one on warp, one on axum), so the dashboard looks the same.
 
 use std::time::Duration;
 
+use fmd::profiled;
 use rand::Rng;
 
 /// The configuration from the environment, with the quickstart's defaults: an SQLite file, a
@@ -127,25 +129,57 @@ async fn traffic(base: String) {
     }
 }
 
-/// How long a user lookup takes: quick, except for a cold cache now and then.
-pub(crate) fn lookup_millis() -> u64 {
-    let mut rng = rand::rng();
-    if rng.random_range(0..30) == 0 {
-        rng.random_range(60..120)
-    } else {
-        rng.random_range(2..12)
+/// Why a user could not be loaded.
+#[derive(Debug)]
+pub(crate) struct UserMissing(u32);
+
+impl std::fmt::Display for UserMissing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "no user with id {}", self.0)
     }
 }
 
-/// How long a report query takes and how many rows it returns: usually tens of milliseconds,
-/// now and then a stall of over a second (the report's outliers).
-pub(crate) fn query_cost() -> (u64, u64) {
-    let mut rng = rand::rng();
-    let stall = rng.random_range(0..25) == 0;
-    let millis = if stall {
-        rng.random_range(900..1500)
-    } else {
-        rng.random_range(20..90)
+impl std::error::Error for UserMissing {}
+
+/// A lookup that is quick, except for a cold cache now and then.
+#[profiled]
+pub(crate) async fn load_user(id: u32) -> Result<String, UserMissing> {
+    let millis = {
+        let mut rng = rand::rng();
+        if rng.random_range(0..30) == 0 {
+            rng.random_range(60..120)
+        } else {
+            rng.random_range(2..12)
+        }
     };
-    (millis, rng.random_range(50..500))
+    tokio::time::sleep(Duration::from_millis(millis)).await;
+    if id.is_multiple_of(5) {
+        return Err(UserMissing(id));
+    }
+    Ok(format!("user-{id}"))
 }
+
+/// A query that usually takes tens of milliseconds, and now and then stalls for over a second:
+/// those requests are the report's outliers.
+#[profiled]
+pub(crate) async fn fetch_rows(table: &str) -> Vec<u64> {
+    let (millis, rows) = {
+        let mut rng = rand::rng();
+        let stall = rng.random_range(0..25) == 0;
+        let millis = if stall {
+            rng.random_range(900..1500)
+        } else {
+            rng.random_range(20..90)
+        };
+        (millis, rng.random_range(50..500))
+    };
+    tokio::time::sleep(Duration::from_millis(millis)).await;
+    (0..rows).map(|i| i * table.len() as u64).collect()
+}
+
+/// CPU work on the fetched rows.
+#[profiled]
+pub(crate) fn summarize(rows: &[u64]) -> u64 {
+    rows.iter().map(|r| r % 97).sum()
+}
+
