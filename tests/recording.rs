@@ -125,13 +125,7 @@ async fn rejections_are_recorded_with_the_status_warp_answers() {
             "recorded status of {name}"
         );
     }
-    let (_, overview) = json(&admin, &server.url("/dashboard/api/overview")).await;
-    let total: i64 = overview
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["hits_overall"].as_i64().unwrap())
-        .sum();
+    let total = total_hits(&server, &admin).await;
     assert_eq!(total, 5, "the unmatched request is nobody's");
     let failing = overview_row(&server, &admin, "failing").await;
     assert_eq!(

@@ -134,13 +134,7 @@ async fn a_plain_tower_service_is_tracked_and_serves_the_dashboard() {
             (200, "(Name,ada)", "127.0.0.1")
         ]
     );
-    let overview = json(&admin, &server.url("/dashboard/api/overview")).await.1;
-    let total: i64 = overview
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["hits_overall"].as_i64().unwrap())
-        .sum();
+    let total = total_hits(&server, &admin).await;
     assert_eq!(total, 2, "unmatched and dashboard requests are nobody's");
     let body = c
         .get(server.url("/dashboard/static/fmd.css"))

@@ -182,4 +182,3 @@ pub(crate) async fn fetch_rows(table: &str) -> Vec<u64> {
 pub(crate) fn summarize(rows: &[u64]) -> u64 {
     rows.iter().map(|r| r % 97).sum()
 }
-

@@ -217,6 +217,17 @@ pub(crate) async fn overview_row(
         .clone()
 }
 
+/// The requests the overview counts, over every endpoint.
+pub(crate) async fn total_hits(server: &Server, client: &Client) -> i64 {
+    let (status, body) = json(client, &server.url("/dashboard/api/overview")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["hits_overall"].as_i64().unwrap())
+        .sum()
+}
+
 /// The requests the API lists for endpoint `name`, newest first.
 pub(crate) async fn requests_of(
     server: &Server,

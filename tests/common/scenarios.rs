@@ -24,7 +24,9 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use super::{client, json, login, overview_row, requests_of, set_level, Server, ADMIN_PW};
+use super::{
+    client, json, login, overview_row, requests_of, set_level, total_hits, Server, ADMIN_PW,
+};
 
 /// The configuration of a scenario server: the proxy header and a group-by function, and
 /// outliers judged after five requests.
@@ -163,13 +165,7 @@ pub(crate) async fn statuses_are_those_the_client_received(server: &Server) {
             "recorded status of {name}"
         );
     }
-    let (_, overview) = json(&admin, &server.url("/dashboard/api/overview")).await;
-    let total: i64 = overview
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["hits_overall"].as_i64().unwrap())
-        .sum();
+    let total = total_hits(server, &admin).await;
     assert_eq!(
         total,
         cases.len() as i64,

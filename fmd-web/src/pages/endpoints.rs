@@ -21,7 +21,15 @@ pub(crate) fn spread(p50: Option<f64>, p90: Option<f64>, p99: Option<f64>) -> St
     format!("p50 {} · p90 {} · p99 {} ms", ms(p50), ms(p90), ms(p99))
 }
 
-pub(crate) fn overview_item(row: &OverviewRow, tz: chrono_tz::Tz) -> Value {
+/// The overview's rows as the pages show them.
+pub(crate) fn overview_items(rows: &[OverviewRow], tz: chrono_tz::Tz) -> Value {
+    json!(rows
+        .iter()
+        .map(|r| overview_item(r, tz))
+        .collect::<Vec<_>>())
+}
+
+fn overview_item(row: &OverviewRow, tz: chrono_tz::Tz) -> Value {
     let e = &row.endpoint;
     let level = e.monitor_level.clamp(0, 3);
     json!({
@@ -82,13 +90,7 @@ pub(crate) async fn overview(req: &Req, session: &Session) -> Reply {
     data.insert("nav_overview".into(), json!(true));
     data.insert("endpoint_count".into(), json!(rows.len()));
     data.insert("instances".into(), instance_data);
-    data.insert(
-        "rows".into(),
-        json!(rows
-            .iter()
-            .map(|r| overview_item(r, tz))
-            .collect::<Vec<_>>()),
-    );
+    data.insert("rows".into(), overview_items(&rows, tz));
     data.insert(
         "writer".into(),
         json!({

@@ -3,7 +3,7 @@
 use http::StatusCode;
 use serde_json::json;
 
-use super::endpoints::overview_item;
+use super::endpoints::overview_items;
 use super::{error, layout, render, unavailable};
 use crate::auth::{Role, Session};
 use crate::time::windows;
@@ -82,13 +82,7 @@ pub(crate) async fn settings(req: &Req, session: &Session, tab: &str) -> Reply {
                 Err(why) => return unavailable(req, &why),
             };
             let tz = config.tz();
-            data.insert(
-                "rows".into(),
-                json!(rows
-                    .iter()
-                    .map(|r| overview_item(r, tz))
-                    .collect::<Vec<_>>()),
-            );
+            data.insert("rows".into(), overview_items(&rows, tz));
             let retention = config.data_retention_days;
             data.insert("retention_days".into(), json!(retention));
             data.insert(
