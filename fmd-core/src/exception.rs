@@ -180,10 +180,13 @@ pub fn capture(
     file: &'static str,
     line: u32,
 ) -> bool {
-    crate::context::with_current(|state| {
-        state.add_exception(CapturedError::from_error(err, type_name, file, line))
-    })
-    .unwrap_or(false)
+    if crate::context::with_current(|_| ()).is_none() {
+        return false;
+    }
+    // Described outside the request's state: the error's `Display` is the application's code,
+    // and may itself capture.
+    let exception = CapturedError::from_error(err, type_name, file, line);
+    crate::context::with_current(|handed| handed.add_exception(exception)).unwrap_or(false)
 }
 
 thread_local! {
