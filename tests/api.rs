@@ -351,6 +351,14 @@ async fn bad_parameters_get_json_errors_with_4xx() {
 }
 
 #[tokio::test]
+async fn oversized_requests_get_json_and_the_connection_stays_open() {
+    let _serial = serial().await;
+    let (_dir, server, _, _, _) = started().await;
+    oversized_requests_get_json_and_keep_the_connection(&server).await;
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn no_request_under_the_dashboard_gets_a_server_error() {
     let _serial = serial().await;
     let (_dir, server, admin, csrf, id) = started().await;

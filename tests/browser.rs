@@ -45,6 +45,32 @@ async fn ping() -> Result<&'static str, std::convert::Infallible> {
     Ok("pong")
 }
 
+/// Markup recorded through every field a request or a configuration can reach the pages by.
+const MARKUP: &str = "<img src=x onerror=\"window.fmdXss=5\"><b class=fmd-injected>b</b>";
+
+#[fmd::profiled(name = "<img src=x onerror=\"window.fmdXss=6\"><b class=fmd-injected>p</b>")]
+async fn marked_step(ms: u64) {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+}
+
+/// The name of [`marked`].
+const MARKED: &str = "<img src=x onerror=\"window.fmdXss=7\"><b class=fmd-injected>e</b>";
+
+#[monitored(name = "<img src=x onerror=\"window.fmdXss=7\"><b class=fmd-injected>e</b>")]
+async fn marked(ms: u64) -> Result<warp::reply::WithStatus<String>, std::convert::Infallible> {
+    fmd::set_group_by(MARKUP);
+    marked_step(ms).await;
+    if ms == 7 {
+        fmd::capture!(std::io::Error::other(MARKUP));
+    }
+    let status = if ms == 9 {
+        warp::http::StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        warp::http::StatusCode::OK
+    };
+    Ok(warp::reply::with_status(String::new(), status))
+}
+
 /// A chromedriver process and one browser session in it.
 struct Browser {
     driver: Child,
@@ -212,6 +238,43 @@ impl Browser {
             .collect()
     }
 
+    /// Shows the tooltip of the first points of every series of every chart on the page, as a
+    /// hover would, and returns how many it showed.
+    async fn hover_every_chart(&self) -> u64 {
+        let shown = self
+            .run(
+                "var shown = 0;
+                 Array.prototype.forEach.call(document.querySelectorAll('[data-chart], [data-pair], #sunburst, #cpu-chart'), function (e) {
+                     var c = e.fmdChart;
+                     if (!c) return;
+                     c.getOption().series.forEach(function (s, i) {
+                         var n = Math.min((s.data || []).length || 3, 5);
+                         for (var d = 0; d < n; d++) {
+                             c.dispatchAction({ type: 'showTip', seriesIndex: i, dataIndex: d });
+                             shown++;
+                         }
+                     });
+                 });
+                 return shown;",
+            )
+            .await;
+        // Tooltips render on the next frame.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        shown.as_u64().unwrap()
+    }
+
+    /// Elements made from recorded markup anywhere in the document, tooltips included, and
+    /// whether any of it ran.
+    async fn injected(&self) -> (u64, Value) {
+        let made = self
+            .run("return document.querySelectorAll('img[src=x], b.fmd-injected, script:not([src])').length")
+            .await;
+        let ran = self
+            .run("return window.fmdXss === undefined ? null : window.fmdXss")
+            .await;
+        (made.as_u64().unwrap(), ran)
+    }
+
     /// The console's errors so far.
     async fn console_errors(&self) -> Vec<String> {
         let log = self
@@ -326,6 +389,87 @@ async fn recorded_markup_renders_as_text() {
     server.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_recorded_value_becomes_an_element_on_any_page_or_tooltip() {
+    let _serial = serial().await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(&dir)
+        .app_version(MARKUP)
+        .instance_name(MARKUP)
+        .outlier_min_samples(5);
+    let app = warp::path!("marked" / u64).and_then(marked);
+    let server = Server::start(config, app).await;
+    server.dashboard.set_level(MARKED, 3).await.unwrap();
+    let c = client();
+    for ms in [1, 1, 2, 1, 2, 1, 7, 9] {
+        c.get(server.url(&format!("/marked/{ms}")))
+            .send()
+            .await
+            .unwrap();
+    }
+    server.dashboard.flush().await.unwrap();
+    // An outlier with markup in its URL and headers.
+    c.get(server.url("/marked/300?q=%3Cimg%20src%3Dx%3E&note=\"><b>"))
+        .header("x-note", MARKUP)
+        .send()
+        .await
+        .unwrap();
+    server.dashboard.flush().await.unwrap();
+    let (admin, csrf) = login(&server, "admin", ADMIN_PW).await;
+    let r = admin
+        .post(server.url("/dashboard/api/users"))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"username": MARKUP, "password": "long-enough", "confirm": "long-enough", "role": "guest"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let endpoint = overview_row(&server, &admin, MARKED).await["id"]
+        .as_i64()
+        .unwrap();
+
+    browser.login(&server, "admin", ADMIN_PW).await;
+    let endpoint_page = |tab: &str| format!("/endpoint/{endpoint}{tab}");
+    let pages = [
+        "/overview".to_owned(),
+        "/charts".to_owned(),
+        "/reports".to_owned(),
+        "/exceptions".to_owned(),
+        endpoint_page(""),
+        endpoint_page("/charts"),
+        endpoint_page("/outliers"),
+        endpoint_page("/profiler"),
+        endpoint_page("/grouped-profiler"),
+        endpoint_page("/exceptions"),
+        "/settings".to_owned(),
+        "/settings/users".to_owned(),
+        "/settings/data".to_owned(),
+    ];
+    let mut hovered = 0;
+    for path in &pages {
+        browser.visit(&server, path).await;
+        hovered += browser.hover_every_chart().await;
+        let (made, ran) = browser.injected().await;
+        assert_eq!(made, 0, "{path}: an element was made from recorded markup");
+        assert!(ran.is_null(), "{path}: recorded markup ran: {ran}");
+        let errors = browser.console_errors().await;
+        assert!(errors.is_empty(), "{path}: console errors: {errors:?}");
+    }
+    assert!(hovered >= 20, "only {hovered} tooltips were shown");
+    browser.visit(&server, &endpoint_page("/outliers")).await;
+    let text = browser.run("return document.body.innerText").await;
+    assert!(
+        text.as_str().unwrap().contains(MARKUP),
+        "the header's markup shows as text"
+    );
+    browser.screenshot("outliers-markup.png").await;
+    drop(browser);
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn every_page_renders_and_every_chart_draws() {
     let _serial = serial().await;
@@ -393,6 +537,7 @@ async fn every_page_renders_and_every_chart_draws() {
             );
         }
         charts += drawn.len();
+        browser.hover_every_chart().await;
         let title = browser
             .run("return document.querySelector('.topbar h1').innerText")
             .await;

@@ -270,3 +270,62 @@ async fn empty_tabs_explain_the_levels() {
         .is_err());
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_in_urls_and_headers_are_scrubbed_by_default() {
+    let _serial = serial().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(config(&dir).outlier_min_samples(5), app()).await;
+    server.dashboard.set_level("work", 3).await.unwrap();
+    for _ in 0..8 {
+        get(&server, 5, &[]).await;
+    }
+    server.dashboard.flush().await.unwrap();
+    let secret_query = "q=shoes&api_key=hunter2&Password=hunter2&access%5Ftoken=hunter2&page=2";
+    let r = client()
+        .get(server.url(&format!("/work/300?{secret_query}")))
+        .header("x-api-key", "hunter2")
+        .header("x-auth-token", "hunter2")
+        .header("x-session-id", "hunter2")
+        .header("x-client-secret", "hunter2")
+        .header("x-trace", "visible")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    server.dashboard.flush().await.unwrap();
+
+    let (admin, _) = login(&server, "admin", ADMIN_PW).await;
+    let id = overview_row(&server, &admin, "work").await["id"]
+        .as_i64()
+        .unwrap();
+    let (_, outliers) = json(
+        &admin,
+        &server.url(&format!("/dashboard/api/endpoints/{id}/outliers")),
+    )
+    .await;
+    let slow = outliers
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["url"].as_str().unwrap().starts_with("/work/300"))
+        .unwrap_or_else(|| panic!("the slow request is an outlier: {outliers}"));
+    assert_eq!(
+        slow["url"],
+        "/work/300?q=shoes&api_key=[scrubbed]&Password=[scrubbed]&access%5Ftoken=[scrubbed]&page=2"
+    );
+    let headers: Vec<(String, String)> = serde_json::from_value(slow["headers"].clone()).unwrap();
+    for (name, value) in &headers {
+        let expected = if name.starts_with("x-") && name != "x-trace" {
+            "[scrubbed]"
+        } else {
+            value.as_str()
+        };
+        assert_eq!(value, expected, "{name}");
+    }
+    assert!(headers
+        .iter()
+        .any(|(k, v)| k == "x-trace" && v == "visible"));
+    assert!(!outliers.to_string().contains("hunter2"), "{outliers}");
+    server.stop().await;
+}

@@ -285,6 +285,7 @@ async fn the_dashboard_is_served_through_the_router_and_not_tracked() {
         .await
         .unwrap();
     assert_eq!(r.status(), 413);
+    oversized_requests_get_json_and_keep_the_connection(&server).await;
 
     let (admin, _) = login(&server, "admin", ADMIN_PW).await;
     let html = page(&server, &admin, "/dashboard/overview").await;

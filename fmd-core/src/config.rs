@@ -74,9 +74,16 @@ pub struct Config {
     pub outlier_detection_constant: f64,
     /// `[dashboard] outlier_min_samples`: requests an endpoint needs before outliers are judged.
     pub outlier_min_samples: u32,
-    /// `[dashboard] scrub_headers`: request headers stored as `[scrubbed]` with outliers, besides
-    /// `Authorization`, `Cookie`, `Set-Cookie` and `Proxy-Authorization`, which always are.
+    /// `[dashboard] scrub_headers`: a request header whose name contains one of these (in any
+    /// case) is stored as `[scrubbed]` with outliers; `Authorization`, `Cookie`, `Set-Cookie`
+    /// and `Proxy-Authorization` always are. Default: token, secret, key, password, auth,
+    /// cookie, session.
     pub scrub_headers: Vec<String>,
+    /// `[dashboard] scrub_query_params`: query parameters whose values are stored as
+    /// `[scrubbed]` in outliers' URLs (names in any case). Default: password, passwd, pwd,
+    /// secret, token, access_token, refresh_token, api_key, apikey, key, auth, session,
+    /// signature, sig, code, client_secret.
+    pub scrub_query_params: Vec<String>,
     /// `[dashboard] capture_source`: store the source text of monitored and profiled functions
     /// (shown with profiles and exception frames); off, only their hashes are stored.
     pub capture_source: bool,
@@ -135,7 +142,12 @@ impl Default for Config {
             monitor_level: 1,
             outlier_detection_constant: 2.5,
             outlier_min_samples: 10,
-            scrub_headers: Vec::new(),
+            scrub_headers: crate::outlier::DEFAULT_SCRUB_HEADERS
+                .map(String::from)
+                .to_vec(),
+            scrub_query_params: crate::outlier::DEFAULT_SCRUB_QUERY_PARAMS
+                .map(String::from)
+                .to_vec(),
             capture_source: true,
             data_retention_days: 30,
             enable_logging: false,
@@ -201,6 +213,7 @@ impl Config {
                 "outlier_detection_constant" => self.outlier_detection_constant.to_string(),
                 "outlier_min_samples" => self.outlier_min_samples.to_string(),
                 "scrub_headers" => format!("{:?}", self.scrub_headers),
+                "scrub_query_params" => format!("{:?}", self.scrub_query_params),
                 "capture_source" => self.capture_source.to_string(),
                 "data_retention_days" => self.data_retention_days.to_string(),
                 "enable_logging" => self.enable_logging.to_string(),
@@ -289,6 +302,7 @@ const KEYS: &[(&str, &[&str])] = &[
             "outlier_detection_constant",
             "outlier_min_samples",
             "scrub_headers",
+            "scrub_query_params",
             "capture_source",
             "data_retention_days",
             "enable_logging",
@@ -517,6 +531,7 @@ impl Config {
             "password_hash" => self.password_hash = Some(string()?),
             "guest_username" => self.guest_username = string()?,
             "scrub_headers" => self.scrub_headers = strings()?,
+            "scrub_query_params" => self.scrub_query_params = strings()?,
             "guest_password" => self.guest_password = strings()?,
             "security_token" => self.security_token = Some(string()?),
             "session_hours" => {
@@ -711,6 +726,8 @@ setters! {
     outlier_min_samples: u32 => |v: u32| v;
     /// Sets `scrub_headers`.
     scrub_headers: Vec<String> => |v: Vec<String>| v;
+    /// Sets `scrub_query_params`.
+    scrub_query_params: Vec<String> => |v: Vec<String>| v;
     /// Sets `capture_source`.
     capture_source: bool => |v: bool| v;
     /// Sets `data_retention_days` (0 keeps everything).

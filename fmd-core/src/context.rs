@@ -233,7 +233,7 @@ impl RequestState {
             (run.detail.as_mut().and_then(|d| d.outlier.as_mut()), &parts)
         {
             outlier.method = parts.method();
-            outlier.url = parts.url();
+            outlier.url = crate::outlier::scrub_url(&parts.url());
             outlier.headers = crate::outlier::scrub(parts.headers());
         }
         let status_code = match (run.outcome, status) {

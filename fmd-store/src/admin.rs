@@ -41,19 +41,33 @@ impl Store {
         Ok(with_conn!(&mut self.conn()?, c => insert.execute(c))? == 1)
     }
 
-    /// Replaces a user's password hash; false when there is no such user.
-    pub fn set_password(&self, id: i64, password_hash: &str) -> Result<bool, StoreError> {
+    /// Replaces a user's password hash and ends the user's sessions but `keep` (the session of
+    /// a user changing its own password); false when there is no such user.
+    pub fn set_password(
+        &self,
+        id: i64,
+        password_hash: &str,
+        keep: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let Some(user) = self.user_by_id(id)? else {
+            return Ok(false);
+        };
         let update = diesel::sql_query(
             self.sql("UPDATE {p}dashboard_user SET password_hash = ? WHERE id = ?"),
         )
         .bind::<Text, _>(password_hash)
         .bind::<BigInt, _>(id);
-        Ok(with_conn!(&mut self.conn()?, c => update.execute(c))? > 0)
+        let changed = with_conn!(&mut self.conn()?, c => update.execute(c))? > 0;
+        self.delete_sessions_of(&user.username, keep)?;
+        Ok(changed)
     }
 
-    /// Deletes a user, unless it is the last administrator; `Ok(None)` when there is no such
-    /// user, `Ok(Some(false))` when it is the last administrator.
+    /// Deletes a user with its sessions, unless it is the last administrator; `Ok(None)` when
+    /// there is no such user, `Ok(Some(false))` when it is the last administrator.
     pub fn delete_user(&self, id: i64) -> Result<Option<bool>, StoreError> {
+        let Some(user) = self.user_by_id(id)? else {
+            return Ok(None);
+        };
         let mut conn = self.conn()?;
         // One statement, so two administrators deleting each other at once cannot both win.
         let delete = diesel::sql_query(self.sql(
@@ -62,6 +76,7 @@ impl Store {
         ))
         .bind::<BigInt, _>(id);
         if with_conn!(&mut conn, c => delete.execute(c))? > 0 {
+            self.delete_sessions_of(&user.username, None)?;
             return Ok(Some(true));
         }
         Ok(self.user_by_id(id)?.map(|_| false))

@@ -24,6 +24,7 @@ mod profiles;
 mod prune;
 mod queries;
 mod rollup;
+mod sessions;
 mod sink;
 pub mod writer;
 
@@ -35,4 +36,5 @@ pub use graphs::GraphRow;
 pub use profiles::{FunctionSource, OutlierRow, ProfileRow, SpanRow, Stack, StackFrame};
 pub use queries::{EndpointRow, InstanceRow, OverviewRow, RequestRow, UserRow};
 pub use rollup::{hour_of, Histogram, HOUR};
+pub use sessions::SessionRow;
 pub use sink::SqlSink;

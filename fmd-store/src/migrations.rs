@@ -74,6 +74,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0007_instance_stopped.sql"),
         fill: None,
     },
+    Migration {
+        version: 8,
+        name: "sessions",
+        sql: include_str!("../migrations/0008_sessions.sql"),
+        fill: None,
+    },
 ];
 
 /// Every table the migrations create, without the prefix, those referring to others first.
@@ -95,6 +101,7 @@ pub const TABLES: &[&str] = &[
     "exception_occurrence",
     "custom_graph",
     "custom_graph_data",
+    "dashboard_session",
     "dashboard_user",
     "setting",
     "schema_migrations",

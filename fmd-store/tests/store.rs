@@ -514,13 +514,13 @@ fn users_are_added_changed_and_deleted_but_never_the_last_admin() {
             "{db}"
         );
         let (ann, bob) = (users[0].id, users[1].id);
-        assert!(store.set_password(bob, "hash-b2").unwrap(), "{db}");
+        assert!(store.set_password(bob, "hash-b2", None).unwrap(), "{db}");
         assert_eq!(
             store.user("bob").unwrap().unwrap().password_hash,
             "hash-b2",
             "{db}"
         );
-        assert!(!store.set_password(987_654, "x").unwrap(), "{db}");
+        assert!(!store.set_password(987_654, "x", None).unwrap(), "{db}");
         assert_eq!(
             store.delete_user(ann).unwrap(),
             Some(false),
@@ -537,6 +537,78 @@ fn users_are_added_changed_and_deleted_but_never_the_last_admin() {
         assert_eq!(store.admin_count().unwrap(), 1, "{db}");
         let size = store.database_size().unwrap();
         assert!(size.is_some_and(|n| n > 0), "{size:?}: {db}");
+    }
+}
+
+fn session(id: &str, username: &str, expires: i64) -> fmd_store::SessionRow {
+    fmd_store::SessionRow {
+        id: id.into(),
+        username: username.into(),
+        is_admin: 1,
+        csrf: format!("csrf-{id}"),
+        created: 1_000,
+        expires,
+    }
+}
+
+#[test]
+fn sessions_end_on_logout_expiry_password_change_and_user_deletion() {
+    for db in databases() {
+        let store = db.open();
+        assert!(store.add_user("ann", "hash-a", true).unwrap(), "{db}");
+        assert!(store.add_user("bob", "hash-b", true).unwrap(), "{db}");
+        let bob = store.user("bob").unwrap().unwrap().id;
+        for s in [
+            session("a1", "ann", 10_000),
+            session("a2", "ann", 10_000),
+            session("a3", "ann", 2_000),
+            session("b1", "bob", 10_000),
+            session("b2", "bob", 10_000),
+            session("b3", "bob", 10_000),
+        ] {
+            store.add_session(&s).unwrap();
+        }
+        let live = |id: &str, now: i64| store.session(id, now).unwrap().map(|s| s.id);
+        assert_eq!(
+            store.session("a1", 5_000).unwrap(),
+            Some(session("a1", "ann", 10_000)),
+            "{db}"
+        );
+        assert_eq!(live("a3", 1_999), Some("a3".into()), "{db}");
+        assert_eq!(live("a3", 2_000), None, "expired at its end: {db}");
+        assert_eq!(live("nope", 0), None, "{db}");
+        assert_eq!(
+            store
+                .session_counts(5_000)
+                .unwrap()
+                .into_iter()
+                .collect::<std::collections::BTreeMap<_, _>>(),
+            [("ann".to_string(), 2), ("bob".to_string(), 3)].into(),
+            "{db}"
+        );
+        assert_eq!(store.delete_expired_sessions(5_000).unwrap(), 1, "{db}");
+        assert!(store.delete_session("a1").unwrap(), "logout: {db}");
+        assert!(!store.delete_session("a1").unwrap(), "{db}");
+        assert_eq!(live("a1", 0), None, "{db}");
+        assert_eq!(
+            live("a2", 0),
+            Some("a2".into()),
+            "another session stays: {db}"
+        );
+        assert!(
+            store.set_password(bob, "hash-b2", Some("b1")).unwrap(),
+            "{db}"
+        );
+        assert_eq!(
+            ["b1", "b2", "b3"].map(|id| live(id, 0).is_some()),
+            [true, false, false],
+            "a password change keeps only the session that made it: {db}"
+        );
+        assert_eq!(store.delete_sessions_of("bob", None).unwrap(), 1, "{db}");
+        store.add_session(&session("b4", "bob", 10_000)).unwrap();
+        assert_eq!(store.delete_user(bob).unwrap(), Some(true), "{db}");
+        assert_eq!(live("b4", 0), None, "a deleted user's sessions end: {db}");
+        assert_eq!(live("a2", 0), Some("a2".into()), "{db}");
     }
 }
 

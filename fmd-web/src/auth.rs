@@ -1,12 +1,15 @@
 //! Logins, sessions and API tokens.
 //!
-//! Passwords are kept as argon2 hashes. A session is a signed cookie (HMAC-SHA256 with a key
-//! stored in the database, so logins survive restarts and work across instances) carrying the
-//! user, role, expiry and a CSRF token; state-changing calls must echo that token in the
-//! `X-CSRF-Token` header (double submit: the readable `fmd_csrf` cookie holds it for scripts).
+//! Passwords are kept as argon2 hashes. A session is a random token in an `HttpOnly` cookie;
+//! the database keeps its SHA-256 with the user, role, expiry and a CSRF token, so a session
+//! works on every instance and ends everywhere when it is logged out, expires, or its user is
+//! deleted or changes password. Each instance keeps what it looked up for
+//! [`SESSION_CACHE`], so a dashboard request costs at most one indexed look-up and an ending
+//! reaches every instance within that time. State-changing calls must echo the CSRF token in
+//! the `X-CSRF-Token` header (double submit: the readable `fmd_csrf` cookie holds it for
+//! scripts).
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -14,14 +17,20 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use hmac::{Hmac, KeyInit, Mac};
 use rand::Rng;
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
 use fmd_core::Config;
-use fmd_store::Store;
+use fmd_store::{SessionRow, Store, StoreError};
 
+use crate::throttle::Throttle;
 use crate::Error;
+
+/// How long an instance trusts what it looked up about a session: the most an ended session
+/// can go on working on another instance.
+pub(crate) const SESSION_CACHE: Duration = Duration::from_secs(2);
+/// Sessions an instance remembers at most.
+const MAX_CACHED: usize = 10_000;
 
 /// Who is asking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,26 +44,44 @@ pub(crate) enum Role {
 /// A logged-in user.
 #[derive(Debug, Clone)]
 pub(crate) struct Session {
+    /// The stored id: the SHA-256 of the cookie's token.
+    pub(crate) id: String,
     pub(crate) username: String,
     pub(crate) role: Role,
     pub(crate) csrf: String,
+    /// When it ends, microseconds since the epoch.
     pub(crate) expires: i64,
 }
 
-/// Failed logins from one address before further attempts are refused for a while.
-const MAX_FAILURES: u32 = 5;
-/// How long failures count, and how long an address stays refused.
-const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
-/// Addresses tracked at most; the oldest are forgotten first.
-const MAX_TRACKED: usize = 10_000;
+impl From<SessionRow> for Session {
+    fn from(row: SessionRow) -> Self {
+        Session {
+            id: row.id,
+            username: row.username,
+            role: if row.is_admin != 0 {
+                Role::Admin
+            } else {
+                Role::Guest
+            },
+            csrf: row.csrf,
+            expires: row.expires,
+        }
+    }
+}
+
+/// The stored id of the session whose cookie holds `token`.
+pub(crate) fn session_id(token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
+}
 
 pub(crate) struct Auth {
-    key: Vec<u8>,
     guest_username: String,
     guest_hashes: Vec<String>,
     lifetime: Duration,
     security_token: Option<String>,
-    failures: Mutex<HashMap<Option<IpAddr>, (u32, Instant)>>,
+    /// What this instance looked up about sessions, by id, and when.
+    cache: Mutex<HashMap<String, (Option<Session>, Instant)>>,
+    pub(crate) throttle: Throttle,
 }
 
 /// Whether `username`'s password comes from the configuration (the administrator with
@@ -103,9 +130,22 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 
 impl Auth {
     /// Sets up users at start-up: the configured administrator (hashing a plain password), or a
-    /// generated one printed once when the database has no administrator yet.
+    /// generated one printed once when the database has no administrator yet. A configured
+    /// password that differs from the stored one ends the administrator's sessions.
     pub(crate) fn start(config: &Config, store: &Store) -> Result<Auth, Error> {
+        let stored = store.user(&config.username)?;
+        let unchanged = |stored_hash: &str| match (&config.password_hash, &config.password) {
+            (Some(hash), _) => hash == stored_hash,
+            (None, Some(plain)) => verify_password(plain, stored_hash),
+            (None, None) => true,
+        };
         let admin_hash = match (&config.password_hash, &config.password) {
+            _ if stored
+                .as_ref()
+                .is_some_and(|u| u.is_admin != 0 && unchanged(&u.password_hash)) =>
+            {
+                None
+            }
             (Some(hash), _) => {
                 PasswordHash::new(hash).map_err(|e| {
                     Error::Password(format!("password_hash is not an argon2 PHC string ({e})"))
@@ -116,7 +156,10 @@ impl Auth {
             (None, None) => None,
         };
         match admin_hash {
-            Some(hash) => store.upsert_user(&config.username, &hash, true)?,
+            Some(hash) => {
+                store.upsert_user(&config.username, &hash, true)?;
+                store.delete_sessions_of(&config.username, None)?;
+            }
             None if store.admin_count()? == 0 => {
                 let password = random_password();
                 let hash = hash_password(&password).map_err(Error::Password)?;
@@ -136,45 +179,14 @@ impl Auth {
             .map(|p| hash_password(p))
             .collect::<Result<Vec<_>, _>>()
             .map_err(Error::Password)?;
-        let key = store.setting_or_insert("session_key", &random_token(32))?;
         Ok(Auth {
-            key: key.into_bytes(),
             guest_username: config.guest_username.clone(),
             guest_hashes,
             lifetime: config.session_lifetime(),
             security_token: config.security_token.clone().filter(|t| !t.is_empty()),
-            failures: Mutex::new(HashMap::new()),
+            cache: Mutex::new(HashMap::new()),
+            throttle: Throttle::default(),
         })
-    }
-
-    /// Seconds until `ip` may try again, when it has failed too often.
-    pub(crate) fn throttled(&self, ip: Option<IpAddr>) -> Option<u64> {
-        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let (count, since) = failures.get(&ip)?;
-        let left = FAILURE_WINDOW.checked_sub(since.elapsed())?;
-        (*count >= MAX_FAILURES).then(|| left.as_secs().max(1))
-    }
-
-    pub(crate) fn record_failure(&self, ip: Option<IpAddr>) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if failures.len() >= MAX_TRACKED {
-            failures.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
-            if failures.len() >= MAX_TRACKED {
-                failures.clear();
-            }
-        }
-        let entry = failures.entry(ip).or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= FAILURE_WINDOW {
-            *entry = (0, Instant::now());
-        }
-        entry.0 += 1;
-    }
-
-    pub(crate) fn record_success(&self, ip: Option<IpAddr>) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&ip);
     }
 
     /// Checks a login; slow by design (argon2), so call it off the async threads.
@@ -183,7 +195,7 @@ impl Auth {
         store: &Store,
         username: &str,
         password: &str,
-    ) -> Result<Option<Role>, Error> {
+    ) -> Result<Option<Role>, StoreError> {
         if username == self.guest_username && !self.guest_hashes.is_empty() {
             let ok = self
                 .guest_hashes
@@ -204,67 +216,71 @@ impl Auth {
         }))
     }
 
-    fn sign(&self, payload: &str) -> String {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key)
-            .expect("HMAC takes any key length");
-        mac.update(payload.as_bytes());
-        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-    }
-
-    /// A new session for `username`, as the cookie value to set.
-    pub(crate) fn issue(&self, username: &str, role: Role) -> (String, Session) {
-        let session = Session {
+    /// Opens a session for `username` (a store call): the cookie's token and the session.
+    /// Sessions that have expired are forgotten on the way.
+    pub(crate) fn open(
+        &self,
+        store: &Store,
+        username: &str,
+        role: Role,
+    ) -> Result<(String, Session), StoreError> {
+        let token = random_token(32);
+        let now = fmd_core::now_micros();
+        let row = SessionRow {
+            id: session_id(&token),
             username: username.to_owned(),
-            role,
+            is_admin: i32::from(role == Role::Admin),
             csrf: random_token(18),
-            expires: fmd_core::now_micros() / 1_000_000 + self.lifetime.as_secs() as i64,
+            created: now,
+            expires: now.saturating_add(self.lifetime.as_micros().min(i64::MAX as u128) as i64),
         };
-        let role_tag = match role {
-            Role::Admin => "a",
-            Role::Guest => "g",
-        };
-        let payload = format!(
-            "1|{}|{role_tag}|{}|{}",
-            URL_SAFE_NO_PAD.encode(username),
-            session.expires,
-            session.csrf
-        );
-        let cookie = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(&payload),
-            self.sign(&payload)
-        );
-        (cookie, session)
+        store.delete_expired_sessions(now)?;
+        store.add_session(&row)?;
+        Ok((token, row.into()))
     }
 
-    /// The session in a cookie value, when its signature holds and it has not expired.
-    pub(crate) fn verify(&self, cookie: &str) -> Option<Session> {
-        let (payload_b64, signature) = cookie.split_once('.')?;
-        let payload = String::from_utf8(URL_SAFE_NO_PAD.decode(payload_b64).ok()?).ok()?;
-        if !same(self.sign(&payload).as_bytes(), signature.as_bytes()) {
+    /// What this instance knows of session `id` from a look-up less than [`SESSION_CACHE`]
+    /// ago: `Some(None)` when it was not there, `None` when it must be looked up.
+    pub(crate) fn cached(&self, id: &str) -> Option<Option<Session>> {
+        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        let (session, when) = cache.get(id)?;
+        if when.elapsed() >= SESSION_CACHE {
             return None;
         }
-        let mut parts = payload.split('|');
-        if parts.next()? != "1" {
-            return None;
+        let now = fmd_core::now_micros();
+        Some(session.clone().filter(|s| s.expires > now))
+    }
+
+    /// Looks session `id` up in the store (a store call) and remembers the answer.
+    pub(crate) fn look_up(&self, store: &Store, id: String) -> Result<Option<Session>, StoreError> {
+        let session = store
+            .session(&id, fmd_core::now_micros())?
+            .map(Session::from);
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= MAX_CACHED {
+            cache.retain(|_, (_, when)| when.elapsed() < SESSION_CACHE);
+            if cache.len() >= MAX_CACHED {
+                cache.clear();
+            }
         }
-        let username = String::from_utf8(URL_SAFE_NO_PAD.decode(parts.next()?).ok()?).ok()?;
-        let role = match parts.next()? {
-            "a" => Role::Admin,
-            "g" => Role::Guest,
-            _ => return None,
-        };
-        let expires: i64 = parts.next()?.parse().ok()?;
-        let csrf = parts.next()?.to_owned();
-        if expires <= fmd_core::now_micros() / 1_000_000 {
-            return None;
-        }
-        Some(Session {
-            username,
-            role,
-            csrf,
-            expires,
-        })
+        cache.insert(id, (session.clone(), Instant::now()));
+        Ok(session)
+    }
+
+    /// Ends session `id` (a store call), at once on this instance.
+    pub(crate) fn end(&self, store: &Store, id: &str) -> Result<(), StoreError> {
+        store.delete_session(id)?;
+        self.forget(|s| s.id == id);
+        Ok(())
+    }
+
+    /// Drops the remembered sessions `ended` picks, so this instance refuses them at once after
+    /// they were ended in the store (others within [`SESSION_CACHE`]).
+    pub(crate) fn forget(&self, ended: impl Fn(&Session) -> bool) {
+        self.cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, (session, _)| !session.as_ref().is_some_and(&ended));
     }
 
     /// Whether `token` is the configured security token.

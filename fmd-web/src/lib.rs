@@ -29,6 +29,7 @@ mod pages;
 mod reports;
 mod routes;
 mod templates;
+mod throttle;
 mod time;
 #[cfg(feature = "tower")]
 mod tower_adapter;

@@ -5,7 +5,7 @@
 //! a method it does not is a 405 listing the methods it does, anything else a 404.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
@@ -75,9 +75,10 @@ static ROUTES: &[Route] = &[
     }),
     public(Method::GET, "login", |r, _| {
         Box::pin(async {
-            match r.session() {
-                Some(_) => redirect(&format!("{}/overview", r.base())),
-                None => pages::login(r, None, StatusCode::OK),
+            match r.session().await {
+                Ok(Some(_)) => redirect(&format!("{}/overview", r.base())),
+                Ok(None) => pages::login(r, None, StatusCode::OK),
+                Err(e) => pages::unavailable(r, &e),
             }
         })
     }),
@@ -85,7 +86,7 @@ static ROUTES: &[Route] = &[
         Box::pin(pages::login::login(r))
     }),
     public(Method::POST, "logout", |r, _| {
-        Box::pin(async { pages::login::logout(r) })
+        Box::pin(pages::login::logout(r))
     }),
     page("overview", |r, s, _| {
         Box::pin(endpoint_pages::overview(r, s))
@@ -196,6 +197,9 @@ static ROUTES: &[Route] = &[
     api(Method::DELETE, "api/users/{id}", |r, c, p| {
         Box::pin(api::settings::delete_user(r, c, p[0]))
     }),
+    api(Method::DELETE, "api/sessions", |r, c, _| {
+        Box::pin(api::settings::end_sessions(r, c))
+    }),
 ];
 
 impl Route {
@@ -219,10 +223,15 @@ impl Route {
     }
 }
 
+/// Longest path (after the prefix) and query the dashboard answers; a longer one gets a 414.
+/// (hyper answers URIs over 64 KiB itself, before any service sees them.)
+pub(crate) const MAX_URI: usize = 8 * 1024;
+
 /// The dashboard's answer to one request under its prefix, whatever the framework.
 ///
 /// `tail` is the path after the prefix. `body` is at most [`MAX_BODY`](crate::web::MAX_BODY)
-/// bytes: the adapters answer `too_large` to a longer one without reading it.
+/// bytes: the adapters read it with [`read_body`](crate::web::read_body), which answers a
+/// longer one.
 pub(crate) async fn serve(
     inner: Arc<Inner>,
     method: Method,
@@ -239,8 +248,17 @@ pub(crate) async fn serve(
         query,
         peer,
         body,
+        session: OnceLock::new(),
     };
     let segments: Vec<&str> = tail.split('/').filter(|s| !s.is_empty()).collect();
+    let is_api = segments.first() == Some(&"api");
+    if tail.len() + req.query.as_ref().map_or(0, String::len) > MAX_URI {
+        let message = format!("the path and query are longer than {MAX_URI} bytes");
+        return match is_api {
+            true => json_error(StatusCode::URI_TOO_LONG, &message),
+            false => pages::error(&req, StatusCode::URI_TOO_LONG, &message),
+        };
+    }
     let mut allowed: Vec<&Method> = Vec::new();
     for route in ROUTES {
         let Some(params) = route.matches(&segments) else {
@@ -252,18 +270,22 @@ pub(crate) async fn serve(
         }
         return match &route.handler {
             Handler::Public(f) => f(&req, &params).await,
-            Handler::Page(f) => match req.session() {
-                Some(session) => f(&req, &session, &params).await,
-                None => to_login(&req, &segments.join("/")),
+            Handler::Page(f) => match req.session().await {
+                Ok(Some(session)) => f(&req, &session, &params).await,
+                Ok(None) => to_login(&req, &segments.join("/")),
+                Err(e) => pages::unavailable(&req, &e),
             },
-            Handler::Api(f) => match api::caller(&req) {
+            Handler::Api(f) => match api::caller(&req).await {
                 Ok(caller) => f(&req, &caller, &params).await,
                 Err(e) => Err(e),
             }
             .unwrap_or_else(ApiError::reply),
         };
     }
-    let is_api = segments.first() == Some(&"api");
+    if !is_api {
+        // For the menu of a logged-in user; a database that is down only loses the menu.
+        let _ = req.session().await;
+    }
     let mut reply = match (allowed.is_empty(), is_api) {
         (false, true) => json_error(
             StatusCode::METHOD_NOT_ALLOWED,

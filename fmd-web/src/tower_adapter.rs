@@ -15,8 +15,9 @@ use std::task::{ready, Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
+use futures_util::TryStreamExt;
 use http::{Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyDataStream, Full};
 
 use fmd_core::context::{Handed, Scoped};
 use fmd_core::Endpoint;
@@ -24,7 +25,9 @@ use fmd_core::Endpoint;
 use crate::dashboard::{Dashboard, Inner};
 use crate::routes;
 use crate::track::{Head, Tracker};
-use crate::web::{self, MAX_BODY};
+use crate::web;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 impl Dashboard {
     /// A tower [`Layer`](tower_layer::Layer) that tracks every request of the service it wraps,
@@ -400,21 +403,10 @@ where
                 .headers
                 .get(http::header::CONTENT_LENGTH)
                 .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-            if declared.is_some_and(|n| n > MAX_BODY) {
-                return Ok(web::too_large().map(Full::new));
-            }
-            let body = match Limited::new(body, MAX_BODY as usize).collect().await {
-                Ok(collected) => collected.to_bytes(),
-                Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-                    return Ok(web::too_large().map(Full::new))
-                }
-                Err(e) => {
-                    let reply = web::json_error(
-                        StatusCode::BAD_REQUEST,
-                        &format!("cannot read the body: {e}"),
-                    );
-                    return Ok(reply.map(Full::new));
-                }
+            let stream = BodyDataStream::new(body).map_err(Into::into);
+            let body = match web::read_body::<_, BoxError>(declared, stream).await {
+                Ok(body) => body,
+                Err(reply) => return Ok(reply.map(Full::new)),
             };
             let query = parts.uri.query().map(str::to_owned);
             let reply = routes::serve(

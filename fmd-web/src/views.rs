@@ -113,14 +113,26 @@ pub(crate) struct UserItem {
     pub(crate) id: i64,
     pub(crate) username: String,
     pub(crate) role: &'static str,
+    /// Sessions open now.
+    pub(crate) sessions: i64,
 }
 
-pub(crate) fn user_item(u: fmd_store::UserRow) -> UserItem {
+/// `u` as the API and the users page show it, with its open sessions counted in `sessions`.
+pub(crate) fn user_item(u: fmd_store::UserRow, sessions: &[(String, i64)]) -> UserItem {
     UserItem {
         id: u.id,
         role: if u.is_admin != 0 { "admin" } else { "guest" },
+        sessions: sessions_of(sessions, &u.username),
         username: u.username,
     }
+}
+
+/// The open sessions of `username` in `Store::session_counts`'s answer.
+pub(crate) fn sessions_of(sessions: &[(String, i64)], username: &str) -> i64 {
+    sessions
+        .iter()
+        .find(|(name, _)| name == username)
+        .map_or(0, |(_, n)| *n)
 }
 
 /// A custom graph and how this process's runs of it went; times are microseconds since the

@@ -10,7 +10,6 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
 use warp::filters::log::Info;
 use warp::filters::BoxedFilter;
@@ -27,7 +26,7 @@ use fmd_core::context::{self, TaskGuard};
 use crate::dashboard::{Dashboard, Inner};
 use crate::routes;
 use crate::track::{Head, Parts, Tracker};
-use crate::web::{self, MAX_BODY};
+use crate::web;
 
 mod sealed {
     pub trait Sealed {}
@@ -239,17 +238,7 @@ fn dashboard(
         .map(Some)
         .or(warp::any().map(|| None))
         .unify();
-    // No dashboard route takes a chunked body: one sent without a length is read as empty, so
-    // the route answers (405, 400) instead of warp's 411. Oversized bodies get 413.
-    let body = warp::body::content_length_limit(MAX_BODY)
-        .and(warp::body::bytes())
-        .or_else(|rejection: Rejection| async move {
-            if rejection.find::<LengthRequired>().is_some() {
-                Ok((Bytes::new(),))
-            } else {
-                Err(rejection)
-            }
-        });
+    let body = warp::header::optional::<u64>("content-length").and(warp::body::stream());
     // Boxed behind the prefix: the routes' future is over a kilobyte, and unboxed it would be
     // part of every request's future in `bind` (warp's `or` holds either side in place), copied
     // each time the future moves. Boxing allocates only for requests under the prefix.
@@ -262,18 +251,21 @@ fn dashboard(
             .and(body)
             .and(with_inner)
             .then(
-                |tail: Tail, method, headers, query, peer, body, inner| async move {
-                    routes::serve(inner, method, tail.as_str(), query, headers, peer, body).await
+                |tail: Tail, method, headers, query, peer, declared, body, inner| async move {
+                    match web::read_body(declared, body).await {
+                        Ok(body) => {
+                            routes::serve(inner, method, tail.as_str(), query, headers, peer, body)
+                                .await
+                        }
+                        Err(reply) => reply,
+                    }
                 },
             )
             .recover(|rejection: Rejection| async move {
-                match rejection.find::<PayloadTooLarge>() {
-                    Some(_) => Ok::<_, Infallible>(web::too_large()),
-                    None => Ok(web::json_error(
-                        StatusCode::BAD_REQUEST,
-                        &format!("bad request: {rejection:?}"),
-                    )),
-                }
+                Ok::<_, Infallible>(web::json_error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("bad request: {rejection:?}"),
+                ))
             })
             .unify()
             .map(Reply::into_response)

@@ -1,13 +1,15 @@
 //! The dashboard's requests and responses over the `http` crate's types, as its handlers see
-//! them: [`Req`], the response builders, and [`blocking`] for the store's calls.
+//! them: [`Req`], reading its body, the response builders, and [`blocking`] for the store's
+//! calls.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use bytes::Bytes;
-use http::{header, HeaderMap, Method, Response, StatusCode};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use futures_util::{Stream, StreamExt};
+use http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
 
-use crate::auth::{Role, Session};
+use crate::auth::{session_id, Role, Session};
 use crate::dashboard::Inner;
 use crate::error::DbError;
 use crate::track::client_ip;
@@ -26,6 +28,8 @@ pub(crate) struct Req {
     pub(crate) query: Option<String>,
     pub(crate) peer: Option<SocketAddr>,
     pub(crate) body: Bytes,
+    /// The session, once [`Req::session`] looked it up.
+    pub(crate) session: OnceLock<Option<Session>>,
 }
 
 impl Req {
@@ -41,10 +45,31 @@ impl Req {
             .map(|(_, v)| v)
     }
 
-    /// The logged-in user, from a valid, unexpired session cookie.
-    pub(crate) fn session(&self) -> Option<Session> {
-        self.cookie(SESSION_COOKIE)
-            .and_then(|c| self.inner.auth.verify(c))
+    /// The logged-in user, from the session cookie of a session that has not ended: at most
+    /// one look-up in the store per request (none when this instance looked it up lately).
+    pub(crate) async fn session(&self) -> Result<Option<Session>, DbError> {
+        if let Some(known) = self.session.get() {
+            return Ok(known.clone());
+        }
+        let found = match self.cookie(SESSION_COOKIE) {
+            None => None,
+            Some(token) => {
+                let id = session_id(token);
+                match self.inner.auth.cached(&id) {
+                    Some(known) => known,
+                    None => {
+                        let inner = self.inner.clone();
+                        blocking(self, move |s| inner.auth.look_up(s, id)).await?
+                    }
+                }
+            }
+        };
+        Ok(self.session.get_or_init(|| found).clone())
+    }
+
+    /// The session if [`Req::session`] has found one, for pages drawn without looking (errors).
+    pub(crate) fn known_session(&self) -> Option<&Session> {
+        self.session.get()?.as_ref()
     }
 
     /// The bearer token of the `Authorization` header, if any.
@@ -81,12 +106,60 @@ pub(crate) const SESSION_COOKIE: &str = "fmd_session";
 
 pub(crate) const CSRF_COOKIE: &str = "fmd_csrf";
 
-/// The answer to a body over [`MAX_BODY`] bytes.
-pub(crate) fn too_large() -> Reply {
-    json_error(
+/// Longest body read to its end to keep the connection open after a 413; a longer one is
+/// answered without reading it, and the connection closed.
+pub(crate) const DRAIN_LIMIT: u64 = 16 * MAX_BODY;
+
+/// The answer to a body over [`MAX_BODY`] bytes; `closing` says the connection will close
+/// (the body was not read to its end).
+pub(crate) fn too_large(closing: bool) -> Reply {
+    let mut reply = json_error(
         StatusCode::PAYLOAD_TOO_LARGE,
         &format!("the body is larger than {MAX_BODY} bytes"),
-    )
+    );
+    if closing {
+        reply
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    reply
+}
+
+/// A request's body of at most [`MAX_BODY`] bytes, whatever the framework's body type, or the
+/// answer to give instead. A longer body of up to [`DRAIN_LIMIT`] bytes is read to its end and
+/// dropped before the 413, so the client can send its next request on the same connection.
+pub(crate) async fn read_body<B, E>(
+    declared: Option<u64>,
+    body: impl Stream<Item = Result<B, E>>,
+) -> Result<Bytes, Reply>
+where
+    B: Buf,
+    E: std::fmt::Display,
+{
+    if declared.is_some_and(|n| n > DRAIN_LIMIT) {
+        return Err(too_large(true));
+    }
+    let mut body = std::pin::pin!(body);
+    let (mut kept, mut seen) = (BytesMut::new(), 0u64);
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| {
+            json_error(
+                StatusCode::BAD_REQUEST,
+                &format!("cannot read the body: {e}"),
+            )
+        })?;
+        seen += chunk.remaining() as u64;
+        if seen > DRAIN_LIMIT {
+            return Err(too_large(true));
+        }
+        if seen <= MAX_BODY {
+            kept.put(chunk);
+        }
+    }
+    if seen > MAX_BODY {
+        return Err(too_large(false));
+    }
+    Ok(kept.freeze())
 }
 
 pub(crate) fn csrf_header(req: &Req) -> Option<&str> {

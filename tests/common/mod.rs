@@ -261,3 +261,180 @@ pub(crate) async fn set_level(server: &Server, client: &Client, csrf: &str, name
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+/// The test configuration on every database this build and machine can reach: SQLite in `dir`
+/// always; PostgreSQL and MySQL (features `postgres`, `mysql`) at `FMD_TEST_POSTGRES` /
+/// `FMD_TEST_MYSQL` or this machine's servers, each under a table prefix of its own. A server
+/// that does not answer is skipped with a message, or fails the test under `CI=true`.
+pub(crate) fn configs_on_every_backend(dir: &tempfile::TempDir) -> Vec<fmd::Config> {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let mut configs = vec![config(dir)];
+    let servers = [
+        (
+            cfg!(feature = "postgres"),
+            "FMD_TEST_POSTGRES",
+            "postgres://postgres@127.0.0.1:5432/test",
+        ),
+        (
+            cfg!(feature = "mysql"),
+            "FMD_TEST_MYSQL",
+            "mysql://root@127.0.0.1:3306/test",
+        ),
+    ];
+    for (_, var, default) in servers.iter().filter(|s| s.0) {
+        let url = std::env::var(var).unwrap_or_else(|_| (*default).to_owned());
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let prefix = format!("e{}n{n}_", std::process::id());
+        match fmd_store::Store::open(&url, &prefix) {
+            Ok(_) => configs.push(config(dir).database(url).table_prefix(prefix)),
+            Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
+                panic!("{url} is required in CI: {e}")
+            }
+            Err(e) => eprintln!("skipping {url}: {e} (start the server, or set {var})"),
+        }
+    }
+    configs
+}
+
+/// Drops the tables a test made under `config`'s prefix (SQLite's go with their folder).
+pub(crate) fn drop_tables(config: &fmd::Config) {
+    if !config.database.starts_with("sqlite:") {
+        fmd_store::Store::open(&config.database, &config.table_prefix)
+            .and_then(|s| s.drop_all_tables())
+            .unwrap_or_else(|e| panic!("dropping the tables of {}: {e}", config.database));
+    }
+}
+
+/// One HTTP/1.1 connection written and read by hand: for what a client library would not send
+/// (`..` in a path) and for checking that a connection stays usable.
+pub(crate) struct RawConn(tokio::io::BufReader<tokio::net::TcpStream>);
+
+/// A response read off a [`RawConn`].
+#[derive(Debug)]
+pub(crate) struct RawResponse {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: String,
+}
+
+impl RawResponse {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl RawConn {
+    pub(crate) async fn open(server: &Server) -> RawConn {
+        let addr = server.base.trim_start_matches("http://");
+        RawConn(tokio::io::BufReader::new(
+            tokio::net::TcpStream::connect(addr).await.unwrap(),
+        ))
+    }
+
+    /// Sends `method target` with `headers` (each a full line) and `body`, and reads the answer.
+    pub(crate) async fn send(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: &[&str],
+        body: &[u8],
+    ) -> std::io::Result<RawResponse> {
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+        let mut head = format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+        for h in headers {
+            head.push_str(h);
+            head.push_str("\r\n");
+        }
+        head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+        let stream = self.0.get_mut();
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(body).await?;
+        let mut line = String::new();
+        if self.0.read_line(&mut line).await? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        let status = line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("not a status line: {line:?}"));
+        let mut headers = Vec::new();
+        loop {
+            line.clear();
+            self.0.read_line(&mut line).await?;
+            let Some((name, value)) = line.trim_end().split_once(':') else {
+                break;
+            };
+            headers.push((name.to_owned(), value.trim().to_owned()));
+        }
+        let mut response = RawResponse {
+            status,
+            headers,
+            body: String::new(),
+        };
+        let length: usize = response
+            .header("content-length")
+            .map_or(0, |v| v.parse().unwrap());
+        let mut body = vec![0; length];
+        self.0.read_exact(&mut body).await?;
+        response.body = String::from_utf8_lossy(&body).into_owned();
+        Ok(response)
+    }
+}
+
+/// What any framework's server must do with requests the dashboard refuses for their size:
+/// JSON answers under the API prefix, and the connection usable afterwards.
+pub(crate) async fn oversized_requests_get_json_and_keep_the_connection(server: &Server) {
+    let mut conn = RawConn::open(server).await;
+    let big = vec![b'x'; 200 * 1024];
+    let r = conn
+        .send("PUT", "/dashboard/api/endpoints/1/level", &[], &big)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 413, "{r:?}");
+    assert_eq!(r.header("content-type"), Some("application/json"), "{r:?}");
+    assert!(r.body.contains("\"error\""), "{r:?}");
+    let next = conn
+        .send("GET", "/dashboard/api/overview", &[], b"")
+        .await
+        .expect("the connection stays open after a 413");
+    assert_eq!(next.status, 401, "{next:?}");
+
+    let long = format!("/dashboard/api/overview?x={}", "a".repeat(20_000));
+    let r = conn.send("GET", &long, &[], b"").await.unwrap();
+    assert_eq!(r.status, 414, "{r:?}");
+    assert_eq!(r.header("content-type"), Some("application/json"), "{r:?}");
+    let next = conn
+        .send("GET", "/dashboard/api/overview", &[], b"")
+        .await
+        .expect("the connection stays open after a 414");
+    assert_eq!(next.status, 401, "{next:?}");
+
+    for path in ["/dashboard/static/../../x", "/dashboard/static/..%2f..%2fx"] {
+        let r = conn.send("GET", path, &[], b"").await.unwrap();
+        assert_eq!(r.status, 404, "{path}: {r:?}");
+    }
+    // A body far past the limit is not read: the answer says the connection closes.
+    let mut conn = RawConn::open(server).await;
+    let huge = vec![b'x'; 4 * 1024 * 1024];
+    match conn
+        .send("PUT", "/dashboard/api/endpoints/1/level", &[], &huge)
+        .await
+    {
+        Ok(r) => {
+            assert_eq!(r.status, 413, "{r:?}");
+            assert_eq!(r.header("connection"), Some("close"), "{r:?}");
+        }
+        // The server may close before the client has written it all.
+        Err(e) => assert!(
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+            ),
+            "{e}"
+        ),
+    }
+}

@@ -24,7 +24,7 @@ impl Harness {
         let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         let (recorder, rx) = Recorder::new(1_000);
         fmd_core::record::set_default(Some(recorder.clone()));
-        fmd_core::outlier::configure(2.5, 10, &[]);
+        fmd_core::outlier::configure(2.5, 10);
         Harness {
             _serial: serial,
             rx,

@@ -120,6 +120,13 @@
     var c = echarts.init(el);
     // A browser driven by automation (the end-to-end tests) gets the final picture at once.
     if (navigator.webdriver) option.animation = false;
+    // Tooltips are drawn on the canvas, not as HTML: recorded text (names, group-by values,
+    // versions) can never become markup, and the page's CSP, which allows no inline styles,
+    // has nothing to refuse.
+    if (option.tooltip) {
+      option.tooltip.renderMode = "richText";
+      option.tooltip.confine = true;
+    }
     c.setOption(option);
     window.addEventListener("resize", function () { c.resize(); });
     el.fmdChart = c;
@@ -186,9 +193,9 @@
   function ms(v) { return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v >= 0.1 ? v.toFixed(2) : v.toFixed(3); }
   function boxTooltip(p) {
     var d = p.data.stats;
-    return p.name + "<br>" + d.count + " requests<br>max " + ms(d.max_ms) + " ms<br>upper whisker " + ms(d.high_ms) +
-      " ms<br>q3 " + ms(d.q3_ms) + " ms<br>median " + ms(d.median_ms) + " ms<br>q1 " + ms(d.q1_ms) +
-      " ms<br>lower whisker " + ms(d.low_ms) + " ms<br>min " + ms(d.min_ms) + " ms";
+    return p.name + "\n" + d.count + " requests\nmax " + ms(d.max_ms) + " ms\nupper whisker " + ms(d.high_ms) +
+      " ms\nq3 " + ms(d.q3_ms) + " ms\nmedian " + ms(d.median_ms) + " ms\nq1 " + ms(d.q1_ms) +
+      " ms\nlower whisker " + ms(d.low_ms) + " ms\nmin " + ms(d.min_ms) + " ms";
   }
   // Durations spread over orders of magnitude (a fast health check beside a slow report, a
   // long tail): a log axis keeps every box readable.
@@ -254,7 +261,7 @@
       var most = d.points.reduce(function (m, p) { return Math.max(m, p[3]); }, 1);
       var fastest = d.points.reduce(function (m, p) { return Math.min(m, p[2]); }, Infinity);
       return { points: d.points.length, height: Math.max(260, 80 + 26 * d.keys.length), option: {
-        tooltip: { formatter: function (p) { return d.keys[p.value[1]] + " on " + d.versions[p.value[0]] + "<br>median " + ms(p.value[2]) + " ms over " + p.value[3] + " requests"; } },
+        tooltip: { formatter: function (p) { return d.keys[p.value[1]] + " on " + d.versions[p.value[0]] + "\nmedian " + ms(p.value[2]) + " ms over " + p.value[3] + " requests"; } },
         grid: { left: 140, right: 90, top: 20, bottom: 40 },
         xAxis: { type: "category", data: d.versions, name: "version" },
         yAxis: { type: "category", data: d.keys, inverse: true },
@@ -264,7 +271,7 @@
     },
     line: function (d) {
       return { points: d.points.length, option: {
-        tooltip: { trigger: "axis", formatter: function (ps) { var p = ps[0]; return localTime(p.value[0]) + "<br>" + p.value[1]; } },
+        tooltip: { trigger: "axis", formatter: function (ps) { var p = ps[0]; return localTime(p.value[0]) + "\n" + p.value[1]; } },
         grid: { left: 70, right: 30, top: 20, bottom: 40 },
         xAxis: { type: "time", min: d.start, max: d.end, axisLabel: { hideOverlap: true } },
         yAxis: { type: "value", scale: true },
@@ -522,6 +529,17 @@
             form.reset();
             toast("Password of " + form.getAttribute("data-name") + " changed.");
           }).catch(function (e) { toast("Could not change the password: " + e.message, true); });
+      });
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("button.end-sessions"), function (button) {
+      button.addEventListener("click", function () {
+        var name = button.getAttribute("data-name");
+        var what = button.getAttribute("data-me") ? "your other sessions" : "every session of " + name;
+        if (!window.confirm("End " + what + "? They must log in again.")) return;
+        send("DELETE", "sessions", { username: name }).then(function (r) {
+          toast(r.ended + " session" + (r.ended === 1 ? "" : "s") + " of " + name + " ended.");
+          setTimeout(function () { location.reload(); }, 1000);
+        }).catch(function (e) { toast("Could not end the sessions: " + e.message, true); });
       });
     });
     Array.prototype.forEach.call(document.querySelectorAll("button.delete-user"), function (button) {

@@ -53,7 +53,7 @@ impl From<BadRequest> for ApiError {
 }
 
 /// The caller: the bearer token when one is sent, else the session; a 401 without either.
-pub(crate) fn caller(req: &Req) -> Result<Caller, ApiError> {
+pub(crate) async fn caller(req: &Req) -> Result<Caller, ApiError> {
     if let Some(token) = req.bearer() {
         return if req.inner.auth.bearer_ok(token) {
             Ok(Caller::Token)
@@ -64,7 +64,7 @@ pub(crate) fn caller(req: &Req) -> Result<Caller, ApiError> {
             ))
         };
     }
-    req.session().map(Caller::Session).ok_or_else(|| {
+    req.session().await?.map(Caller::Session).ok_or_else(|| {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
             format!(

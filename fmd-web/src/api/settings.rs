@@ -18,8 +18,9 @@ pub(crate) async fn status(req: &Req) -> Result<Reply, ApiError> {
 /// `GET users`: the users stored in the database (not the configuration's guest).
 pub(crate) async fn users(req: &Req, caller: &Caller) -> Result<Reply, ApiError> {
     require_admin_session(caller, "see users")?;
-    let rows = blocking(req, |s| s.users()).await?;
-    let items: Vec<UserItem> = rows.into_iter().map(user_item).collect();
+    let now = fmd_core::now_micros();
+    let (rows, sessions) = blocking(req, move |s| Ok((s.users()?, s.session_counts(now)?))).await?;
+    let items: Vec<UserItem> = rows.into_iter().map(|u| user_item(u, &sessions)).collect();
     Ok(json(StatusCode::OK, &items))
 }
 
@@ -95,7 +96,7 @@ pub(crate) async fn add_user(req: &Req, caller: &Caller) -> Result<Reply, ApiErr
     })
     .await?;
     match added {
-        Some(user) => Ok(json(StatusCode::CREATED, &user_item(user))),
+        Some(user) => Ok(json(StatusCode::CREATED, &user_item(user, &[]))),
         None => Err(ApiError::new(
             StatusCode::CONFLICT,
             format!("there is already a user {username:?}"),
@@ -109,7 +110,7 @@ pub(crate) async fn set_password(
     caller: &Caller,
     raw_id: &str,
 ) -> Result<Reply, ApiError> {
-    require_admin(req, caller, "change passwords")?;
+    let me = require_admin(req, caller, "change passwords")?;
     let id = parse_id_of(raw_id, "user")?;
     let body = json_body(req, "{\"password\": ..., \"confirm\": ...}")?;
     let password = new_password(&body)?;
@@ -126,8 +127,16 @@ pub(crate) async fn set_password(
         ));
     }
     let hashed = hash(password).await?;
-    blocking(req, move |s| s.set_password(id, &hashed)).await?;
-    Ok(json(StatusCode::OK, &user_item(user)))
+    // Every session of the user ends, but the one changing its own password.
+    let keep = (me.username == user.username).then(|| me.id.clone());
+    let kept = keep.clone();
+    blocking(req, move |s| s.set_password(id, &hashed, kept.as_deref())).await?;
+    let username = user.username.clone();
+    req.inner
+        .auth
+        .forget(|s| s.username == username && Some(&s.id) != keep.as_ref());
+    let sessions = [(user.username.clone(), i64::from(keep.is_some()))];
+    Ok(json(StatusCode::OK, &user_item(user, &sessions)))
 }
 
 /// `DELETE users/{id}`: not yourself, not the last administrator.
@@ -148,7 +157,10 @@ pub(crate) async fn delete_user(
         ));
     }
     match blocking(req, move |s| s.delete_user(id)).await? {
-        Some(true) => Ok(json(StatusCode::OK, &serde_json::json!({ "deleted": id }))),
+        Some(true) => {
+            req.inner.auth.forget(|s| s.username == user.username);
+            Ok(json(StatusCode::OK, &serde_json::json!({ "deleted": id })))
+        }
         Some(false) => Err(ApiError::new(
             StatusCode::CONFLICT,
             "this is the last administrator; add another first",
@@ -158,6 +170,28 @@ pub(crate) async fn delete_user(
             format!("no user with id {id}"),
         )),
     }
+}
+
+/// `DELETE sessions {"username"}`: ends every session of a user (a stored one or the
+/// configured guest); an administrator ending its own keeps the one asking.
+pub(crate) async fn end_sessions(req: &Req, caller: &Caller) -> Result<Reply, ApiError> {
+    let me = require_admin(req, caller, "end sessions")?;
+    let body = json_body(req, "{\"username\": ...}")?;
+    let username = body
+        .get("username")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| bad_request("send {\"username\": ...}"))?
+        .to_owned();
+    let keep = (me.username == username).then(|| me.id.clone());
+    let (name, kept) = (username.clone(), keep.clone());
+    let ended = blocking(req, move |s| s.delete_sessions_of(&name, kept.as_deref())).await?;
+    req.inner
+        .auth
+        .forget(|s| s.username == username && Some(&s.id) != keep.as_ref());
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "username": username, "ended": ended }),
+    ))
 }
 
 /// `POST prune {"days": N}`: deletes requests older than N days with everything recorded

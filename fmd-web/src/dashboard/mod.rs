@@ -99,8 +99,8 @@ impl Dashboard {
         fmd_core::outlier::configure(
             config.outlier_detection_constant,
             config.outlier_min_samples,
-            &config.scrub_headers,
         );
+        fmd_core::outlier::configure_scrubbing(&config.scrub_headers, &config.scrub_query_params);
         fmd_core::outlier::start_watchdog()?;
         fmd_core::exception::install_panic_hook();
         let auth = auth::Auth::start(&config, &store)?;

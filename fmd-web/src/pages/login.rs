@@ -4,7 +4,7 @@ use http::{header, HeaderValue, StatusCode};
 use serde::Deserialize;
 
 use super::error;
-use crate::web::{csrf_header, redirect, Reply, Req, CSRF_COOKIE, SESSION_COOKIE};
+use crate::web::{blocking, csrf_header, redirect, Reply, Req, CSRF_COOKIE, SESSION_COOKIE};
 
 #[derive(Deserialize)]
 struct LoginForm {
@@ -16,7 +16,48 @@ struct LoginForm {
     next: Option<String>,
 }
 
+/// Whether a browser sent the form from another site (login CSRF: logging a victim in to the
+/// attacker's account). Browsers say where a post comes from in `Sec-Fetch-Site`, older ones
+/// only in `Origin`; a client that sends neither is not a browser acting for someone else.
+fn cross_site(req: &Req) -> bool {
+    let header = |name| req.headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site") {
+        return !matches!(site, "same-origin" | "none");
+    }
+    let Some(origin) = header("origin") else {
+        return false;
+    };
+    let origin_host = origin.split_once("://").map_or("", |(_, rest)| rest);
+    // Behind a proxy the host the browser used may only be in X-Forwarded-Host.
+    let hosts = [header("host"), header("x-forwarded-host")];
+    let known: Vec<&str> = hosts.into_iter().flatten().collect();
+    !known.is_empty() && !known.iter().any(|h| h.eq_ignore_ascii_case(origin_host))
+}
+
+/// The answer to a login refused for `wait`: a 429 with `Retry-After`.
+fn throttled(req: &Req, wait: std::time::Duration) -> Reply {
+    let seconds = wait.as_secs().max(1);
+    let message = if seconds < 90 {
+        format!("Too many failed logins. Try again in {seconds} seconds.")
+    } else {
+        let minutes = seconds.div_ceil(60);
+        format!("Too many failed logins. Try again in {minutes} minutes.")
+    };
+    let mut response = super::login(req, Some(&message), StatusCode::TOO_MANY_REQUESTS);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
+}
+
 pub(crate) async fn login(req: &Req) -> Reply {
+    if cross_site(req) {
+        return error(
+            req,
+            StatusCode::FORBIDDEN,
+            "The login form was sent from another site. Open the dashboard's login page and log in there.",
+        );
+    }
     let Ok(form) = serde_urlencoded::from_bytes::<LoginForm>(&req.body) else {
         return super::login(
             req,
@@ -25,53 +66,40 @@ pub(crate) async fn login(req: &Req) -> Reply {
         );
     };
     let ip = req.client_ip();
-    if let Some(wait) = req.inner.auth.throttled(ip) {
-        let minutes = wait.div_ceil(60);
-        let mut response = super::login(
-            req,
-            Some(&format!(
-                "Too many failed logins from your address. Try again in {minutes} minute{}.",
-                if minutes == 1 { "" } else { "s" }
-            )),
-            StatusCode::TOO_MANY_REQUESTS,
-        );
-        if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return response;
-    }
+    warn_of_untrusted_proxy(req);
+    // Counted before the (slow) check, so parallel guesses cannot all be checked.
+    let attempt = match req.inner.auth.throttle.begin(ip, &form.username) {
+        Ok(attempt) => attempt,
+        Err(wait) => return throttled(req, wait),
+    };
     let inner = req.inner.clone();
     let (username, password) = (form.username.clone(), form.password);
-    let checked =
-        tokio::task::spawn_blocking(move || inner.auth.login(&inner.store, &username, &password))
-            .await;
+    let checked = blocking(req, move |s| inner.auth.login(s, &username, &password)).await;
     let role = match checked {
-        Ok(Ok(role)) => role,
-        Ok(Err(e)) => {
+        Ok(Some(role)) => role,
+        Ok(None) => {
+            attempt.failed();
+            return super::login(
+                req,
+                Some("Wrong username or password."),
+                StatusCode::UNAUTHORIZED,
+            );
+        }
+        Err(e) => {
             return error(
                 req,
                 StatusCode::SERVICE_UNAVAILABLE,
                 &format!("Cannot check the login: {e}"),
             )
         }
-        Err(_) => {
-            return error(
-                req,
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Cannot check the login.",
-            )
-        }
     };
-    let Some(role) = role else {
-        req.inner.auth.record_failure(ip);
-        return super::login(
-            req,
-            Some("Wrong username or password."),
-            StatusCode::UNAUTHORIZED,
-        );
+    attempt.succeeded();
+    let inner = req.inner.clone();
+    let username = form.username.clone();
+    let (token, session) = match blocking(req, move |s| inner.auth.open(s, &username, role)).await {
+        Ok(opened) => opened,
+        Err(e) => return super::unavailable(req, &e),
     };
-    req.inner.auth.record_success(ip);
-    let (cookie, session) = req.inner.auth.issue(&form.username, role);
     let base = req.base();
     // Only ever redirect inside the dashboard, so a crafted link cannot send users elsewhere.
     let target = form
@@ -82,7 +110,7 @@ pub(crate) async fn login(req: &Req) -> Reply {
     let mut response = redirect(&target);
     let cookies = [
         format!(
-            "{SESSION_COOKIE}={cookie}; Path={base}; HttpOnly; SameSite=Strict; Max-Age={max_age}"
+            "{SESSION_COOKIE}={token}; Path={base}; HttpOnly; SameSite=Strict; Max-Age={max_age}"
         ),
         format!(
             "{CSRF_COOKIE}={}; Path={base}; SameSite=Strict; Max-Age={max_age}",
@@ -97,15 +125,37 @@ pub(crate) async fn login(req: &Req) -> Reply {
     response
 }
 
+/// Says once per process that logins come through a proxy whose header fmd was not told to
+/// trust: every client then has the proxy's address, and the throttle counts them as one.
+fn warn_of_untrusted_proxy(req: &Req) {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    let forwarded = ["x-forwarded-for", "forwarded", "x-real-ip"]
+        .iter()
+        .find(|h| req.headers.contains_key(**h));
+    if let (None, Some(name)) = (&req.inner.config.trusted_proxy_header, forwarded) {
+        WARNED.call_once(|| {
+            fmd_core::warn(&format!(
+                "dashboard logins arrive with a {name} header but trusted_proxy_header is not set: \
+                 the login throttle counts every client behind the proxy as one address. Set \
+                 [dashboard] trusted_proxy_header = \"{name}\" if the proxy overwrites it."
+            ))
+        });
+    }
+}
+
 #[derive(Deserialize)]
 struct LogoutForm {
     #[serde(default)]
     csrf: String,
 }
 
-pub(crate) fn logout(req: &Req) -> Reply {
+pub(crate) async fn logout(req: &Req) -> Reply {
     let base = req.base();
-    if let Some(session) = req.session() {
+    let session = match req.session().await {
+        Ok(session) => session,
+        Err(e) => return super::unavailable(req, &e),
+    };
+    if let Some(session) = session {
         let form = serde_urlencoded::from_bytes::<LogoutForm>(&req.body).ok();
         let token = form
             .map(|f| f.csrf)
@@ -117,6 +167,10 @@ pub(crate) fn logout(req: &Req) -> Reply {
                 StatusCode::FORBIDDEN,
                 "The logout form is stale; reload the page and try again.",
             );
+        }
+        let inner = req.inner.clone();
+        if let Err(e) = blocking(req, move |s| inner.auth.end(s, &session.id)).await {
+            return super::unavailable(req, &e);
         }
     }
     let mut response = redirect(&format!("{base}/login"));

@@ -80,11 +80,10 @@ pub(crate) fn login(req: &Req, error: Option<&str>, status: StatusCode) -> Reply
 }
 
 pub(crate) fn error(req: &Req, status: StatusCode, message: &str) -> Reply {
-    let session = req.session();
     let mut data = layout(
         req,
         status.canonical_reason().unwrap_or("Error"),
-        session.as_ref(),
+        req.known_session(),
     );
     data.insert("status".into(), json!(status.as_u16()));
     data.insert("message".into(), json!(message));

@@ -7,7 +7,7 @@ use super::endpoints::overview_items;
 use super::{error, layout, render, unavailable};
 use crate::auth::{Role, Session};
 use crate::time::windows;
-use crate::views::{status_item, user_item};
+use crate::views::{sessions_of, status_item, user_item};
 use crate::web::{blocking, Reply, Req};
 
 fn duration_text(secs: u64) -> String {
@@ -48,10 +48,12 @@ pub(crate) async fn settings(req: &Req, session: &Session, tab: &str) -> Reply {
     let config = &req.inner.config;
     let template = match tab {
         "users" => {
-            let users = match blocking(req, |s| s.users()).await {
-                Ok(u) => u,
-                Err(why) => return unavailable(req, &why),
-            };
+            let now = fmd_core::now_micros();
+            let (users, sessions) =
+                match blocking(req, move |s| Ok((s.users()?, s.session_counts(now)?))).await {
+                    Ok(found) => found,
+                    Err(why) => return unavailable(req, &why),
+                };
             data.insert(
                 "users".into(),
                 json!(users
@@ -59,7 +61,7 @@ pub(crate) async fn settings(req: &Req, session: &Session, tab: &str) -> Reply {
                     .map(|u| {
                         let configured = crate::auth::password_from_config(config, &u.username);
                         let me = u.username == session.username;
-                        let mut item = json!(user_item(u));
+                        let mut item = json!(user_item(u, &sessions));
                         item["configured"] = json!(configured);
                         item["me"] = json!(me);
                         item
@@ -69,7 +71,11 @@ pub(crate) async fn settings(req: &Req, session: &Session, tab: &str) -> Reply {
             if !config.guest_password.is_empty() {
                 data.insert(
                     "guest".into(),
-                    json!({"username": config.guest_username, "passwords": config.guest_password.len()}),
+                    json!({
+                        "username": config.guest_username,
+                        "passwords": config.guest_password.len(),
+                        "sessions": sessions_of(&sessions, &config.guest_username),
+                    }),
                 );
             }
             data.insert("tab_users".into(), json!(true));
