@@ -734,3 +734,26 @@ async fn without_a_configured_password_one_is_generated_once() {
         hash_before
     );
 }
+
+#[tokio::test]
+async fn a_new_configured_password_ends_the_administrators_sessions() {
+    let _serial = serial().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(config(&dir), app()).await;
+    let (cookie, _) = session_of(&server, "admin", ADMIN_PW).await;
+    server.stop().await;
+    let server = Server::start(config(&dir), app()).await;
+    assert_eq!(
+        json_with(&server, &cookie).await,
+        StatusCode::OK,
+        "the same password keeps the session"
+    );
+    server.stop().await;
+    let server = Server::start(config(&dir).password("a-new-password"), app()).await;
+    assert_eq!(
+        json_with(&server, &cookie).await,
+        StatusCode::UNAUTHORIZED,
+        "a new password ends it"
+    );
+    server.stop().await;
+}

@@ -149,3 +149,51 @@ async fn start(config: fmd::Config) -> Server {
 }
 
 scenario_tests!(start);
+
+#[tokio::test]
+async fn track_serves_the_app_without_the_dashboard_which_routes_serves_apart() {
+    let _serial = common::serial().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::serve_with(
+        common::scenarios::config(&dir),
+        |dashboard, listener, stopped| {
+            tokio::spawn(
+                warp::serve(dashboard.track(app()))
+                    .incoming(listener)
+                    .graceful(async {
+                        let _ = stopped.await;
+                    })
+                    .run(),
+            )
+        },
+    )
+    .await;
+    let c = common::client();
+    assert_eq!(
+        c.get(server.url("/plain")).send().await.unwrap().status(),
+        200
+    );
+    let r = c.get(server.url("/dashboard/login")).send().await.unwrap();
+    assert_eq!(r.status(), 404, "the service's port has no dashboard");
+    let apart = warp::test::request()
+        .path("/dashboard/login")
+        .reply(&server.dashboard.routes())
+        .await;
+    assert_eq!(apart.status(), 200, "the dashboard's own port has it");
+    server.dashboard.flush().await.unwrap();
+    let overview = warp::test::request()
+        .path("/dashboard/api/overview")
+        .header("authorization", format!("Bearer {}", common::TOKEN))
+        .reply(&server.dashboard.routes())
+        .await;
+    let rows: serde_json::Value = serde_json::from_slice(overview.body()).unwrap();
+    let hits = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "plain")
+        .unwrap()["hits_overall"]
+        .clone();
+    assert_eq!(hits, 1, "the service's requests are tracked");
+    server.stop().await;
+}

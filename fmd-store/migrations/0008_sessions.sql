@@ -1,5 +1,5 @@
 -- Dashboard sessions, kept server-side so that logging out, deleting a user or changing a
--- password ends them on every instance. `id` is the SHA-256 (hex) of the cookie's random
+-- password ends them on every instance. `id` is the SHA-256 (base64url) of the cookie's random
 -- token: the table alone does not give anyone a working cookie. Times in microseconds.
 CREATE TABLE {p}dashboard_session (
     id VARCHAR(64) NOT NULL PRIMARY KEY,

@@ -10,7 +10,7 @@ use crate::StoreError;
 /// A stored session.
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
 pub struct SessionRow {
-    /// SHA-256 (hex) of the cookie's token.
+    /// SHA-256 (base64url) of the cookie's token.
     #[diesel(sql_type = Text)]
     pub id: String,
     /// The user it belongs to.

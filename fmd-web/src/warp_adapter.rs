@@ -130,18 +130,43 @@ impl Dashboard {
         R: Reply,
         E: AppError,
     {
+        dashboard(self.inner.clone()).or(self.track(app)).unify()
+    }
+
+    /// `app` with every request tracked, as [`bind`](Self::bind) does, but without the
+    /// dashboard's routes: for serving the dashboard on a port of its own, apart from the
+    /// service's users (docs/security.md).
+    ///
+    /// ```no_run
+    /// # async fn run(dashboard: fmd_web::Dashboard) {
+    /// use warp::Filter;
+    /// let app = warp::path!("hello").map(|| "hello");
+    /// tokio::join!(
+    ///     warp::serve(dashboard.track(app)).run(([0, 0, 0, 0], 8080)),
+    ///     warp::serve(dashboard.routes()).run(([127, 0, 0, 1], 9000)),
+    /// );
+    /// # }
+    /// ```
+    pub fn track<F, R, E>(
+        &self,
+        app: F,
+    ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + Send + Sync + 'static
+    where
+        F: Filter<Extract = (R,), Error = E> + Clone + Send + Sync + 'static,
+        R: Reply,
+        E: AppError,
+    {
         let tracker = self.inner.tracker.clone();
         let finishing = tracker.clone();
         let finish = move |info: Info<'_>| finish(&finishing, info);
         // Two shapes, one (boxed) type: the head is read before the app only when a group-by
         // function or a proxy header needs it, so that a request that panics gets them too.
         // Boxing also spares every request's future a copy of the app's, each time it moves.
-        let tracked = if tracker.needs_head() {
+        if tracker.needs_head() {
             E::track(begin_with_head(tracker), app, finish)
         } else {
             E::track(begin(tracker), app, finish)
-        };
-        dashboard(self.inner.clone()).or(tracked).unify()
+        }
     }
 
     /// The dashboard's routes under `/{custom_link}` alone, for a process that serves the
