@@ -86,6 +86,19 @@ pub(crate) fn lockout(failures: u32, limit: u32) -> Option<Duration> {
     )
 }
 
+/// Makes room when [`MAX_TRACKED`] keys are counted (a guesser rotating addresses): first the
+/// quiet keys go, then those below their lockout, and as a last resort every key not being
+/// checked, so memory stays bounded whatever the guesser does.
+fn forget_some(counts: &mut HashMap<Key, Count>, now: Instant) {
+    counts.retain(|_, c| !c.quiet(now));
+    if counts.len() >= MAX_TRACKED / 2 {
+        counts.retain(|_, c| c.checking > 0 || c.locked_until.is_some_and(|u| u > now));
+    }
+    if counts.len() >= MAX_TRACKED / 2 {
+        counts.retain(|_, c| c.checking > 0);
+    }
+}
+
 /// Failed logins per address and per (address, username).
 #[derive(Default)]
 pub(crate) struct Throttle {
@@ -120,7 +133,7 @@ impl Throttle {
             return Err(wait);
         }
         if counts.len() + 2 > MAX_TRACKED {
-            counts.retain(|_, c| !c.quiet(now));
+            forget_some(&mut counts, now);
         }
         for key in &keys {
             counts.entry(key.clone()).or_default().checking += 1;
@@ -256,6 +269,21 @@ mod tests {
             drop(t.begin(ip(1), "admin").unwrap());
         }
         assert!(t.begin(ip(1), "admin").is_ok());
+    }
+
+    #[test]
+    fn memory_stays_bounded_when_addresses_rotate() {
+        let t = Throttle::default();
+        for n in 0..(MAX_TRACKED as u32) {
+            let ip = Some(IpAddr::from(std::net::Ipv6Addr::from(u128::from(n))));
+            for _ in 0..PAIR_LIMIT {
+                if let Ok(a) = t.begin(ip, "admin") {
+                    a.failed();
+                }
+            }
+        }
+        let tracked = t.counts.lock().unwrap().len();
+        assert!(tracked <= MAX_TRACKED, "{tracked} keys");
     }
 
     #[test]
