@@ -16,11 +16,13 @@
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::hash::{BuildHasher, BuildHasherDefault};
+use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock};
+
+use parking_lot::Mutex;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -412,8 +414,9 @@ fn current_key() -> Key {
 
 const SHARDS: usize = 32;
 
-/// Task and thread ids are counters the runtime hands out, not input an attacker chooses.
-type IdBuild = BuildHasherDefault<crate::hash::IntHasher>;
+/// Task and thread ids are counters the runtime hands out, not input an attacker chooses: the
+/// fast multiplicative hash (FxHash) is safe here.
+type IdBuild = rustc_hash::FxBuildHasher;
 
 /// The states registered under tasks, in shards by key. A shard holds the requests of about one
 /// in 32 tasks in flight: a few entries, found by a scan, cheaper than a hash map's probing
@@ -423,11 +426,8 @@ type Shard = Mutex<Vec<(Key, RequestState)>>;
 static TASKS: LazyLock<Vec<Shard>> =
     LazyLock::new(|| (0..SHARDS).map(|_| Mutex::new(Vec::new())).collect());
 
-fn shard(key: &Key) -> std::sync::MutexGuard<'static, Vec<(Key, RequestState)>> {
-    let shard = &TASKS[(IdBuild::default().hash_one(key) >> 59) as usize % SHARDS];
-    // A panic while holding the lock cannot leave the list inconsistent (a push, a removal or
-    // a closure that only sets fields), so a poisoned lock is safe to use.
-    shard.lock().unwrap_or_else(|e| e.into_inner())
+fn shard(key: &Key) -> parking_lot::MutexGuard<'static, Vec<(Key, RequestState)>> {
+    TASKS[(IdBuild::default().hash_one(key) >> 59) as usize % SHARDS].lock()
 }
 
 /// Removes and returns the state registered under `key`.

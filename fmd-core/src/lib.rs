@@ -23,7 +23,6 @@ pub mod context;
 pub mod exception;
 pub mod graph;
 pub mod group_by;
-pub mod hash;
 pub mod monitor;
 pub mod outlier;
 pub mod profile;

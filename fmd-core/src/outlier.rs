@@ -9,7 +9,9 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::profile::Profile;
@@ -85,14 +87,14 @@ pub fn configure_scrubbing(headers: &[String], query_params: &[String]) {
             .filter(|h| !h.is_empty())
             .collect()
     };
-    *SCRUB.write().unwrap_or_else(|e| e.into_inner()) = Some(Scrub {
+    *SCRUB.write() = Some(Scrub {
         headers: lower(headers),
         query_params: lower(query_params),
     });
 }
 
 fn with_scrub<T>(f: impl FnOnce(&Scrub) -> T) -> T {
-    let configured = SCRUB.read().unwrap_or_else(|e| e.into_inner());
+    let configured = SCRUB.read();
     match &*configured {
         Some(scrub) => f(scrub),
         None => f(&Scrub {
@@ -270,7 +272,7 @@ struct Sampler {
 static SAMPLER: Mutex<Option<Sampler>> = Mutex::new(None);
 
 fn with_sampler<T>(f: impl FnOnce(&mut Sampler) -> T) -> T {
-    let mut slot = SAMPLER.lock().unwrap_or_else(|e| e.into_inner());
+    let mut slot = SAMPLER.lock();
     let sampler = slot.get_or_insert_with(|| {
         let mut system = sysinfo::System::new().ok();
         if let Some(system) = &mut system {

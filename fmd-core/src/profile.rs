@@ -13,7 +13,9 @@ use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -96,11 +98,6 @@ pub struct Profile {
     stuck: Mutex<Option<Stuck>>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Every critical section is a single push or field update: never left half-done.
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 fn nanos_since(start: Instant) -> u64 {
     start.elapsed().as_nanos().min(u128::from(OPEN - 1)) as u64
 }
@@ -127,7 +124,7 @@ impl Profile {
 
     fn open(&self, function: &'static Function, parent: u32) -> Option<u32> {
         let start_ns = nanos_since(self.start);
-        let mut spans = lock(&self.spans);
+        let mut spans = self.spans.lock();
         if spans.list.len() >= MAX_SPANS {
             spans.dropped = spans.dropped.saturating_add(1);
             return None;
@@ -144,7 +141,7 @@ impl Profile {
 
     fn close(&self, id: u32, cancelled: bool) {
         let end_ns = nanos_since(self.start);
-        if let Some(span) = lock(&self.spans).list.get_mut(id as usize) {
+        if let Some(span) = self.spans.lock().list.get_mut(id as usize) {
             span.duration_ns = end_ns.saturating_sub(span.start_ns);
             span.cancelled = cancelled;
         }
@@ -162,13 +159,13 @@ impl Profile {
             && !self.is_finished()
             && detailed(self.endpoint)
             && now.saturating_duration_since(self.start).as_micros() as u64 > self.threshold_us
-            && lock(&self.stuck).is_none()
+            && self.stuck.lock().is_none()
     }
 
     /// The spans open now, outermost first, each with its depth and how long it has run.
     pub fn open_spans(&self, now: Instant) -> Vec<StuckFrame> {
         let now_ns = now.saturating_duration_since(self.start).as_nanos() as u64;
-        let spans = lock(&self.spans);
+        let spans = self.spans.lock();
         let list = &spans.list;
         list.iter()
             .filter(|s| s.duration_ns == OPEN)
@@ -184,7 +181,7 @@ impl Profile {
     pub fn set_stuck(&self, now: Instant, figures: SystemFigures) {
         let frames = self.open_spans(now);
         let after_us = now.saturating_duration_since(self.start).as_micros() as u64;
-        let mut stuck = lock(&self.stuck);
+        let mut stuck = self.stuck.lock();
         if stuck.is_none() && !self.is_finished() {
             *stuck = Some(Stuck {
                 after_us,
@@ -205,7 +202,7 @@ impl Profile {
             return None;
         }
         let end_ns = duration_us.saturating_mul(1_000);
-        let Spans { mut list, dropped } = std::mem::take(&mut *lock(&self.spans));
+        let Spans { mut list, dropped } = std::mem::take(&mut *self.spans.lock());
         // A span still open now belongs to work the request left behind (a spawned or leaked
         // future): it ends with the request, as cancelled.
         for span in list.iter_mut().filter(|s| s.duration_ns == OPEN) {
@@ -217,7 +214,7 @@ impl Profile {
             spans: list,
             dropped_spans: dropped,
             outlier: outlier.then(|| OutlierDetail {
-                stuck: lock(&self.stuck).take(),
+                stuck: self.stuck.lock().take(),
                 ..OutlierDetail::default()
             }),
             exceptions: Vec::new(),

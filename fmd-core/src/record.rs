@@ -4,7 +4,9 @@
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::{Mutex, RwLock};
 use std::thread::Thread;
 
 use crate::Endpoint;
@@ -169,12 +171,12 @@ static DEFAULT: RwLock<Option<Arc<Recorder>>> = RwLock::new(None);
 
 /// Makes `recorder` the one that monitored functions called outside a bound request use.
 pub fn set_default(recorder: Option<Arc<Recorder>>) {
-    *DEFAULT.write().unwrap_or_else(|e| e.into_inner()) = recorder;
+    *DEFAULT.write() = recorder;
 }
 
 /// Clears the default recorder if it is `recorder`.
 pub fn clear_default(recorder: &Arc<Recorder>) {
-    let mut slot = DEFAULT.write().unwrap_or_else(|e| e.into_inner());
+    let mut slot = DEFAULT.write();
     if slot.as_ref().is_some_and(|r| Arc::ptr_eq(r, recorder)) {
         *slot = None;
     }
@@ -184,7 +186,7 @@ pub fn clear_default(recorder: &Arc<Recorder>) {
 /// bound request. Does nothing when no dashboard runs.
 pub fn record_default(record: RequestRecord) {
     // Used under the read guard: cloning the Arc would cost two more atomic operations.
-    if let Some(recorder) = DEFAULT.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+    if let Some(recorder) = DEFAULT.read().as_ref() {
         recorder.record(record);
     }
 }

@@ -43,8 +43,5 @@ fn from_file(tokens: &TokenStream) -> Option<(String, u32)> {
 
 /// Lower-case hex sha256 of `text`.
 pub(crate) fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(text.as_bytes()))
 }

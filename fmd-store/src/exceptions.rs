@@ -20,7 +20,7 @@ use fmd_core::exception::{
 };
 
 use crate::db::{with_conn, AnyConn, Dialect, Store};
-use crate::profiles::{ensure_location, hex, Code};
+use crate::profiles::{ensure_location, Code};
 use crate::queries::Id;
 use crate::StoreError;
 
@@ -45,7 +45,7 @@ pub(crate) fn registered_frame_hash(meta: &fmd_core::EndpointMeta, line: u32) ->
 }
 
 fn sha(text: &str) -> String {
-    hex(&Sha256::digest(text.as_bytes()))
+    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 /// An exception resolved and hashed, its function locations stored: ready to be written with

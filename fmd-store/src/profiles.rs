@@ -19,10 +19,6 @@ use crate::StoreError;
 /// statement's length is the only limit.
 const SPAN_ROWS_PER_INSERT: usize = 250;
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Stores (or finds) where a profiled function is defined; returns the location's id.
 pub(crate) fn ensure_function_location(
     conn: &mut AnyConn,
@@ -57,7 +53,7 @@ pub(crate) fn ensure_location(
     start_line: u32,
 ) -> Result<i64, diesel::result::Error> {
     let definition = ensure_function(conn, d, code.name, code.code, code.code_hash)?;
-    let hash = hex(&Sha256::digest(format!(
+    let hash = hex::encode(Sha256::digest(format!(
         "{definition}\n{file}\n{relative}\n{start_line}"
     )));
     let insert = diesel::sql_query(d.sql(

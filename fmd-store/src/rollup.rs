@@ -455,7 +455,7 @@ pub(crate) fn group(
 ) -> HashMap<Key, Totals> {
     // Keyed by endpoint and hour first: the key's version string is made once per group.
     // SipHash was two thirds of grouping a batch; these keys are the writer's own integers.
-    let mut by_hour = fmd_core::hash::IntMap::<(i64, i64), Totals>::default();
+    let mut by_hour = rustc_hash::FxHashMap::<(i64, i64), Totals>::default();
     for (endpoint, time, duration, status) in rows {
         by_hour
             .entry((endpoint, hour_of(time)))

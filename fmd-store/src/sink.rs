@@ -5,8 +5,8 @@ use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use diesel::{QueryResult, RunQueryDsl};
 
-use fmd_core::hash::IntMap;
 use fmd_core::{Endpoint, RequestRecord, Sink, SinkError};
+use rustc_hash::FxHashMap;
 
 use crate::db::{with_conn, AnyConn, Dialect, Pools, Store};
 use crate::exceptions::{prepare, write_exception, FrameCache, Prepared};
@@ -46,7 +46,7 @@ pub struct SqlSink {
     default_level: u8,
     /// The endpoints this process has written for, with their ids, by address: looked up for
     /// every row.
-    ids: IntMap<usize, (&'static Endpoint, i64)>,
+    ids: FxHashMap<usize, (&'static Endpoint, i64)>,
     /// Profiled functions' location ids.
     functions: FunctionIds,
     /// Exception stacks already resolved and stored.

@@ -172,7 +172,6 @@ impl<S: Sink> Writer<S> {
         let last = stats
             .last_error
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
             .clone()
             .unwrap_or_else(|| "the last write failed".into());
         Err(match self.pending.len() {
@@ -238,7 +237,7 @@ impl<S: Sink> Writer<S> {
                         "database writes recovered after {} failed attempts; {dropped} records were dropped meanwhile",
                         self.failed_attempts
                     ));
-                    *stats.last_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                    *stats.last_error.lock() = None;
                 }
                 self.failing = false;
                 self.failed_attempts = 0;
@@ -258,7 +257,7 @@ impl<S: Sink> Writer<S> {
                 self.failing = true;
                 self.failed_attempts += 1;
                 stats.failing.store(true, Ordering::Relaxed);
-                *stats.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.0);
+                *stats.last_error.lock() = Some(e.0);
                 let keep = self.options.backlog_capacity;
                 if self.pending.len() > keep {
                     let excess = (self.pending.len() - keep) as u64;

@@ -9,8 +9,8 @@
 //! the `X-CSRF-Token` header (double submit: the readable `fmd_csrf` cookie holds it for
 //! scripts).
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -19,6 +19,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::Rng;
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use fmd_core::Config;
 use fmd_store::{SessionRow, Store, StoreError};
@@ -125,7 +126,7 @@ fn random_password() -> String {
 
 /// Constant-time comparison, so a token cannot be guessed byte by byte from response times.
 fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.ct_eq(b).into()
 }
 
 impl Auth {
@@ -242,7 +243,7 @@ impl Auth {
     /// What this instance knows of session `id` from a look-up less than [`SESSION_CACHE`]
     /// ago: `Some(None)` when it was not there, `None` when it must be looked up.
     pub(crate) fn cached(&self, id: &str) -> Option<Option<Session>> {
-        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        let cache = self.cache.lock();
         let (session, when) = cache.get(id)?;
         if when.elapsed() >= SESSION_CACHE {
             return None;
@@ -256,7 +257,7 @@ impl Auth {
         let session = store
             .session(&id, fmd_core::now_micros())?
             .map(Session::from);
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cache = self.cache.lock();
         if cache.len() >= MAX_CACHED {
             cache.retain(|_, (_, when)| when.elapsed() < SESSION_CACHE);
             if cache.len() >= MAX_CACHED {
@@ -279,7 +280,6 @@ impl Auth {
     pub(crate) fn forget(&self, ended: impl Fn(&Session) -> bool) {
         self.cache
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
             .retain(|_, (session, _)| !session.as_ref().is_some_and(&ended));
     }
 

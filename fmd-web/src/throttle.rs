@@ -11,9 +11,9 @@
 //! client's failures from locking out users it did not guess at, but the per-address limit
 //! counts all of them together (docs/security.md).
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Failures per (address, username) before that pair is locked.
@@ -124,7 +124,7 @@ impl Throttle {
         let name: String = username.chars().take(MAX_NAME).collect();
         let keys = [Key::Address(ip), Key::Pair(ip, name)];
         let now = Instant::now();
-        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let mut counts = self.counts.lock();
         let wait = keys
             .iter()
             .filter_map(|k| counts.get(k)?.wait(k.limit(), now))
@@ -147,7 +147,7 @@ impl Throttle {
 
     fn end(&self, keys: &[Key; 2], failed: bool, cleared: Option<&Key>) {
         let now = Instant::now();
-        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let mut counts = self.counts.lock();
         for key in keys {
             let Some(count) = counts.get_mut(key) else {
                 continue;
@@ -282,7 +282,7 @@ mod tests {
                 }
             }
         }
-        let tracked = t.counts.lock().unwrap().len();
+        let tracked = t.counts.lock().len();
         assert!(tracked <= MAX_TRACKED, "{tracked} keys");
     }
 

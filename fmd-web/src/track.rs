@@ -8,7 +8,9 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
 
 use http::{HeaderMap, Method};
 
@@ -161,7 +163,7 @@ struct Routes {
 impl Routes {
     fn find(&self, method: &Method, route: &str) -> Option<&'static Endpoint> {
         // A panic while holding the lock leaves the map as it was (one insert at a time).
-        let map = self.by_route.read().unwrap_or_else(|e| e.into_inner());
+        let map = self.by_route.read();
         map.get(route)?
             .iter()
             .find(|(m, _)| m == method)
@@ -175,7 +177,7 @@ impl Routes {
         {
             return;
         }
-        let mut map = self.by_route.write().unwrap_or_else(|e| e.into_inner());
+        let mut map = self.by_route.write();
         let methods = map.entry(route.into()).or_default();
         match methods.iter_mut().find(|(m, _)| m == method) {
             Some((_, known)) => *known = endpoint,

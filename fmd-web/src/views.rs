@@ -91,7 +91,7 @@ pub(crate) async fn status_item(req: &Req) -> Result<StatusItem, DbError> {
             dropped_queue_full: stats.dropped_queue_full.load(Relaxed),
             dropped_backlog: stats.dropped_backlog.load(Relaxed),
             failing: stats.failing.load(Relaxed),
-            last_error: stats.last_error.lock().ok().and_then(|e| e.clone()),
+            last_error: stats.last_error.lock().clone(),
             queue_capacity: inner.config.queue_capacity,
             backlog_capacity: inner.config.backlog_capacity,
         },
@@ -164,12 +164,9 @@ pub(crate) async fn graph_items(req: &Req) -> Result<Vec<GraphItem>, DbError> {
         .inner
         .graphs
         .lock()
-        .map(|g| {
-            g.iter()
-                .map(|s| s.lock().map(|s| s.clone()).unwrap_or_default())
-                .collect()
-        })
-        .unwrap_or_default();
+        .iter()
+        .map(|s| s.lock().clone())
+        .collect();
     Ok(rows
         .into_iter()
         .map(|g| {

@@ -6,6 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, OnceLock};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
+use cookie::{Cookie, SameSite};
 use futures_util::{Stream, StreamExt};
 use http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
 
@@ -39,10 +40,10 @@ impl Req {
             .get_all(header::COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v)
+            .flat_map(Cookie::split_parse)
+            .filter_map(Result::ok)
+            .find(|c| c.name() == name)
+            .and_then(|c| c.value_raw())
     }
 
     /// The logged-in user, from the session cookie of a session that has not ended: at most
@@ -105,6 +106,30 @@ impl Req {
 pub(crate) const SESSION_COOKIE: &str = "fmd_session";
 
 pub(crate) const CSRF_COOKIE: &str = "fmd_csrf";
+
+/// Adds a `Set-Cookie` for the dashboard's path to `reply`: `SameSite=Strict`, `HttpOnly` when
+/// scripts need not read it, for `max_age`, or removing the cookie when that is `None`.
+pub(crate) fn set_cookie(
+    reply: &mut Reply,
+    req: &Req,
+    (name, value): (&str, &str),
+    http_only: bool,
+    max_age: Option<std::time::Duration>,
+) {
+    let mut cookie = Cookie::build((name, value))
+        .path(req.base())
+        .http_only(http_only)
+        .same_site(SameSite::Strict);
+    cookie = match max_age {
+        Some(age) => cookie.max_age(cookie::time::Duration::seconds(
+            i64::try_from(age.as_secs()).unwrap_or(i64::MAX),
+        )),
+        None => cookie.removal(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&cookie.build().to_string()) {
+        reply.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
 
 /// Longest body read to its end to keep the connection open after a 413; a longer one is
 /// answered without reading it, and the connection closed.

@@ -21,6 +21,7 @@ const USAGE: &str = "usage: fmd-dashboard [--database URL] [--bind ADDRESS:PORT]
   --prefix PREFIX    the services' table_prefix (default: the configuration's, fmd_)
   --config FILE      a configuration file as the services use (default: FMD_CONFIG, FMD_* variables)";
 
+#[derive(Debug)]
 struct Args {
     database: Option<String>,
     bind: SocketAddr,
@@ -28,30 +29,31 @@ struct Args {
     config: Option<String>,
 }
 
-fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
+/// The arguments, or `None` for `--help`. `--name=value` works as well as `--name value`.
+fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Args>, lexopt::Error> {
+    use lexopt::prelude::*;
     let mut parsed = Args {
         database: None,
         bind: SocketAddr::from(([127, 0, 0, 1], 9000)),
         prefix: None,
         config: None,
     };
-    while let Some(flag) = args.next() {
-        if flag == "--help" || flag == "-h" {
-            return Ok(None);
-        }
-        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--database" => parsed.database = Some(value),
-            "--prefix" => parsed.prefix = Some(value),
-            "--config" => parsed.config = Some(value),
-            "--bind" => {
+    let mut parser = lexopt::Parser::from_args(args);
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Short('h') | Long("help") => return Ok(None),
+            Long("database") => parsed.database = Some(parser.value()?.string()?),
+            Long("prefix") => parsed.prefix = Some(parser.value()?.string()?),
+            Long("config") => parsed.config = Some(parser.value()?.string()?),
+            Long("bind") => {
+                let value = parser.value()?.string()?;
                 parsed.bind = value.parse().map_err(|_| {
                     format!(
                         "--bind wants an address and port such as 127.0.0.1:9000, not {value:?}"
                     )
                 })?
             }
-            other => return Err(format!("unknown option {other:?}")),
+            other => return Err(other.unexpected()),
         }
     }
     Ok(Some(parsed))
@@ -110,5 +112,33 @@ async fn main() -> ExitCode {
             eprintln!("fmd-dashboard: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Result<Option<Args>, String> {
+        parse(list.iter().map(|s| s.to_string())).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn options_take_their_value_either_way() {
+        let parsed = args(&["--database", "sqlite://x.db", "--bind=0.0.0.0:9100"])
+            .unwrap()
+            .unwrap();
+        assert_eq!(parsed.database.as_deref(), Some("sqlite://x.db"));
+        assert_eq!(parsed.bind, SocketAddr::from(([0, 0, 0, 0], 9100)));
+        assert!(args(&["-h"]).unwrap().is_none());
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        assert!(args(&["--bind", "nope"])
+            .unwrap_err()
+            .contains("127.0.0.1:9000"));
+        assert!(args(&["--what"]).unwrap_err().contains("--what"));
+        assert!(args(&["--prefix"]).unwrap_err().contains("--prefix"));
     }
 }

@@ -3,7 +3,9 @@
 //! time. A panic or an error is logged and kept for the graph's page; the next run goes on.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
+
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use fmd_core::{GraphValue, Schedule};
@@ -42,28 +44,20 @@ where
         schedule: schedule.to_string(),
         ..GraphStatus::default()
     }));
-    inner
-        .graphs
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(status.clone());
+    inner.graphs.lock().push(status.clone());
     let weak = Arc::downgrade(inner);
     let task = inner
         .runtime
         .spawn(run(weak, status, schedule, Arc::new(f)));
-    inner
-        .graph_tasks
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(task);
+    inner.graph_tasks.lock().push(task);
 }
 
 fn set(status: &Mutex<GraphStatus>, change: impl FnOnce(&mut GraphStatus)) {
-    change(&mut status.lock().unwrap_or_else(|e| e.into_inner()));
+    change(&mut status.lock());
 }
 
 fn fail(status: &Mutex<GraphStatus>, why: String) {
-    let title = status.lock().map(|s| s.title.clone()).unwrap_or_default();
+    let title = status.lock().title.clone();
     log::warn!("fmd: custom graph {title:?}: {why}");
     set(status, |s| {
         s.last_error = Some((fmd_core::now_micros(), why))
@@ -88,7 +82,7 @@ async fn run<F, R>(
     F: Fn() -> R + Send + Sync + 'static,
     R: GraphValue + 'static,
 {
-    let title = status.lock().map(|s| s.title.clone()).unwrap_or_default();
+    let title = status.lock().title.clone();
     let id = loop {
         let Some(dashboard) = inner.upgrade() else {
             return;

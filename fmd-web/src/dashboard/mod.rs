@@ -2,7 +2,9 @@
 //! graphs, daily retention, flush and shutdown. The adapters that serve it live apart.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -178,23 +180,12 @@ impl Dashboard {
     /// # Ok(()) }
     /// ```
     pub async fn shutdown(&self) -> Result<(), Error> {
-        for task in self
-            .inner
-            .graph_tasks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .drain(..)
-        {
+        for task in self.inner.graph_tasks.lock().drain(..) {
             task.abort();
         }
         let result = self.control(WriterMsg::Shutdown).await;
         fmd_core::record::clear_default(&self.inner.recorder);
-        let handle = self
-            .inner
-            .writer
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
+        let handle = self.inner.writer.lock().take();
         if let Some(handle) = handle {
             let _ = tokio::task::spawn_blocking(move || handle.join()).await;
         }

@@ -81,11 +81,7 @@ pub(crate) async fn overview(req: &Req, session: &Session) -> Reply {
     let stats = &req.inner.recorder.stats;
     let dropped = stats.dropped();
     let failing = stats.failing.load(std::sync::atomic::Ordering::Relaxed);
-    let last_error = stats
-        .last_error
-        .lock()
-        .map(|e| e.clone())
-        .unwrap_or_default();
+    let last_error = stats.last_error.lock().clone();
     let mut data = layout(req, "Overview", Some(session));
     data.insert("nav_overview".into(), json!(true));
     data.insert("endpoint_count".into(), json!(rows.len()));

@@ -4,7 +4,9 @@ use http::{header, HeaderValue, StatusCode};
 use serde::Deserialize;
 
 use super::error;
-use crate::web::{blocking, csrf_header, redirect, Reply, Req, CSRF_COOKIE, SESSION_COOKIE};
+use crate::web::{
+    blocking, csrf_header, redirect, set_cookie, Reply, Req, CSRF_COOKIE, SESSION_COOKIE,
+};
 
 #[derive(Deserialize)]
 struct LoginForm {
@@ -106,22 +108,17 @@ pub(crate) async fn login(req: &Req) -> Reply {
         .next
         .filter(|n| n.starts_with(&format!("{base}/")) && !n.contains("//") && !n.contains('\\'))
         .unwrap_or_else(|| format!("{base}/overview"));
-    let max_age = req.inner.auth.lifetime().as_secs();
+    let lifetime = Some(req.inner.auth.lifetime());
     let mut response = redirect(&target);
-    let cookies = [
-        format!(
-            "{SESSION_COOKIE}={token}; Path={base}; HttpOnly; SameSite=Strict; Max-Age={max_age}"
-        ),
-        format!(
-            "{CSRF_COOKIE}={}; Path={base}; SameSite=Strict; Max-Age={max_age}",
-            session.csrf
-        ),
-    ];
-    for c in cookies {
-        if let Ok(v) = HeaderValue::from_str(&c) {
-            response.headers_mut().append(header::SET_COOKIE, v);
-        }
-    }
+    set_cookie(&mut response, req, (SESSION_COOKIE, &token), true, lifetime);
+    // Readable by the page's script, which echoes it in X-CSRF-Token.
+    set_cookie(
+        &mut response,
+        req,
+        (CSRF_COOKIE, &session.csrf),
+        false,
+        lifetime,
+    );
     response
 }
 
@@ -174,12 +171,7 @@ pub(crate) async fn logout(req: &Req) -> Reply {
         }
     }
     let mut response = redirect(&format!("{base}/login"));
-    for name in [SESSION_COOKIE, CSRF_COOKIE] {
-        if let Ok(v) =
-            HeaderValue::from_str(&format!("{name}=; Path={base}; Max-Age=0; SameSite=Strict"))
-        {
-            response.headers_mut().append(header::SET_COOKIE, v);
-        }
-    }
+    set_cookie(&mut response, req, (SESSION_COOKIE, ""), true, None);
+    set_cookie(&mut response, req, (CSRF_COOKIE, ""), false, None);
     response
 }
