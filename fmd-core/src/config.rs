@@ -608,11 +608,7 @@ impl Config {
                 ));
             }
         }
-        if !self
-            .table_prefix
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
+        if !valid_table_prefix(&self.table_prefix) {
             return Err(invalid(
                 "table_prefix",
                 "letters, digits and `_` only",
@@ -764,6 +760,19 @@ setters! {
     timezone: impl Into<String> => |v: String| v;
     /// Sets `colors`.
     colors: BTreeMap<String, [u8; 3]> => |v: BTreeMap<String, [u8; 3]>| v;
+}
+
+/// Whether `prefix` may prefix fmd's table names: letters, digits and `_` only, since it is
+/// pasted into SQL.
+///
+/// ```
+/// assert!(fmd_core::config::valid_table_prefix("fmd_"));
+/// assert!(!fmd_core::config::valid_table_prefix("fmd; DROP TABLE x; --"));
+/// ```
+pub fn valid_table_prefix(prefix: &str) -> bool {
+    prefix
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// The URL with any password replaced by `***`, for messages, logs and `Debug`.

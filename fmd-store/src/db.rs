@@ -384,6 +384,9 @@ impl Store {
     /// Like [`Store::open`], with how long a statement waits for a lock held by another
     /// connection before failing.
     pub fn open_with_timeout(url: &str, prefix: &str, busy: Duration) -> Result<Store, StoreError> {
+        if !fmd_core::config::valid_table_prefix(prefix) {
+            return Err(StoreError::Prefix(prefix.to_owned()));
+        }
         let backend = Backend::of_url(url)?;
         if let Some((feature, package)) = backend.missing() {
             return Err(StoreError::Url {

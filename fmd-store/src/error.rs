@@ -1,6 +1,11 @@
 /// A storage error, saying what failed and what to do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// A table prefix that cannot be pasted into SQL.
+    #[error(
+        "table prefix {0:?} may hold only letters, digits and `_`; set table_prefix to such a name"
+    )]
+    Prefix(String),
     /// The database URL is not one fmd can use.
     #[error("unsupported database URL {url:?}: {why}")]
     Url {

@@ -457,6 +457,16 @@ fn a_newer_schema_is_refused() {
 
 #[test]
 fn bad_urls_say_what_to_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("fmd.db").display());
+    let err = Store::open(&url, "fmd; DROP TABLE x; --")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("letters, digits and `_`"), "{err}");
+    assert!(
+        !dir.path().join("fmd.db").exists(),
+        "refused before opening anything"
+    );
     let err = Store::open("redis://localhost/x", "fmd_")
         .unwrap_err()
         .to_string();
