@@ -42,7 +42,7 @@ async fn monitored_panic(n: u32) -> u32 {
 
 fn bench(c: &mut Criterion) {
     let (recorder, rx) = fmd_core::Recorder::new(1 << 16);
-    fmd_core::record::set_default(Some(recorder.clone()));
+    fmd_core::queue::set_default(Some(recorder.clone()));
     // Quiet panics: the default hook would print each one.
     std::panic::set_hook(Box::new(|_| {}));
 
@@ -50,7 +50,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("panic caught, no fmd", |b| {
         b.iter(|| catch_unwind(|| bare_panic(black_box(1))).is_err())
     });
-    fmd_core::exception::install_panic_hook();
+    fmd_core::capture::install_panic_hook();
     // Registers a request context on this thread, as `bind` does for a request.
     let _guard = TaskGuard::enter(recorder.clone(), RequestState::default());
     for e in fmd_core::registry::endpoints() {

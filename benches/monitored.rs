@@ -47,7 +47,7 @@ const CHUNK: u64 = 60_000;
 
 fn bench(c: &mut Criterion) {
     let (recorder, rx) = fmd_core::Recorder::new(QUEUE);
-    fmd_core::record::set_default(Some(recorder.clone()));
+    fmd_core::queue::set_default(Some(recorder.clone()));
 
     let mut group = c.benchmark_group("async handler");
     group.bench_function("bare", |b| b.iter(|| run(bare(black_box(1)))));
@@ -95,7 +95,7 @@ fn bench(c: &mut Criterion) {
         "records dropped: {dropped_uncontended} uncontended, {} contended",
         recorder.stats.dropped() - dropped_uncontended
     );
-    fmd_core::record::set_default(None);
+    fmd_core::queue::set_default(None);
     drop(recorder);
     drop(drainer);
 }

@@ -64,9 +64,9 @@ const CHUNK: u64 = 20_000;
 
 fn bench(c: &mut Criterion) {
     let (recorder, rx) = fmd_core::Recorder::new(1 << 16);
-    fmd_core::record::set_default(Some(recorder.clone()));
+    fmd_core::queue::set_default(Some(recorder.clone()));
     fmd_core::outlier::configure(2.5, 10);
-    fmd_core::outlier::start_watchdog().expect("the watchdog starts");
+    fmd_core::watchdog::start().expect("the watchdog starts");
     // A mean no request here reaches: every request is judged, none is an outlier.
     for e in fmd_core::registry::endpoints() {
         e.seed_mean(1_000, 1_000 * 1_000_000);

@@ -113,7 +113,7 @@ async fn main() -> Result<(), fmd::Error> {
     let name = config.effective_instance_name();
     let instance = store.instances()?.into_iter().find(|i| i.name == name);
     let stored = match instance {
-        Some(i) => store.request_count(id, Some(i.id))?,
+        Some(i) => store.request_count(&fmd_store::Filter::endpoint(id).on_instance(Some(i.id)))?,
         None => 0,
     };
     println!(

@@ -169,7 +169,8 @@ macro_rules! capture {
 #[doc(hidden)]
 pub mod __private {
     //! What the macros expand to. Not a stable API.
-    pub use fmd_core::exception::{capture, ViaDeref, ViaError};
+    pub use fmd_core::capture::capture;
+    pub use fmd_core::exception::{ViaDeref, ViaError};
     pub use fmd_core::inventory;
     pub use fmd_core::monitor::{Monitored, SyncGuard};
     pub use fmd_core::profile::{Profiled, SpanGuard};

@@ -8,6 +8,7 @@
 
 mod common;
 
+use fmd_store::Filter;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -138,10 +139,15 @@ async fn three_instances_share_one_database() {
     // Every writer drains within milliseconds; the totals are exact, not approximate.
     let expected = (3 * REQUESTS_PER_INSTANCE) as i64;
     let deadline = Instant::now() + Duration::from_secs(10);
-    while store.request_count(endpoint, None).unwrap() < expected && Instant::now() < deadline {
+    while store.request_count(&Filter::endpoint(endpoint)).unwrap() < expected
+        && Instant::now() < deadline
+    {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(store.request_count(endpoint, None).unwrap(), expected);
+    assert_eq!(
+        store.request_count(&Filter::endpoint(endpoint)).unwrap(),
+        expected
+    );
     let overview = store.overview(0, 0, None).unwrap();
     assert_eq!(overview[0].hits_overall, expected);
     for instance in store.instances().unwrap() {
@@ -200,7 +206,7 @@ async fn three_instances_share_one_database() {
         );
     }
     let recorded_after: Vec<i64> = store
-        .requests(endpoint, None, 0, 1000)
+        .requests(&Filter::endpoint(endpoint), 0, 1000)
         .unwrap()
         .into_iter()
         .map(|r| r.time_requested)

@@ -1,5 +1,6 @@
 //! What the `#[monitored]` expansion does at run time, outside any web framework.
 
+use fmd_store::Filter;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
@@ -36,7 +37,7 @@ fn requests(store: &fmd_store::Store, name: &str) -> Vec<fmd_store::RequestRow> 
         .find(|e| e.name == name)
         .unwrap()
         .id;
-    store.requests(id, None, 0, 100).unwrap()
+    store.requests(&Filter::endpoint(id), 0, 100).unwrap()
 }
 
 #[tokio::test]

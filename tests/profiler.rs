@@ -164,7 +164,7 @@ fn maybe_slow(slow: bool) {
 #[test]
 fn outliers_are_judged_after_min_samples_and_snapshotted_where_stuck() {
     let h = Harness::new();
-    fmd_core::outlier::start_watchdog().unwrap();
+    fmd_core::watchdog::start().unwrap();
     let e = endpoint("maybe_slow");
     e.seed_mean(0, 0);
     e.set_level(2);

@@ -36,7 +36,7 @@ impl Clock {
     }
 
     /// Advances the coarse clock; called periodically by the writer.
-    pub fn tick() {
+    pub(crate) fn tick() {
         COARSE_SECS.store(now_micros() / 1_000_000, Ordering::Relaxed);
     }
 

@@ -27,49 +27,9 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use crate::exception::CapturedError;
-use crate::profile::RequestDetail;
-use crate::record::{Recorder, RequestRecord};
+use crate::queue::Recorder;
+use crate::record::{Ending, HandlerRun, Outcome};
 use crate::{Endpoint, GroupBy};
-
-/// How a monitored handler ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// It returned.
-    Completed,
-    /// It panicked; the panic was resumed.
-    Panicked,
-    /// Its future was dropped before it finished (the client went away).
-    Cancelled,
-}
-
-impl Outcome {
-    /// The status recorded when the web layer did not see a response: 500 for a panic, 499 (the
-    /// client closed the request) for a cancellation.
-    pub fn fallback_status(self) -> u16 {
-        match self {
-            Outcome::Completed => 200,
-            Outcome::Panicked => 500,
-            Outcome::Cancelled => 499,
-        }
-    }
-}
-
-/// What the monitored handler reports into its request's state.
-#[derive(Debug, Clone)]
-pub struct HandlerRun {
-    /// The endpoint.
-    pub endpoint: &'static Endpoint,
-    /// Start, microseconds since the epoch.
-    pub started: i64,
-    /// Duration in microseconds.
-    pub duration_us: u64,
-    /// How it ended.
-    pub outcome: Outcome,
-    /// At levels 2 and 3: its span tree, and what made it an outlier.
-    pub detail: Option<Box<RequestDetail>>,
-    /// An error its callees (or it) returned that no annotated function handled.
-    pub trail: Option<Box<crate::trail::Trail>>,
-}
 
 /// The parts of a request an outlier stores, read from the web layer's request only when the
 /// request turns out to be one.
@@ -224,13 +184,6 @@ impl RequestState {
             rejection,
         } = handed;
         let Some(mut run) = run else { return };
-        if let Some(exceptions) = exceptions {
-            let mut exceptions = exceptions.0;
-            let detail = run.detail.get_or_insert_with(Box::default);
-            // Captured ones happened before the handler's end, where a panic is attached.
-            exceptions.append(&mut detail.exceptions);
-            detail.exceptions = exceptions;
-        }
         if let (Some(outlier), Some(parts)) =
             (run.detail.as_mut().and_then(|d| d.outlier.as_mut()), &parts)
         {
@@ -238,37 +191,13 @@ impl RequestState {
             outlier.url = crate::outlier::scrub_url(&parts.url());
             outlier.headers = crate::outlier::scrub(parts.headers());
         }
-        let status_code = match (run.outcome, status) {
-            (Outcome::Completed, Some(status)) => status,
-            (outcome, _) => outcome.fallback_status(),
-        };
-        // A 5xx with a returned error behind it is that error; without one, a 5xx that the
-        // framework gave for its own error is that error; a 5xx reply the handler chose is no
-        // exception.
-        let uncaught = match (run.trail.take(), rejection) {
-            _ if status_code < 500 || run.outcome != Outcome::Completed => None,
-            (Some(trail), _) => Some(trail.into_exception(&run.endpoint.meta)),
-            (None, Some(description)) => Some(CapturedError::rejection(
-                &run.endpoint.meta,
-                description.into(),
-            )),
-            (None, None) => None,
-        };
-        if let Some(exception) = uncaught {
-            run.detail
-                .get_or_insert_with(Box::default)
-                .exceptions
-                .push(exception);
-        }
-        recorder.record(RequestRecord {
-            endpoint: run.endpoint,
-            time_requested: run.started,
-            duration_us: run.duration_us,
-            status_code,
+        recorder.record(run.into_record(Ending {
+            status,
             ip,
             group_by: group_by.map(|g| g.to_string()),
-            detail: run.detail,
-        });
+            captured: exceptions.map_or_else(Vec::new, |e| e.0),
+            rejection,
+        }));
     }
 }
 

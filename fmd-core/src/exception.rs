@@ -6,7 +6,6 @@
 
 use std::cell::RefCell;
 use std::error::Error;
-use std::sync::Once;
 
 use crate::registry::{endpoints, functions, EndpointMeta};
 
@@ -53,7 +52,12 @@ pub struct CapturedError {
 }
 
 impl CapturedError {
-    fn new(origin: Origin, type_name: String, message: String, chain: Vec<String>) -> Self {
+    pub(crate) fn new(
+        origin: Origin,
+        type_name: String,
+        message: String,
+        chain: Vec<String>,
+    ) -> Self {
         CapturedError {
             origin,
             type_name,
@@ -171,49 +175,15 @@ impl DynError for dyn Error + Send + Sync {
     }
 }
 
-/// Records `err`, captured at `file:line`, with the request being served on this task. Returns
-/// whether a request took it: outside a request tracked by `Dashboard::bind` or
-/// `Dashboard::layer` (or below level 1) nothing is recorded.
-#[doc(hidden)]
-pub fn capture(
-    (err, type_name): (&dyn Error, &'static str),
-    file: &'static str,
-    line: u32,
-) -> bool {
-    if crate::context::with_current(|_| ()).is_none() {
-        return false;
-    }
-    // Described outside the request's state: the error's `Display` is the application's code,
-    // and may itself capture.
-    let exception = CapturedError::from_error(err, type_name, file, line);
-    crate::context::with_current(|handed| handed.add_exception(exception)).unwrap_or(false)
-}
-
 thread_local! {
     /// What fmd's panic hook saw of the last panic on this thread: taken by the monitored
     /// wrapper that catches it.
     static LAST_PANIC: RefCell<Option<CapturedError>> = const { RefCell::new(None) };
 }
 
-static HOOK: Once = Once::new();
-
-/// Installs fmd's panic hook once. It notes the panic's message, location and unresolved
-/// backtrace for the monitored wrapper that catches it, then calls the hook installed before
-/// it, so the panic is reported as it would be without fmd.
-pub fn install_panic_hook() {
-    HOOK.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if crate::context::bound() {
-                let message = panic_message(info.payload());
-                let mut captured =
-                    CapturedError::new(Origin::Panic, "panic".into(), message, Vec::new());
-                captured.site = info.location().map(|l| (l.file().to_owned(), l.line()));
-                LAST_PANIC.with(|p| *p.borrow_mut() = Some(captured));
-            }
-            previous(info);
-        }));
-    });
+/// Notes `panic` for the monitored wrapper on this thread that will catch it.
+pub(crate) fn note_panic(panic: CapturedError) {
+    LAST_PANIC.with(|p| *p.borrow_mut() = Some(panic));
 }
 
 /// The panic the hook noted last on this thread, if any.

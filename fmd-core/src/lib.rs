@@ -1,23 +1,31 @@
 //! The runtime of [fmd](https://docs.rs/fmd): everything that happens inside the monitored
 //! process and knows neither a database nor a web framework.
 //!
-//! - [`registry`]: the endpoints that `#[fmd::monitored]` registers at compile time, with their
-//!   per-endpoint monitoring level (one atomic load on the request path).
-//! - [`config`]: the configuration file, `FMD_*` environment overrides and defaults.
-//! - [`graph`]: custom graphs' schedules and values.
-//! - [`group_by`]: the value a request is grouped by, rendered as the original dashboard does.
-//! - [`context`]: the per-request context that joins the web layer's half of a request (address,
-//!   status code) with the handler's half (endpoint, duration).
-//! - [`record`]: the finished request record, the bounded queue it travels on, and the [`Sink`]
-//!   trait that storage implements.
-//! - [`monitor`]: what the `#[monitored]` expansion calls.
+//! Modules from the bottom up; each uses only those above it in this list:
+//!
+//! - [`stats`], [`graph`], [`group_by`]: quantiles and significance tests, custom graphs'
+//!   schedules, the value a request is grouped by. They know nothing of requests.
+//! - [`registry`]: the endpoints and profiled functions that the macros register at compile
+//!   time, with each endpoint's monitoring level (one atomic load on the request path).
+//! - [`exception`]: an error or panic as recorded: type, message, chain, stack.
 //! - [`trail`]: errors returned through annotated functions, recorded when they end in a 5xx.
-//! - [`hash`]: a cheap hasher for maps keyed by integers fmd makes itself.
-//! - [`stats`]: quantiles, box-plot summaries and the reports' significance tests.
-//! - [`version`]: the application version, from the configuration or a git checkout.
+//! - [`outlier`]: the outlier rule, and what is kept of an outlier (figures, scrubbed head).
+//! - [`config`], [`version`]: the configuration file with its `FMD_*` overrides and defaults
+//!   (some of them the outlier rule's), and the application version it names.
+//! - [`profile`]: a request's span tree at levels 2 and 3.
+//! - [`watchdog`]: the thread that notices requests running past their outlier threshold.
+//! - [`record`]: the finished request record, and the one rule that makes it from a run.
+//! - [`queue`]: the bounded queue to the writer, and its counters.
+//! - [`sink`]: the [`Sink`] trait that storage implements.
+//! - [`writer`]: the writer thread: batches, backlog, retries with backoff, drop counts.
+//! - [`context`]: the per-request state that joins the web layer's half of a request
+//!   (address, status code) with the handler's half (endpoint, duration, errors).
+//! - [`capture`]: `fmd::capture!` and the panic hook, which hand errors to that state.
+//! - [`monitor`]: what the `#[monitored]` expansion calls.
 //!
 //! Application code uses the `fmd` facade crate; this crate is its foundation.
 
+pub mod capture;
 pub mod config;
 pub mod context;
 pub mod exception;
@@ -26,11 +34,15 @@ pub mod group_by;
 pub mod monitor;
 pub mod outlier;
 pub mod profile;
+pub mod queue;
 pub mod record;
 pub mod registry;
+pub mod sink;
 pub mod stats;
 pub mod trail;
 pub mod version;
+pub mod watchdog;
+pub mod writer;
 
 mod clock;
 mod log_once;
@@ -40,8 +52,10 @@ pub use config::{Config, ConfigError, GroupByFn, RequestInfo};
 pub use graph::{GraphValue, Schedule, ScheduleError};
 pub use group_by::GroupBy;
 pub use log_once::warn;
-pub use record::{Recorder, RequestRecord, Sink, SinkError, WriterMsg, WriterStats};
+pub use queue::{Recorder, WriterMsg, WriterStats};
+pub use record::RequestRecord;
 pub use registry::{Endpoint, EndpointMeta, EndpointRef, Function, FunctionRef};
+pub use sink::{Sink, SinkError};
 
 #[doc(hidden)]
 pub use inventory;

@@ -11,10 +11,11 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use crate::clock::Clock;
-use crate::context::{self, HandlerRun, Outcome};
+use crate::context;
 use crate::outlier;
 use crate::profile::{self, Profile, ROOT};
-use crate::record::{record_default, RequestRecord};
+use crate::queue::record_default;
+use crate::record::{Ending, HandlerRun, Outcome};
 use crate::registry::{Endpoint, LEVEL_INACTIVE};
 use crate::trail::{self, Report, Trail};
 
@@ -50,7 +51,7 @@ fn start_detailed(endpoint: &'static Endpoint, level: u8) -> (Phase, Option<Arc<
         return (Phase::Timing(now), None);
     }
     let profile = Profile::new(endpoint, now, threshold);
-    outlier::watch(&profile);
+    crate::watchdog::watch(&profile);
     (Phase::Timing(now), Some(profile))
 }
 
@@ -86,33 +87,18 @@ fn finish(
     if context::with_current(|state| state.set_run(run.take().expect("set once"))).is_some() {
         return;
     }
-    let Some(HandlerRun {
-        mut detail, trail, ..
-    }) = run
-    else {
-        return;
-    };
+    let Some(run) = run else { return };
     // Outside a tracked request the function's own `Err` is what ends the call: an error it
-    // returned is an exception, and the call a failed one.
-    let mut status_code = outcome.fallback_status();
-    if let Some(trail) =
-        trail.filter(|t| outcome == Outcome::Completed && t.returned_by(&endpoint.meta))
-    {
-        status_code = 500;
-        detail
-            .get_or_insert_with(Box::default)
-            .exceptions
-            .push(trail.into_exception(&endpoint.meta));
-    }
-    record_default(RequestRecord {
-        endpoint,
-        time_requested: started,
-        duration_us,
-        status_code,
-        ip: None,
-        group_by: None,
-        detail,
-    })
+    // returned makes it a failed one, and is its exception.
+    let returned_error = outcome == Outcome::Completed
+        && run
+            .trail
+            .as_ref()
+            .is_some_and(|t| t.returned_by(&endpoint.meta));
+    record_default(run.into_record(Ending {
+        status: returned_error.then_some(500),
+        ..Ending::default()
+    }))
 }
 
 pin_project_lite::pin_project! {

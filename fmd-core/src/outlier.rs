@@ -1,5 +1,6 @@
-//! Outlier detection (levels 2 and 3): the threshold rule, the watchdog that notices requests
-//! running past it, the machine's figures, and header scrubbing.
+//! Outlier detection (levels 2 and 3): the threshold rule, what is kept of an outlier (where it
+//! was stuck, the machine's figures, its scrubbed URL and headers). The
+//! [watchdog](crate::watchdog) notices requests running past the threshold.
 //!
 //! A request is an outlier when it runs longer than its endpoint's mean duration times
 //! `outlier_detection_constant`. The mean is a running one per endpoint: seeded from the
@@ -8,22 +9,11 @@
 //! first requests are never judged against a mean of almost nothing.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 use parking_lot::{Mutex, RwLock};
-use std::time::{Duration, Instant};
 
-use crate::profile::Profile;
-use crate::registry::{any_detailed, Endpoint, Function};
-
-/// How often the watchdog looks at running requests while some endpoint is at level 2 or 3: a
-/// request past its threshold is caught at most this much later.
-pub const WATCH_TICK: Duration = Duration::from_millis(5);
-
-/// How often CPU usage is sampled while some endpoint is at level 2 or 3, so a snapshot shows
-/// the last second's load rather than the average since the previous outlier.
-const CPU_SAMPLE: Duration = Duration::from_secs(1);
+use crate::registry::{Endpoint, Function};
 
 /// Headers whose values are never stored, whatever `scrub_headers` says.
 pub const ALWAYS_SCRUBBED: [&str; 4] = [
@@ -115,7 +105,7 @@ fn with_scrub<T>(f: impl FnOnce(&Scrub) -> T) -> T {
 /// fmd_core::outlier::configure(2.5, 10);
 /// E.seed_mean(9, 9_000);
 /// assert_eq!(fmd_core::outlier::threshold_us(&E), 0); // too few requests to judge
-/// E.observe(1_000);
+/// E.seed_mean(10, 10_000);
 /// assert_eq!(fmd_core::outlier::threshold_us(&E), 2_500);
 /// ```
 pub fn threshold_us(endpoint: &Endpoint) -> u64 {
@@ -323,80 +313,7 @@ pub fn system_figures() -> SystemFigures {
     })
 }
 
-struct Watchdog {
-    tx: SyncSender<Arc<Profile>>,
-    thread: std::thread::Thread,
-}
-
-static WATCHDOG: OnceLock<Watchdog> = OnceLock::new();
-
-/// Starts the watchdog thread once per process; later calls do nothing.
-pub fn start_watchdog() -> std::io::Result<()> {
-    if WATCHDOG.get().is_some() {
-        return Ok(());
-    }
-    let (tx, rx) = sync_channel(65_536);
-    let handle = std::thread::Builder::new()
-        .name("fmd-watchdog".into())
-        .spawn(move || watch_loop(rx))?;
-    if WATCHDOG
-        .set(Watchdog {
-            tx,
-            thread: handle.thread().clone(),
-        })
-        .is_err()
-    {
-        // Another caller won the race; this thread's channel is closed and it ends.
-    }
-    Ok(())
-}
-
-/// Hands a request's profile to the watchdog. Never blocks: when the watchdog is behind, the
-/// request goes unwatched (it is still judged when it ends).
-#[inline]
-pub fn watch(profile: &Arc<Profile>) {
-    if profile.threshold_us == 0 {
-        return;
-    }
-    if let Some(w) = WATCHDOG.get() {
-        if let Err(TrySendError::Full(_)) = w.tx.try_send(profile.clone()) {
-            log::debug!(target: "fmd", "the outlier watchdog is behind; a request goes unwatched");
-        }
-    }
-}
-
-/// Wakes the watchdog at once (a level was just raised to 2 or 3).
-pub fn wake_watchdog() {
-    if let Some(w) = WATCHDOG.get() {
-        w.thread.unpark();
-    }
-}
-
-fn watch_loop(rx: Receiver<Arc<Profile>>) {
-    let mut watched: Vec<Arc<Profile>> = Vec::new();
-    let mut last_cpu = Instant::now();
-    loop {
-        // The channel is not waited on: a sender would wake this thread with a system call on
-        // every request. Parked on a timer instead, and idle while no endpoint is detailed.
-        let active = any_detailed() || !watched.is_empty();
-        std::thread::park_timeout(if active { WATCH_TICK } else { CPU_SAMPLE });
-        loop {
-            match rx.try_recv() {
-                Ok(p) => watched.push(p),
-                Err(std::sync::mpsc::TryRecvError::Empty) => break,
-                Err(std::sync::mpsc::TryRecvError::Disconnected) => return,
-            }
-        }
-        watched.retain(|p| !p.is_finished() && matches!(p.endpoint.level(), 2 | 3));
-        if any_detailed() && last_cpu.elapsed() >= CPU_SAMPLE {
-            with_sampler(sample_cpu);
-            last_cpu = Instant::now();
-        }
-        let now = Instant::now();
-        let mut figures = None;
-        for profile in watched.iter().filter(|p| p.overdue(now)) {
-            let figures = figures.get_or_insert_with(system_figures).clone();
-            profile.set_stuck(now, figures);
-        }
-    }
+/// Samples CPU usage now, so the next figures show the load since this moment.
+pub(crate) fn sample_cpu_now() {
+    with_sampler(sample_cpu);
 }

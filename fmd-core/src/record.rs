@@ -1,15 +1,11 @@
-//! The finished request record, the bounded queue it travels on to the writer, and the [`Sink`]
-//! trait that storage implements.
+//! The finished request record, and the one rule that makes it from a monitored handler's run.
 
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, OnceLock};
 
-use parking_lot::{Mutex, RwLock};
-use std::thread::Thread;
-
-use crate::Endpoint;
+use crate::exception::CapturedError;
+use crate::profile::RequestDetail;
+use crate::registry::Endpoint;
+use crate::trail::Trail;
 
 /// One monitored request at level 1 or above.
 #[derive(Debug, Clone)]
@@ -27,166 +23,112 @@ pub struct RequestRecord {
     /// The rendered group-by value, if any.
     pub group_by: Option<String>,
     /// At levels 2 and 3: the span tree and, for an outlier, what was seen of it.
-    pub detail: Option<Box<crate::profile::RequestDetail>>,
+    pub detail: Option<Box<RequestDetail>>,
 }
 
-/// A message to the writer.
-#[derive(Debug)]
-pub enum WriterMsg {
-    /// A record to store.
-    Record(RequestRecord),
-    /// Write everything received before this message, then answer: `Err` with the database's
-    /// message when records remain unwritten (they stay in the backlog).
-    Flush(tokio::sync::oneshot::Sender<Result<(), String>>),
-    /// Like `Flush`, then stop the writer.
-    Shutdown(tokio::sync::oneshot::Sender<Result<(), String>>),
+/// How a monitored handler ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// It returned.
+    Completed,
+    /// It panicked; the panic was resumed.
+    Panicked,
+    /// Its future was dropped before it finished (the client went away).
+    Cancelled,
 }
 
-/// An error from a [`Sink`]; the writer retries and keeps the records.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{0}")]
-pub struct SinkError(pub String);
-
-/// Where the writer puts records: implemented by the store for each database.
-pub trait Sink: Send + 'static {
-    /// Writes `records` and the endpoints' last-requested times (seconds since the epoch) in one
-    /// transaction: all or nothing.
-    fn write(
-        &mut self,
-        records: &[RequestRecord],
-        last_requested: &[(&'static Endpoint, i64)],
-    ) -> Result<(), SinkError>;
-
-    /// Called by the writer every few seconds while writes succeed: picks up what other
-    /// processes changed (endpoint levels set from a dashboard elsewhere) and tells them this
-    /// process is alive. The default does nothing.
-    fn poll(&mut self) -> Result<(), SinkError> {
-        Ok(())
-    }
-
-    /// Called by the writer once, when it shuts down after its last write: tells other
-    /// processes' dashboards that this one stopped on purpose. The default does nothing.
-    fn stop(&mut self) -> Result<(), SinkError> {
-        Ok(())
+impl Outcome {
+    /// The status recorded when the web layer did not see a response: 500 for a panic, 499 (the
+    /// client closed the request) for a cancellation.
+    pub fn fallback_status(self) -> u16 {
+        match self {
+            Outcome::Completed => 200,
+            Outcome::Panicked => 500,
+            Outcome::Cancelled => 499,
+        }
     }
 }
 
-/// Counters the dashboard shows about the writer.
+/// What the monitored handler reports into its request's state.
+#[derive(Debug, Clone)]
+pub struct HandlerRun {
+    /// The endpoint.
+    pub endpoint: &'static Endpoint,
+    /// Start, microseconds since the epoch.
+    pub started: i64,
+    /// Duration in microseconds.
+    pub duration_us: u64,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// At levels 2 and 3: its span tree, and what made it an outlier.
+    pub detail: Option<Box<RequestDetail>>,
+    /// An error its callees (or it) returned that no annotated function handled.
+    pub trail: Option<Box<Trail>>,
+}
+
+/// What the web layer (or, outside a tracked request, the handler itself) knows of a request's
+/// end, for [`HandlerRun::into_record`].
 #[derive(Debug, Default)]
-pub struct WriterStats {
-    /// Records written to the database.
-    pub written: AtomicU64,
-    /// Records dropped because the queue to the writer was full.
-    pub dropped_queue_full: AtomicU64,
-    /// Records dropped because the database was unavailable and the backlog was full.
-    pub dropped_backlog: AtomicU64,
-    /// Records waiting in the backlog for the database to come back.
-    pub backlog: AtomicU64,
-    /// Whether the last write attempt failed.
-    pub failing: AtomicBool,
-    /// The last database error, while failing.
-    pub last_error: Mutex<Option<String>>,
+pub struct Ending {
+    /// The status the client received; `None` when no response was seen (a panic, a dropped
+    /// future), and the outcome decides.
+    pub status: Option<u16>,
+    /// The client address.
+    pub ip: Option<IpAddr>,
+    /// The rendered group-by value.
+    pub group_by: Option<String>,
+    /// Errors captured while the request ran, in order.
+    pub captured: Vec<CapturedError>,
+    /// The framework's own error behind the answer, described.
+    pub rejection: Option<Box<str>>,
 }
 
-impl WriterStats {
-    /// All records dropped so far, for whichever reason.
-    pub fn dropped(&self) -> u64 {
-        self.dropped_queue_full.load(Ordering::Relaxed)
-            + self.dropped_backlog.load(Ordering::Relaxed)
-    }
-}
-
-/// The sending side of the queue: cheap to call from the request path, never blocks.
-///
-/// The writer does not sleep in the channel's `recv`: a sender would then have to wake it with
-/// a system call, on nearly every request of a quiet service. It parks on a short timer and
-/// drains the queue instead; only control messages unpark it.
-#[derive(Debug)]
-pub struct Recorder {
-    tx: SyncSender<WriterMsg>,
-    /// The writer's counters.
-    pub stats: Arc<WriterStats>,
-    queue_full_warned: AtomicBool,
-    writer: OnceLock<Thread>,
-}
-
-impl Recorder {
-    /// Creates the queue with room for `capacity` records.
-    pub fn new(capacity: usize) -> (Arc<Recorder>, Receiver<WriterMsg>) {
-        let (tx, rx) = sync_channel(capacity);
-        let recorder = Recorder {
-            tx,
-            stats: Arc::default(),
-            queue_full_warned: AtomicBool::new(false),
-            writer: OnceLock::new(),
+impl HandlerRun {
+    /// The request's record. A 5xx answer with an error returned through the handler behind
+    /// it is that error's exception; without one, a 5xx that the framework gave for its own
+    /// error is that error; a 5xx reply the handler chose itself is no exception.
+    pub fn into_record(self, ending: Ending) -> RequestRecord {
+        let HandlerRun {
+            endpoint,
+            started,
+            duration_us,
+            outcome,
+            mut detail,
+            trail,
+        } = self;
+        let mut exceptions = ending.captured;
+        if !exceptions.is_empty() {
+            let detail = detail.get_or_insert_with(Box::default);
+            // Captured ones happened before the handler's end, where a panic is attached.
+            exceptions.append(&mut detail.exceptions);
+            detail.exceptions = exceptions;
+        }
+        let status_code = match (outcome, ending.status) {
+            (Outcome::Completed, Some(status)) => status,
+            (outcome, _) => outcome.fallback_status(),
         };
-        (Arc::new(recorder), rx)
-    }
-
-    /// Queues a record without waiting; counts it as dropped when the queue is full.
-    pub fn record(&self, record: RequestRecord) {
-        match self.tx.try_send(WriterMsg::Record(record)) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                self.stats
-                    .dropped_queue_full
-                    .fetch_add(1, Ordering::Relaxed);
-                if !self.queue_full_warned.swap(true, Ordering::Relaxed) {
-                    crate::warn(
-                        "the queue to the database writer is full; dropping records \
-                         (raise queue_capacity, or check the database's speed)",
-                    );
-                }
+        let uncaught = match (trail, ending.rejection) {
+            _ if status_code < 500 || outcome != Outcome::Completed => None,
+            (Some(trail), _) => Some(trail.into_exception(&endpoint.meta)),
+            (None, Some(description)) => {
+                Some(CapturedError::rejection(&endpoint.meta, description.into()))
             }
-            Err(TrySendError::Disconnected(_)) => {
-                self.stats
-                    .dropped_queue_full
-                    .fetch_add(1, Ordering::Relaxed);
-            }
+            (None, None) => None,
+        };
+        if let Some(exception) = uncaught {
+            detail
+                .get_or_insert_with(Box::default)
+                .exceptions
+                .push(exception);
         }
-    }
-
-    /// Sends a control message, waiting for room in the queue, and wakes the writer. Returns
-    /// false when the writer has stopped.
-    pub fn send_control(&self, msg: WriterMsg) -> bool {
-        let sent = self.tx.send(msg).is_ok();
-        if let Some(writer) = self.writer.get() {
-            writer.unpark();
+        RequestRecord {
+            endpoint,
+            time_requested: started,
+            duration_us,
+            status_code,
+            ip: ending.ip,
+            group_by: ending.group_by,
+            detail,
         }
-        sent
-    }
-
-    /// Called by the writer thread once, so control messages can wake it.
-    pub fn set_writer_thread(&self, thread: Thread) {
-        let _ = self.writer.set(thread);
-    }
-
-    /// Lets the next full queue warn again; the writer calls it once the queue has drained.
-    pub fn rearm_queue_warning(&self) {
-        self.queue_full_warned.store(false, Ordering::Relaxed);
-    }
-}
-
-static DEFAULT: RwLock<Option<Arc<Recorder>>> = RwLock::new(None);
-
-/// Makes `recorder` the one that monitored functions called outside a bound request use.
-pub fn set_default(recorder: Option<Arc<Recorder>>) {
-    *DEFAULT.write() = recorder;
-}
-
-/// Clears the default recorder if it is `recorder`.
-pub fn clear_default(recorder: &Arc<Recorder>) {
-    let mut slot = DEFAULT.write();
-    if slot.as_ref().is_some_and(|r| Arc::ptr_eq(r, recorder)) {
-        *slot = None;
-    }
-}
-
-/// Queues `record` on the default recorder: the one for monitored functions called outside a
-/// bound request. Does nothing when no dashboard runs.
-pub fn record_default(record: RequestRecord) {
-    // Used under the read guard: cloning the Arc would cost two more atomic operations.
-    if let Some(recorder) = DEFAULT.read().as_ref() {
-        recorder.record(record);
     }
 }

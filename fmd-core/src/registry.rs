@@ -63,6 +63,15 @@ pub struct Endpoint {
 /// headers, which an outlier stores.
 static ANY_DETAILED: AtomicBool = AtomicBool::new(false);
 
+/// The thread to wake when an endpoint becomes detailed: the outlier watchdog, which sleeps
+/// longer while none is.
+static WATCHER: std::sync::OnceLock<std::thread::Thread> = std::sync::OnceLock::new();
+
+/// Makes `thread` the one woken when an endpoint's level is set to 2 or 3 (once per process).
+pub fn wake_when_detailed(thread: std::thread::Thread) {
+    let _ = WATCHER.set(thread);
+}
+
 /// Whether some endpoint records outliers or profiles (level 2 or 3).
 #[inline]
 pub fn any_detailed() -> bool {
@@ -99,7 +108,9 @@ impl Endpoint {
             (2..=3).contains(&level) || endpoints().any(|e| (2..=3).contains(&e.level()));
         ANY_DETAILED.store(detailed, Ordering::Relaxed);
         if detailed {
-            crate::outlier::wake_watchdog();
+            if let Some(watcher) = WATCHER.get() {
+                watcher.unpark();
+            }
         }
     }
 
@@ -111,7 +122,7 @@ impl Endpoint {
     }
 
     /// Adds one request's duration to the running mean.
-    pub fn observe(&self, duration_us: u64) {
+    pub(crate) fn observe(&self, duration_us: u64) {
         self.samples.fetch_add(1, Ordering::Relaxed);
         self.total_us.fetch_add(duration_us, Ordering::Relaxed);
     }

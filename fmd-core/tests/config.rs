@@ -220,3 +220,47 @@ fn git_path_is_relative_to_the_config_file() {
     let c = Config::from_file(&path).unwrap();
     assert_eq!(c.git_dir().unwrap(), dir.path().join(".git"));
 }
+
+#[test]
+fn values_are_checked_where_they_are_read() {
+    let err = Config::from_toml_str(
+        "[visualization]\ntimezone = \"Europe/Amsterdm\"\n",
+        "f.toml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.starts_with("f.toml: `timezone` must be an IANA timezone"),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `Europe/Amsterdam`"), "{err}");
+    let c = Config::from_vars(vars(&[("FMD_SCRUB_HEADERS", "X-Api-Key")])).unwrap();
+    assert_eq!(c.scrub_headers, ["X-Api-Key"]);
+    let err = Config::from_vars(vars(&[("FMD_QUEUE_CAPACITY", "0")]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "`queue_capacity` must be a whole number from 1 to 100000000, found the integer 0"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_key_is_shown_once_with_secrets_hidden() {
+    let c = Config::default()
+        .password("pw")
+        .guest_password(vec!["g".into()])
+        .database("postgres://u:secret@h/db");
+    let entries = c.entries();
+    let keys: std::collections::BTreeSet<_> = entries.iter().map(|(_, k, _)| *k).collect();
+    assert_eq!(keys.len(), entries.len(), "a key is listed twice");
+    assert_eq!(entries.len(), 26);
+    let shown = format!("{entries:?}");
+    assert!(
+        !shown.contains("pw\"") && !shown.contains("secret@"),
+        "{shown}"
+    );
+    assert!(entries.contains(&("authentication", "guest_password", "<1 hidden>".into())));
+}

@@ -1,5 +1,5 @@
-//! Storage of [fmd](https://docs.rs/fmd): the schema and its migrations, the background writer
-//! that drains the record queue in batches, and every query the dashboard needs.
+//! Storage of [fmd](https://docs.rs/fmd): the schema and its migrations, the [`SqlSink`] that
+//! fmd-core's writer stores request records through, and every query the dashboard needs.
 //!
 //! Every table carries the configured `table_prefix`. Diesel's `table!` and
 //! `embed_migrations!` fix table names at compile time, so the SQL here is written once with a
@@ -13,28 +13,27 @@
 //! assert!(store.overview(0, 0, None).unwrap().is_empty());
 //! ```
 
-mod admin;
-mod charts;
 mod db;
 mod error;
-mod exceptions;
-mod graphs;
+mod histogram;
+mod manage;
 pub mod migrations;
-mod profiles;
-mod prune;
-mod queries;
-mod rollup;
-mod sessions;
-mod sink;
-pub mod writer;
+mod read;
+mod rows;
+mod store;
+mod write;
 
-pub use charts::{HourCount, Sample};
-pub use db::{Backend, Store};
+pub use db::Backend;
 pub use error::StoreError;
-pub use exceptions::{ExceptionGroup, GroupFrame, GroupMessage};
-pub use graphs::GraphRow;
-pub use profiles::{FunctionSource, OutlierRow, ProfileRow, SpanRow, Stack, StackFrame};
-pub use queries::{EndpointRow, InstanceRow, OverviewRow, RequestRow, UserRow};
-pub use rollup::{hour_of, Histogram, HOUR};
-pub use sessions::SessionRow;
-pub use sink::SqlSink;
+pub use histogram::{hour_of, Histogram, HOUR};
+pub use manage::sessions::SessionRow;
+pub use manage::users::UserRow;
+pub use read::charts::{HourCount, Sample};
+pub use read::exceptions::{ExceptionGroup, GroupFrame, GroupMessage};
+pub use read::graphs::GraphRow;
+pub use read::overview::{EndpointRow, InstanceRow, OverviewRow, RequestRow};
+pub use read::profiles::{FunctionSource, OutlierRow, ProfileRow, SpanRow};
+pub use read::Filter;
+pub use rows::{Stack, StackFrame};
+pub use store::Store;
+pub use write::SqlSink;

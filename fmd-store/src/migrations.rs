@@ -66,7 +66,7 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 6,
         name: "status codes in rollups",
         sql: include_str!("../migrations/0006_request_hour_codes.sql"),
-        fill: Some(crate::rollup::backfill),
+        fill: Some(crate::write::rollup::backfill),
     },
     Migration {
         version: 7,

@@ -3,6 +3,7 @@
 
 mod common;
 
+use fmd_store::Filter;
 use std::time::Duration;
 
 use fmd_core::exception::CapturedError;
@@ -184,7 +185,7 @@ fn exceptions_group_deduplicate_and_delete_cleanly() {
         store.delete_exception_group(newest.group_id).unwrap();
         assert_eq!(counts(&db), [0, 0, 0, 0, 0, 0], "{db}");
         assert_eq!(
-            store.request_count(id, None).unwrap(),
+            store.request_count(&Filter::endpoint(id)).unwrap(),
             4,
             "{db}: requests stay"
         );

@@ -3,6 +3,7 @@
 
 mod common;
 
+use fmd_store::Filter;
 use std::time::Duration;
 
 use fmd_core::outlier::{Stuck, StuckFrame, SystemFigures};
@@ -99,7 +100,11 @@ fn span_trees_and_outliers_round_trip() {
         ];
         sink.write(&batch, &[])
             .unwrap_or_else(|e| panic!("{db}: {e}"));
-        assert_eq!(store.request_count(id, None).unwrap(), 4, "{db}");
+        assert_eq!(
+            store.request_count(&Filter::endpoint(id)).unwrap(),
+            4,
+            "{db}"
+        );
 
         let profiles = store.profiles(id, 0, 10).unwrap();
         assert_eq!(profiles.len(), 2, "{db}");

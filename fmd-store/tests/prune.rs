@@ -3,6 +3,7 @@
 
 mod common;
 
+use fmd_store::Filter;
 use std::time::Duration;
 
 use fmd_core::exception::CapturedError;
@@ -100,7 +101,11 @@ fn pruning_and_endpoint_deletion_leave_no_orphans() {
 
         let home = synced[0].1;
         assert_eq!(store.delete_endpoint_data(home).unwrap(), 2, "{db}");
-        assert_eq!(store.request_count(home, None).unwrap(), 0, "{db}");
+        assert_eq!(
+            store.request_count(&Filter::endpoint(home)).unwrap(),
+            0,
+            "{db}"
+        );
         assert_eq!(
             db.rows("request"),
             1,

@@ -4,6 +4,7 @@
 
 mod common;
 
+use fmd_store::Filter;
 use std::time::Duration;
 
 use fmd_core::Sink;
@@ -136,7 +137,9 @@ fn chart_queries_read_rollups_and_rows() {
             .unwrap();
         b.write(&second, &[]).unwrap();
 
-        let counts = store.hour_counts(None, day, day + 2 * HOUR, None).unwrap();
+        let counts = store
+            .hour_counts(&Filter::all().between(day, day + 2 * HOUR))
+            .unwrap();
         let mine: Vec<_> = counts.iter().filter(|c| c.endpoint_id == home).collect();
         assert_eq!(
             mine.iter()
@@ -148,7 +151,7 @@ fn chart_queries_read_rollups_and_rows() {
         assert_eq!(counts.len(), 3, "{db}");
         assert_eq!(
             store
-                .hour_counts(Some(home), day + HOUR, day + 2 * HOUR, None)
+                .hour_counts(&Filter::endpoint(home).between(day + HOUR, day + 2 * HOUR))
                 .unwrap()
                 .len(),
             1,
@@ -156,7 +159,7 @@ fn chart_queries_read_rollups_and_rows() {
         );
 
         let histograms = store
-            .histograms(Some(home), day, day + 2 * HOUR, None)
+            .histograms(&Filter::endpoint(home).between(day, day + 2 * HOUR))
             .unwrap();
         assert_eq!(histograms.len(), 2, "{db}");
         let v1 = histograms[0].2.box_stats().unwrap();
@@ -167,11 +170,16 @@ fn chart_queries_read_rollups_and_rows() {
         );
 
         let (samples, total) = store
-            .samples(home, day + HOUR, day + 2 * HOUR, None, 1_000)
+            .samples(
+                &Filter::endpoint(home).between(day + HOUR, day + 2 * HOUR),
+                1_000,
+            )
             .unwrap();
         assert_eq!((samples.len(), total), (5, 5), "{db}");
         // Beyond the limit: every n-th, here every third of the 15.
-        let (sampled, total) = store.samples(home, day, day + 2 * HOUR, None, 5).unwrap();
+        let (sampled, total) = store
+            .samples(&Filter::endpoint(home).between(day, day + 2 * HOUR), 5)
+            .unwrap();
         assert_eq!(total, 15, "{db}");
         assert!(
             (4..=6).contains(&sampled.len()),
@@ -195,17 +203,30 @@ fn chart_queries_read_rollups_and_rows() {
 
         let codes = |version| {
             store
-                .status_counts(home, day, day + 2 * HOUR, None, version)
+                .status_counts(
+                    &Filter::endpoint(home).between(day, day + 2 * HOUR),
+                    version,
+                )
                 .unwrap()
         };
         assert_eq!(codes(None), [(200, 13), (503, 2)], "{db}");
         assert_eq!(codes(Some("2")), [(200, 3), (503, 2)], "{db}");
         let (v1, total) = store
-            .durations(home, day, day + 2 * HOUR, Some("1"), 1_000)
+            .durations(
+                &Filter::endpoint(home).between(day, day + 2 * HOUR),
+                Some("1"),
+                1_000,
+            )
             .unwrap();
         assert_eq!((v1.len(), total), (10, 10), "{db}");
         assert_eq!(v1.iter().sum::<i64>(), 55_000, "{db}");
-        let (few, total) = store.durations(home, day, day + 2 * HOUR, None, 2).unwrap();
+        let (few, total) = store
+            .durations(
+                &Filter::endpoint(home).between(day, day + 2 * HOUR),
+                None,
+                2,
+            )
+            .unwrap();
         assert_eq!(total, 15, "{db}");
         assert!((2..=8).contains(&few.len()), "{} of 15: {db}", few.len());
         assert_eq!(
@@ -219,7 +240,7 @@ fn chart_queries_read_rollups_and_rows() {
             "{db}"
         );
         let errors = store
-            .error_requests(home, day, day + 2 * HOUR, None, 50)
+            .error_requests(&Filter::endpoint(home).between(day, day + 2 * HOUR), 50)
             .unwrap();
         assert_eq!(errors.len(), 2, "{db}");
         assert!(

@@ -3,6 +3,7 @@
 
 mod common;
 
+use fmd_store::Filter;
 use std::time::Duration;
 
 use fmd_core::{Endpoint, EndpointMeta, Sink};
@@ -124,7 +125,9 @@ fn overview_counts_and_exact_medians() {
             (0, None),
             "{db}"
         );
-        let page = store.requests(synced[0].1, None, 1, 2).unwrap();
+        let page = store
+            .requests(&Filter::endpoint(synced[0].1), 1, 2)
+            .unwrap();
         assert_eq!(page.len(), 2, "{db}");
         assert_eq!(
             page[0].time_requested,
@@ -133,7 +136,11 @@ fn overview_counts_and_exact_medians() {
         );
         assert_eq!(page[0].group_by.as_deref(), Some("(User,3)"), "{db}");
         assert_eq!(page[0].instance.as_deref(), Some("a"), "{db}");
-        assert_eq!(store.request_count(synced[0].1, None).unwrap(), 7, "{db}");
+        assert_eq!(
+            store.request_count(&Filter::endpoint(synced[0].1)).unwrap(),
+            7,
+            "{db}"
+        );
     }
 }
 
@@ -184,12 +191,18 @@ fn instances_are_listed_and_filter_every_figure() {
             "{db}"
         );
         assert_eq!(
-            store.request_count(synced[0].1, Some(id("web-a"))).unwrap(),
+            store
+                .request_count(&Filter::endpoint(synced[0].1).on_instance(Some(id("web-a"))))
+                .unwrap(),
             2,
             "{db}"
         );
         let rows = store
-            .requests(synced[0].1, Some(id("web-b")), 0, 10)
+            .requests(
+                &Filter::endpoint(synced[0].1).on_instance(Some(id("web-b"))),
+                0,
+                10,
+            )
             .unwrap();
         assert_eq!(rows.len(), 1, "{db}");
         assert_eq!(rows[0].instance.as_deref(), Some("web-b"), "{db}");
@@ -199,7 +212,9 @@ fn instances_are_listed_and_filter_every_figure() {
         again.write(&[record(&HOME, 13, 1_000, 200)], &[]).unwrap();
         assert_eq!(store.instances().unwrap().len(), 2, "{db}");
         assert_eq!(
-            store.request_count(synced[0].1, Some(id("web-a"))).unwrap(),
+            store
+                .request_count(&Filter::endpoint(synced[0].1).on_instance(Some(id("web-a"))))
+                .unwrap(),
             3,
             "{db}"
         );
@@ -215,7 +230,9 @@ fn versions_with_quotes_and_backslashes_are_stored_as_they_are() {
         let mut sink = store.sink(version, "a", &synced, 1, SECOND).unwrap();
         sink.write(&[record(&HOME, 1, 1, 200), record(&HOME, 2, 1, 200)], &[])
             .unwrap();
-        let rows = store.requests(synced[0].1, None, 0, 10).unwrap();
+        let rows = store
+            .requests(&Filter::endpoint(synced[0].1), 0, 10)
+            .unwrap();
         assert_eq!(rows.len(), 2, "{db}");
         assert!(
             rows.iter().all(|r| r.version_requested == version),
@@ -432,7 +449,9 @@ fn a_first_schema_database_is_upgraded_with_its_data() {
         let mut sink = store.sink("0.2.0", "new", &synced, 1, SECOND).unwrap();
         sink.write(&[record(&HOME, i64::MAX / 2, 1, 200)], &[])
             .unwrap();
-        let newest = store.requests(synced[0].1, None, 0, 2).unwrap();
+        let newest = store
+            .requests(&Filter::endpoint(synced[0].1), 0, 2)
+            .unwrap();
         let instances: Vec<Option<&str>> = newest.iter().map(|r| r.instance.as_deref()).collect();
         assert_eq!(instances, [Some("new"), None], "{db}");
     }

@@ -23,7 +23,7 @@ impl Harness {
     pub(crate) fn new() -> Harness {
         let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         let (recorder, rx) = Recorder::new(1_000);
-        fmd_core::record::set_default(Some(recorder.clone()));
+        fmd_core::queue::set_default(Some(recorder.clone()));
         fmd_core::outlier::configure(2.5, 10);
         Harness {
             _serial: serial,
@@ -46,7 +46,7 @@ impl Harness {
 
 impl Drop for Harness {
     fn drop(&mut self) {
-        fmd_core::record::clear_default(&self.recorder);
+        fmd_core::queue::clear_default(&self.recorder);
     }
 }
 

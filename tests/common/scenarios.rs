@@ -206,9 +206,18 @@ pub(crate) async fn a_panic_is_a_500_with_its_exception(server: &Server) {
         c.get(server.url("/quiet")).send().await.unwrap().status(),
         StatusCode::OK
     );
-    server.dashboard.flush().await.unwrap();
     let (admin, _) = login(server, "admin", ADMIN_PW).await;
-    let rows = requests_of(server, &admin, "boom").await;
+    // The server records the panicked request while its connection's task unwinds, which can
+    // end after the client saw the connection close: wait for it rather than race it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let rows = loop {
+        server.dashboard.flush().await.unwrap();
+        let rows = requests_of(server, &admin, "boom").await;
+        if !rows.is_empty() || std::time::Instant::now() > deadline {
+            break rows;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["status_code"], 500);
     let groups = exceptions_of(server, &admin, "boom").await;

@@ -167,10 +167,19 @@ impl TestDb {
 
     pub fn connection(&self) -> Conn {
         match self.backend {
-            Backend::Sqlite => Conn::Sqlite(
-                diesel::SqliteConnection::establish(self.url.trim_start_matches("sqlite://"))
-                    .unwrap(),
-            ),
+            Backend::Sqlite => {
+                let mut c =
+                    diesel::SqliteConnection::establish(self.url.trim_start_matches("sqlite://"))
+                        .unwrap();
+                // A store just dropped may still have a pool thread setting up a connection
+                // (WAL mode takes the write lock for a moment): wait for it, as the store does.
+                diesel::connection::SimpleConnection::batch_execute(
+                    &mut c,
+                    "PRAGMA busy_timeout = 5000",
+                )
+                .unwrap();
+                Conn::Sqlite(c)
+            }
             #[cfg(feature = "postgres")]
             Backend::Postgres => {
                 Conn::Postgres(diesel::PgConnection::establish(&self.url).unwrap())

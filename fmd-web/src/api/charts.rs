@@ -1,5 +1,6 @@
 //! The application's and each endpoint's charts, and the custom graphs.
 
+use fmd_store::Filter;
 use http::StatusCode;
 
 use super::{chart_range, endpoint, instance_filter, parse_id, parse_id_of, ApiError};
@@ -30,14 +31,14 @@ pub(crate) async fn app_chart(req: &Req, kind: &str) -> Result<Reply, ApiError> 
     let value = blocking(req, move |s| {
         let endpoints = s.endpoints()?;
         let names = charts::Names::new(&endpoints, &colors);
-        let (start, end) = (range.start, range.end);
+        let filter = Filter::all()
+            .between(range.start, range.end)
+            .on_instance(instance);
         Ok(match kind.as_str() {
-            "hourly" => charts::hourly(&range, &s.hour_counts(None, start, end, instance)?),
-            "daily" => charts::daily(&range, &s.hour_counts(None, start, end, instance)?, &names),
-            "versions" => {
-                charts::version_shares(&range, &s.hour_counts(None, start, end, instance)?, &names)
-            }
-            _ => charts::performance(&range, s.histograms(None, start, end, instance)?, &names),
+            "hourly" => charts::hourly(&range, &s.hour_counts(&filter)?),
+            "daily" => charts::daily(&range, &s.hour_counts(&filter)?, &names),
+            "versions" => charts::version_shares(&range, &s.hour_counts(&filter)?, &names),
+            _ => charts::performance(&range, s.histograms(&filter)?, &names),
         })
     })
     .await?;
@@ -61,13 +62,13 @@ pub(crate) async fn endpoint_chart(req: &Req, raw_id: &str, kind: &str) -> Resul
     let instance = instance_filter(req).await?;
     let kind = kind.to_owned();
     let value = blocking(req, move |s| {
-        let (start, end) = (range.start, range.end);
-        let counts = || s.hour_counts(Some(id), start, end, instance);
-        let samples = || s.samples(id, start, end, instance, charts::SAMPLE_LIMIT);
+        let filter = Filter::endpoint(id).between(range.start, range.end).on_instance(instance);
+        let counts = || s.hour_counts(&filter);
+        let samples = || s.samples(&filter, charts::SAMPLE_LIMIT);
         Ok(match kind.as_str() {
             "hourly" => charts::hourly(&range, &counts()?),
             "versions" => {
-                charts::version_boxes(&range, &counts()?, s.histograms(Some(id), start, end, instance)?)
+                charts::version_boxes(&range, &counts()?, s.histograms(&filter)?)
             }
             "users" => {
                 let (rows, total) = samples()?;
@@ -79,8 +80,8 @@ pub(crate) async fn endpoint_chart(req: &Req, raw_id: &str, kind: &str) -> Resul
                 charts::key_versions(&range, &counts()?, &rows, total, key)
             }
             _ => {
-                let codes = s.status_counts(id, start, end, instance, None)?;
-                let errors = s.error_requests(id, start, end, instance, ERROR_REQUESTS)?;
+                let codes = s.status_counts(&filter, None)?;
+                let errors = s.error_requests(&filter, ERROR_REQUESTS)?;
                 serde_json::json!({
                     "from": range.from.to_string(),
                     "to": range.to.to_string(),

@@ -1,5 +1,6 @@
 //! The overview, instances, an endpoint's requests, its level and its data.
 
+use fmd_store::Filter;
 use http::StatusCode;
 use serde::Serialize;
 
@@ -104,7 +105,9 @@ pub(crate) async fn requests(req: &Req, raw_id: &str) -> Result<Reply, ApiError>
     let instance = instance_filter(req).await?;
     let rows = blocking(req, move |s| {
         Ok(match s.endpoint(id)? {
-            Some(_) => Some(s.requests(id, instance, offset, limit)?),
+            Some(_) => {
+                Some(s.requests(&Filter::endpoint(id).on_instance(instance), offset, limit)?)
+            }
             None => None,
         })
     })

@@ -8,8 +8,8 @@ use parking_lot::Mutex;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use fmd_core::writer::{self, WriterOptions};
 use fmd_core::{registry, Config, Endpoint, Recorder, WriterMsg};
-use fmd_store::writer::{self, WriterOptions};
 use fmd_store::Store;
 
 use crate::templates::Templates;
@@ -103,8 +103,8 @@ impl Dashboard {
             config.outlier_min_samples,
         );
         fmd_core::outlier::configure_scrubbing(&config.scrub_headers, &config.scrub_query_params);
-        fmd_core::outlier::start_watchdog()?;
-        fmd_core::exception::install_panic_hook();
+        fmd_core::watchdog::start()?;
+        fmd_core::capture::install_panic_hook();
         let auth = auth::Auth::start(&config, &store)?;
         let sink = store.sink(
             &version,
@@ -124,7 +124,7 @@ impl Dashboard {
         for (endpoint, _, level) in &synced {
             endpoint.set_level(*level);
         }
-        fmd_core::record::set_default(Some(recorder.clone()));
+        fmd_core::queue::set_default(Some(recorder.clone()));
         let inner = Inner {
             tracker: Arc::new(Tracker::new(&config, recorder.clone())),
             templates: Templates::new(),
@@ -184,7 +184,7 @@ impl Dashboard {
             task.abort();
         }
         let result = self.control(WriterMsg::Shutdown).await;
-        fmd_core::record::clear_default(&self.inner.recorder);
+        fmd_core::queue::clear_default(&self.inner.recorder);
         let handle = self.inner.writer.lock().take();
         if let Some(handle) = handle {
             let _ = tokio::task::spawn_blocking(move || handle.join()).await;

@@ -1,5 +1,6 @@
 //! The overview, an endpoint's page with its requests, and the endpoint's tabs.
 
+use fmd_store::Filter;
 use http::StatusCode;
 use serde_json::{json, Value};
 
@@ -113,8 +114,12 @@ pub(crate) async fn endpoint(req: &Req, session: &Session, raw_id: &str) -> Repl
         let Some(row) = s.overview_of(id, today, week, instance)? else {
             return Ok(None);
         };
-        let total = s.request_count(id, instance)?;
-        let requests = s.requests(id, instance, (page - 1) * PER_PAGE, PER_PAGE)?;
+        let total = s.request_count(&Filter::endpoint(id).on_instance(instance))?;
+        let requests = s.requests(
+            &Filter::endpoint(id).on_instance(instance),
+            (page - 1) * PER_PAGE,
+            PER_PAGE,
+        )?;
         Ok(Some((row, total, requests, instance, instances)))
     })
     .await;

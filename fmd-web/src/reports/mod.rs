@@ -5,6 +5,7 @@
 //! significant when both sides have at least [`STATUS_MIN_REQUESTS`] requests and one code's
 //! share rose by more than [`STATUS_SHIFT_PP`] percentage points.
 
+use fmd_store::Filter;
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, Days, Months, NaiveDate};
@@ -374,13 +375,19 @@ pub(crate) fn build(
     let mut endpoints = Vec::new();
     for e in store.endpoints()? {
         let read = |s: &Side| -> Result<SideData, StoreError> {
-            let (durations, requests) =
-                store.durations(e.id, s.start, s.end, s.version.as_deref(), SAMPLE as i64)?;
+            let (durations, requests) = store.durations(
+                &Filter::endpoint(e.id).between(s.start, s.end),
+                s.version.as_deref(),
+                SAMPLE as i64,
+            )?;
             let seed = (e.id as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ s.start as u64;
             Ok(SideData {
                 sample: sample_ms(durations, seed),
                 requests,
-                codes: store.status_counts(e.id, s.start, s.end, None, s.version.as_deref())?,
+                codes: store.status_counts(
+                    &Filter::endpoint(e.id).between(s.start, s.end),
+                    s.version.as_deref(),
+                )?,
             })
         };
         let (b, c) = (read(&baseline)?, read(&current)?);

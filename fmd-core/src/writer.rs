@@ -1,15 +1,23 @@
-//! The background writer: drains the record queue in batches, one transaction per batch. When
-//! the database fails it keeps a bounded backlog, retries with exponential backoff, counts what
-//! it has to drop, and warns once per failure episode.
+//! The background writer: drains the [queue](crate::queue) in batches, one [`Sink`] write (one
+//! transaction) per batch. When the sink fails it keeps a bounded backlog, retries with
+//! exponential backoff, counts what it has to drop, and warns once per failure episode.
+//!
+//! The thread only sleeps and calls [`Writer::step`] with the time; everything else is decided
+//! there, so tests drive it with a fake sink and made-up instants.
 
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use fmd_core::{Clock, Endpoint, Recorder, RequestRecord, Sink, WriterMsg};
+use rustc_hash::FxHashMap;
+
+use crate::clock::Clock;
+use crate::queue::{FlushResult, Recorder, WriterMsg};
+use crate::record::RequestRecord;
+use crate::registry::{self, Endpoint};
+use crate::sink::Sink;
 
 /// How the writer batches and retries.
 #[derive(Debug, Clone)]
@@ -44,11 +52,35 @@ impl Default for WriterOptions {
 
 /// How long the writer sleeps between drains of the queue: the longest a record waits before
 /// its write starts. At 10,000 queued records it leaves room for a million requests a second.
-const IDLE_WAIT: Duration = Duration::from_millis(10);
+pub const IDLE_WAIT: Duration = Duration::from_millis(10);
 
-struct Writer<S> {
+/// Starts the writer thread. It stops after a `Shutdown` message, writing what it holds first.
+pub fn spawn<S: Sink>(
     sink: S,
     rx: Receiver<WriterMsg>,
+    recorder: Arc<Recorder>,
+    options: WriterOptions,
+) -> std::io::Result<JoinHandle<()>> {
+    let mut writer = Writer::new(sink, rx, recorder, options);
+    std::thread::Builder::new()
+        .name("fmd-writer".into())
+        .spawn(move || {
+            writer.recorder.set_writer_thread(std::thread::current());
+            loop {
+                std::thread::park_timeout(writer.wait(Instant::now()));
+                Clock::tick();
+                if !writer.step(Instant::now()) {
+                    return;
+                }
+            }
+        })
+}
+
+/// The writer's state between wake-ups.
+pub struct Writer<S> {
+    sink: S,
+    rx: Receiver<WriterMsg>,
+    // Held by the writer so that a dropped Recorder cannot disconnect the queue early.
     recorder: Arc<Recorder>,
     options: WriterOptions,
     pending: Vec<RequestRecord>,
@@ -57,35 +89,18 @@ struct Writer<S> {
     dropped_at_failure: u64,
     retry_at: Option<Instant>,
     backoff: Duration,
-    last_written: HashMap<usize, i64>,
-    next_poll: Instant,
+    last_written: FxHashMap<usize, i64>,
+    next_poll: Option<Instant>,
 }
 
-/// Starts the writer thread. It stops after a `Shutdown` message, or when every [`Recorder`]
-/// is gone, writing what it holds first.
-pub fn spawn<S: Sink>(
-    sink: S,
-    rx: Receiver<WriterMsg>,
-    recorder: Arc<Recorder>,
-    options: WriterOptions,
-) -> std::io::Result<JoinHandle<()>> {
-    let writer = Writer {
-        sink,
-        rx,
-        recorder,
-        backoff: options.initial_backoff,
-        options,
-        pending: Vec::new(),
-        failing: false,
-        failed_attempts: 0,
-        dropped_at_failure: 0,
-        retry_at: None,
-        last_written: HashMap::new(),
-        next_poll: Instant::now(),
-    };
-    std::thread::Builder::new()
-        .name("fmd-writer".into())
-        .spawn(move || writer.run())
+impl<S> std::fmt::Debug for Writer<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("pending", &self.pending.len())
+            .field("failing", &self.failing)
+            .field("retry_at", &self.retry_at)
+            .finish_non_exhaustive()
+    }
 }
 
 fn key(e: &'static Endpoint) -> usize {
@@ -93,83 +108,100 @@ fn key(e: &'static Endpoint) -> usize {
 }
 
 impl<S: Sink> Writer<S> {
-    fn run(mut self) {
-        // Held by the writer so that a dropped Recorder cannot disconnect the queue early.
-        let recorder = self.recorder.clone();
-        recorder.set_writer_thread(std::thread::current());
+    /// A writer that drains `rx` into `sink`; [`spawn`] runs one on its own thread.
+    pub fn new(
+        sink: S,
+        rx: Receiver<WriterMsg>,
+        recorder: Arc<Recorder>,
+        options: WriterOptions,
+    ) -> Self {
+        Writer {
+            sink,
+            rx,
+            recorder,
+            backoff: options.initial_backoff,
+            options,
+            pending: Vec::new(),
+            failing: false,
+            failed_attempts: 0,
+            dropped_at_failure: 0,
+            retry_at: None,
+            last_written: FxHashMap::default(),
+            next_poll: None,
+        }
+    }
+
+    /// How long to sleep after a step at `now`: [`IDLE_WAIT`], or less when a retry is due
+    /// sooner.
+    pub fn wait(&self, now: Instant) -> Duration {
+        match self.retry_at {
+            Some(at) => at
+                .saturating_duration_since(now)
+                .clamp(Duration::from_millis(1), IDLE_WAIT),
+            None => IDLE_WAIT,
+        }
+    }
+
+    /// One wake-up at `now`: polls the sink when due, then drains everything queued, a batch at
+    /// a time, writing unless a retry is not due yet (a flush or shutdown writes at once).
+    /// Returns false once the writer has stopped.
+    pub fn step(&mut self, now: Instant) -> bool {
+        self.poll(now);
         loop {
-            let wait = match self.retry_at {
-                Some(at) => at
-                    .saturating_duration_since(Instant::now())
-                    .clamp(Duration::from_millis(1), IDLE_WAIT),
-                None => IDLE_WAIT,
-            };
-            std::thread::park_timeout(wait);
-            Clock::tick();
-            self.poll();
-            // Drain everything queued, a batch (one transaction) at a time.
-            loop {
-                let mut waiters = Vec::new();
-                let mut stop = None;
-                let mut received = 0;
-                let mut disconnected = false;
-                while stop.is_none() && received < self.options.batch_size {
-                    match self.rx.try_recv() {
-                        Ok(WriterMsg::Record(r)) => {
-                            self.accept(r);
-                            received += 1;
-                        }
-                        Ok(WriterMsg::Flush(tx)) => waiters.push(tx),
-                        Ok(WriterMsg::Shutdown(tx)) => stop = Some(tx),
-                        Err(TryRecvError::Empty) => break,
-                        Err(TryRecvError::Disconnected) => {
-                            disconnected = true;
-                            break;
-                        }
+            let mut waiters = Vec::new();
+            let mut stop = None;
+            let mut received = 0;
+            while stop.is_none() && received < self.options.batch_size {
+                match self.rx.try_recv() {
+                    Ok(WriterMsg::Record(r)) => {
+                        self.accept(r);
+                        received += 1;
                     }
+                    Ok(WriterMsg::Flush(tx)) => waiters.push(tx),
+                    Ok(WriterMsg::Shutdown(tx)) => stop = Some(tx),
+                    // Never disconnected: the writer holds a sender in its recorder.
+                    Err(_) => break,
                 }
-                let forced = !waiters.is_empty() || stop.is_some() || disconnected;
-                if forced || self.retry_at.is_none_or(|at| Instant::now() >= at) {
-                    self.attempt();
+            }
+            let forced = !waiters.is_empty() || stop.is_some();
+            if forced || self.retry_at.is_none_or(|at| now >= at) {
+                self.attempt(now);
+            }
+            let result = self.result();
+            for tx in waiters {
+                let _ = tx.send(result.clone());
+            }
+            if let Some(tx) = stop {
+                if let Err(e) = self.sink.stop() {
+                    log::debug!(target: "fmd", "cannot mark the instance as stopped: {e}");
                 }
-                let result = self.result();
-                for tx in waiters {
-                    let _ = tx.send(result.clone());
-                }
-                if let Some(tx) = stop {
-                    if let Err(e) = self.sink.stop() {
-                        log::debug!(target: "fmd", "cannot mark the instance as stopped: {e}");
-                    }
-                    let _ = tx.send(result);
-                    return;
-                }
-                if disconnected {
-                    return;
-                }
-                if received < self.options.batch_size || self.failing {
-                    break;
-                }
+                let _ = tx.send(result);
+                return false;
+            }
+            if received < self.options.batch_size || self.failing {
+                return true;
             }
         }
     }
 
-    fn poll(&mut self) {
+    fn poll(&mut self, now: Instant) {
         // A failing database is probed by the write attempts already.
-        if self.failing || Instant::now() < self.next_poll {
+        if self.failing || self.next_poll.is_some_and(|at| now < at) {
             return;
         }
-        self.next_poll = Instant::now() + self.options.poll_interval;
+        self.next_poll = Some(now + self.options.poll_interval);
         if let Err(e) = self.sink.poll() {
             log::debug!(target: "fmd", "polling the database failed: {e}");
         }
     }
 
-    fn result(&self) -> Result<(), String> {
+    fn result(&self) -> FlushResult {
         if self.pending.is_empty() && !self.failing {
             return Ok(());
         }
-        let stats = &self.recorder.stats;
-        let last = stats
+        let last = self
+            .recorder
+            .stats
             .last_error
             .lock()
             .clone()
@@ -203,7 +235,7 @@ impl<S: Sink> Writer<S> {
     }
 
     fn touched(&self) -> Vec<(&'static Endpoint, i64)> {
-        fmd_core::registry::endpoints()
+        registry::endpoints()
             .filter_map(|e| {
                 let secs = e.last_requested();
                 let written = self.last_written.get(&key(e)).copied().unwrap_or(0);
@@ -212,7 +244,7 @@ impl<S: Sink> Writer<S> {
             .collect()
     }
 
-    fn attempt(&mut self) {
+    fn attempt(&mut self, now: Instant) {
         let touched = self.touched();
         // While failing, an attempt with nothing to write still probes the database, so the
         // writer learns that it is back before the next record has to be kept or dropped.
@@ -233,7 +265,7 @@ impl<S: Sink> Writer<S> {
                 }
                 if self.failing {
                     let dropped = stats.dropped() - self.dropped_at_failure;
-                    fmd_core::warn(&format!(
+                    crate::warn(&format!(
                         "database writes recovered after {} failed attempts; {dropped} records were dropped meanwhile",
                         self.failed_attempts
                     ));
@@ -248,7 +280,7 @@ impl<S: Sink> Writer<S> {
             }
             Err(e) => {
                 if !self.failing {
-                    fmd_core::warn(&format!(
+                    crate::warn(&format!(
                         "cannot write to the database ({e}); keeping up to {} records and retrying",
                         self.options.backlog_capacity
                     ));
@@ -264,10 +296,13 @@ impl<S: Sink> Writer<S> {
                     self.pending.truncate(keep);
                     stats.dropped_backlog.fetch_add(excess, Ordering::Relaxed);
                 }
-                self.retry_at = Some(Instant::now() + self.backoff);
+                self.retry_at = Some(now + self.backoff);
                 self.backoff = (self.backoff * 2).min(self.options.max_backoff);
             }
         }
         self.publish_backlog();
     }
 }
+
+#[cfg(test)]
+mod tests;

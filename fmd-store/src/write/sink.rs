@@ -8,13 +8,16 @@ use diesel::{QueryResult, RunQueryDsl};
 use fmd_core::{Endpoint, RequestRecord, Sink, SinkError};
 use rustc_hash::FxHashMap;
 
-use crate::db::{with_conn, AnyConn, Dialect, Pools, Store};
-use crate::exceptions::{prepare, write_exception, FrameCache, Prepared};
-use crate::profiles::{
-    ensure_function_location, functions_of, last_insert_id, write_detail, FunctionIds,
+use crate::db::{with_conn, AnyConn, Dialect, Pools};
+use crate::rows::truncate;
+use crate::store::Store;
+use crate::write::ensure::{
+    ensure_endpoint, ensure_function_location, ensure_instance, heartbeat, last_insert_id, levels,
+    stopped,
 };
-use crate::queries::{ensure_endpoint, ensure_instance, heartbeat, levels, stopped};
-use crate::rollup::{self, HourCache};
+use crate::write::exceptions::{prepare, write_exception, FrameCache, Prepared};
+use crate::write::profiles::{functions_of, write_detail, FunctionIds};
+use crate::write::rollup::{self, HourCache};
 use crate::StoreError;
 
 /// Rows per INSERT statement, largest first: a batch is written in chunks of these sizes only,
@@ -431,17 +434,6 @@ impl std::fmt::Write for IpText {
         self.len = end;
         Ok(())
     }
-}
-
-pub(crate) fn truncate(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 impl Sink for SqlSink {

@@ -4,7 +4,8 @@
 use diesel::sql_types::{BigInt, Integer, Text};
 use diesel::{OptionalExtension, QueryableByName, RunQueryDsl};
 
-use crate::db::{with_conn, Store};
+use crate::db::with_conn;
+use crate::store::Store;
 use crate::StoreError;
 
 /// A stored session.

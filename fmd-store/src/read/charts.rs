@@ -7,9 +7,11 @@ use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use diesel::{QueryableByName, RunQueryDsl};
 use serde::Serialize;
 
-use crate::db::{with_conn, AnyConn, Store};
-use crate::queries::{RequestRow, INSTANCE_FILTER, REQUEST_SELECT};
-use crate::rollup::{hours_query, merge_codes, Histogram};
+use crate::db::with_conn;
+use crate::histogram::{hour_of, merge_codes, Histogram, HOUR};
+use crate::read::overview::RequestRow;
+use crate::read::{bind_filter, count_requests, hours_query, Filter, REQUEST_SELECT};
+use crate::store::Store;
 use crate::StoreError;
 
 /// The requests of one endpoint, UTC hour and version (all instances, or one).
@@ -80,51 +82,13 @@ const VERSION_FILTER: &str = "(? = 0 OR version_requested = ?)";
 
 /// The SQL condition on `instance_id` selecting one instance, with its bound value. For all
 /// instances it is `? = 0` (bound 0), which keeps a count on the (endpoint, time) index alone.
-fn instance_condition(instance: Option<i64>) -> (&'static str, i64) {
-    match instance {
-        Some(id) => ("instance_id = ?", id),
-        None => ("? = 0", 0),
-    }
-}
-
 impl Store {
-    /// How many of one endpoint's requests started in `[from, to)`, of one instance or all.
-    fn count_requests(
-        &self,
-        conn: &mut AnyConn,
-        endpoint: i64,
-        from: i64,
-        to: i64,
-        instance: Option<i64>,
-    ) -> Result<i64, StoreError> {
-        let (filter, bound) = instance_condition(instance);
-        let count = diesel::sql_query(self.sql(&format!(
-            "SELECT COUNT(*) AS n FROM {{p}}request \
-             WHERE endpoint_id = ? AND time_requested >= ? AND time_requested < ? AND {filter}"
-        )))
-        .bind::<BigInt, _>(endpoint)
-        .bind::<BigInt, _>(from)
-        .bind::<BigInt, _>(to)
-        .bind::<BigInt, _>(bound);
-        Ok(with_conn!(conn, c => count.get_result::<crate::queries::Count>(c))?.n)
-    }
-
-    /// Requests per endpoint, UTC hour and version for the hours starting in `[from, to)`
-    /// (microseconds since the epoch); of one endpoint or all, of one instance or all.
-    pub fn hour_counts(
-        &self,
-        endpoint: Option<i64>,
-        from: i64,
-        to: i64,
-        instance: Option<i64>,
-    ) -> Result<Vec<HourCount>, StoreError> {
+    /// Requests per endpoint, UTC hour and version for the hours the filter covers.
+    pub fn hour_counts(&self, filter: &Filter) -> Result<Vec<HourCount>, StoreError> {
         let query = hours_query!(
             self.dialect,
             "endpoint_id, hour_start, version_requested, hits, errors",
-            endpoint,
-            from,
-            to,
-            instance.unwrap_or(0)
+            filter
         );
         let rows: Vec<CountRow> = with_conn!(&mut self.conn()?, c => query.load(c))?;
         // Instances have rows of their own: add them up per endpoint, hour and version.
@@ -158,22 +122,12 @@ impl Store {
         Ok(out)
     }
 
-    /// Latency histograms per endpoint and version over the hours starting in `[from, to)`;
-    /// of one endpoint or all, of one instance or all.
-    pub fn histograms(
-        &self,
-        endpoint: Option<i64>,
-        from: i64,
-        to: i64,
-        instance: Option<i64>,
-    ) -> Result<Vec<(i64, String, Histogram)>, StoreError> {
+    /// Latency histograms per endpoint and version over the hours the filter covers.
+    pub fn histograms(&self, filter: &Filter) -> Result<Vec<(i64, String, Histogram)>, StoreError> {
         let query = hours_query!(
             self.dialect,
             "endpoint_id, version_requested, histogram",
-            endpoint,
-            from,
-            to,
-            instance.unwrap_or(0)
+            filter
         );
         let rows: Vec<HistogramRow> = with_conn!(&mut self.conn()?, c => query.load(c))?;
         let mut merged: HashMap<(i64, String), Histogram> = HashMap::new();
@@ -189,56 +143,40 @@ impl Store {
         Ok(out)
     }
 
-    /// One endpoint's requests in `[from, to)` (user, address, version and duration), and how
-    /// many there are. Beyond `limit` requests, an even sample of about `limit` of them: every
-    /// n-th by id, which the index answers without reading the rows it skips.
-    pub fn samples(
-        &self,
-        endpoint: i64,
-        from: i64,
-        to: i64,
-        instance: Option<i64>,
-        limit: i64,
-    ) -> Result<(Vec<Sample>, i64), StoreError> {
+    /// The requests the filter covers (user, address, version and duration), and how many
+    /// there are. Beyond `limit` requests, an even sample of about `limit` of them: every n-th
+    /// by id, which the index answers without reading the rows it skips.
+    pub fn samples(&self, filter: &Filter, limit: i64) -> Result<(Vec<Sample>, i64), StoreError> {
         let mut conn = self.conn()?;
-        let total = self.count_requests(&mut conn, endpoint, from, to, instance)?;
-        let (filter, bound) = instance_condition(instance);
+        let total = count_requests(&mut conn, &self.dialect, filter)?;
         let every = (total + limit.max(1) - 1) / limit.max(1);
-        let query = diesel::sql_query(self.sql(&format!(
-            "SELECT group_by, ip, version_requested, duration_us FROM {{p}}request \
-             WHERE endpoint_id = ? AND time_requested >= ? AND time_requested < ? AND {filter} \
-             AND id % ? = 0"
-        )))
-        .bind::<BigInt, _>(endpoint)
-        .bind::<BigInt, _>(from)
-        .bind::<BigInt, _>(to)
-        .bind::<BigInt, _>(bound)
+        let query = bind_filter!(
+            diesel::sql_query(self.sql(&format!(
+                "SELECT group_by, ip, version_requested, duration_us FROM {{p}}request \
+                 WHERE {} AND id % ? = 0",
+                filter.condition("", "time_requested")
+            ))),
+            filter
+        )
         .bind::<BigInt, _>(every.max(1));
         let rows = with_conn!(&mut conn, c => query.load(c))?;
         Ok((rows, total))
     }
 
-    /// How often one endpoint answered each status code in the hours starting in `[from, to)`,
-    /// most frequent first (from the rollups); of one instance or all, of one version or all.
+    /// How often each status code was answered in the hours the filter covers, most frequent
+    /// first (from the rollups); of one version or all.
     pub fn status_counts(
         &self,
-        endpoint: i64,
-        from: i64,
-        to: i64,
-        instance: Option<i64>,
+        filter: &Filter,
         version: Option<&str>,
     ) -> Result<Vec<(i32, i64)>, StoreError> {
-        let instance = instance.unwrap_or(0);
-        let query = diesel::sql_query(self.sql(&format!(
-            "SELECT codes FROM {{p}}request_hour \
-             WHERE endpoint_id = ? AND hour_start >= ? AND hour_start < ? AND {INSTANCE_FILTER} \
-             AND {VERSION_FILTER}"
-        )))
-        .bind::<BigInt, _>(endpoint)
-        .bind::<BigInt, _>(from)
-        .bind::<BigInt, _>(to)
-        .bind::<BigInt, _>(instance)
-        .bind::<BigInt, _>(instance)
+        let query = bind_filter!(
+            diesel::sql_query(self.sql(&format!(
+                "SELECT codes FROM {{p}}request_hour WHERE {} AND {VERSION_FILTER}",
+                filter.condition("", "hour_start")
+            ))),
+            filter
+        )
         .bind::<Integer, _>(i32::from(version.is_some()))
         .bind::<Text, _>(version.unwrap_or_default());
         let rows: Vec<CodesRow> = with_conn!(&mut self.conn()?, c => query.load(c))?;
@@ -251,62 +189,51 @@ impl Store {
         Ok(out)
     }
 
-    /// One endpoint's latest requests answered with status >= 400 in `[from, to)`, newest
-    /// first.
+    /// The latest of the filter's requests answered with status >= 400, newest first.
     pub fn error_requests(
         &self,
-        endpoint: i64,
-        from: i64,
-        to: i64,
-        instance: Option<i64>,
+        filter: &Filter,
         limit: i64,
     ) -> Result<Vec<RequestRow>, StoreError> {
-        let instance = instance.unwrap_or(0);
-        let query = diesel::sql_query(self.sql(&format!(
-            "{REQUEST_SELECT} WHERE r.endpoint_id = ? AND r.time_requested >= ? AND r.time_requested < ? \
-               AND r.status_code >= 400 AND {INSTANCE_FILTER} \
-             ORDER BY r.time_requested DESC, r.id DESC LIMIT ?"
-        )))
-        .bind::<BigInt, _>(endpoint)
-        .bind::<BigInt, _>(from)
-        .bind::<BigInt, _>(to)
-        .bind::<BigInt, _>(instance)
-        .bind::<BigInt, _>(instance)
+        let query = bind_filter!(
+            diesel::sql_query(self.sql(&format!(
+                "{REQUEST_SELECT} WHERE {} AND r.status_code >= 400 \
+                 ORDER BY r.time_requested DESC, r.id DESC LIMIT ?",
+                filter.condition("r.", "time_requested")
+            ))),
+            filter
+        )
         .bind::<BigInt, _>(limit);
         Ok(with_conn!(&mut self.conn()?, c => query.load(c))?)
     }
 
-    /// One endpoint's durations (microseconds) in `[from, to)`, of one version or all, and how
-    /// many there are; beyond `limit`, an even sample of about `2 * limit` (every n-th by id),
-    /// for the caller to draw a random `limit` from.
+    /// The durations (microseconds) of the requests the filter covers, of one version or all,
+    /// and how many there are; beyond `limit`, an even sample of about `2 * limit` (every n-th
+    /// by id), for the caller to draw a random `limit` from.
     ///
     /// Both the count and the sample stay on the (endpoint, time) index as far as they can: the
     /// count of all versions is the index's, a version's comes from the rollups, which also
     /// narrow the time range to the hours the version served.
     pub fn durations(
         &self,
-        endpoint: i64,
-        from: i64,
-        to: i64,
+        filter: &Filter,
         version: Option<&str>,
         limit: i64,
     ) -> Result<(Vec<i64>, i64), StoreError> {
         let mut conn = self.conn()?;
-        let (from, to, total) = match version {
-            None => (
-                from,
-                to,
-                self.count_requests(&mut conn, endpoint, from, to, None)?,
-            ),
+        let (filter, total) = match version {
+            None => (*filter, count_requests(&mut conn, &self.dialect, filter)?),
             Some(v) => {
-                let hours = diesel::sql_query(self.sql(
-                    "SELECT hour_start, hits FROM {p}request_hour \
-                     WHERE endpoint_id = ? AND version_requested = ? AND hour_start >= ? AND hour_start < ?",
-                ))
-                .bind::<BigInt, _>(endpoint)
-                .bind::<Text, _>(v)
-                .bind::<BigInt, _>(crate::rollup::hour_of(from))
-                .bind::<BigInt, _>(to);
+                let hourly = filter.between(hour_of(filter.from), filter.to);
+                let hours = bind_filter!(
+                    diesel::sql_query(self.sql(&format!(
+                        "SELECT hour_start, hits FROM {{p}}request_hour \
+                         WHERE {} AND version_requested = ?",
+                        hourly.condition("", "hour_start")
+                    ))),
+                    &hourly
+                )
+                .bind::<Text, _>(v);
                 let hours: Vec<HourHits> = with_conn!(&mut conn, c => hours.load(c))?;
                 let (Some(first), Some(last)) = (
                     hours.iter().map(|h| h.hour_start).min(),
@@ -314,37 +241,28 @@ impl Store {
                 ) else {
                     return Ok((Vec::new(), 0));
                 };
-                let end = last.saturating_add(crate::rollup::HOUR);
+                let end = last.saturating_add(HOUR);
                 (
-                    from.max(first),
-                    to.min(end),
+                    filter.between(filter.from.max(first), filter.to.min(end)),
                     hours.iter().map(|h| h.hits).sum(),
                 )
             }
         };
         // Twice the limit, so that the ids' uneven spread still leaves at least `limit`.
         let every = (total / (2 * limit.max(1))).max(1);
-        let select = "SELECT duration_us FROM {p}request \
-             WHERE endpoint_id = ? AND time_requested >= ? AND time_requested < ? AND id % ? = 0";
-        let rows: Vec<Duration> = match version {
-            None => {
-                let q = diesel::sql_query(self.sql(select))
-                    .bind::<BigInt, _>(endpoint)
-                    .bind::<BigInt, _>(from)
-                    .bind::<BigInt, _>(to)
-                    .bind::<BigInt, _>(every);
-                with_conn!(&mut conn, c => q.load(c))?
-            }
-            Some(v) => {
-                let q = diesel::sql_query(self.sql(&format!("{select} AND version_requested = ?")))
-                    .bind::<BigInt, _>(endpoint)
-                    .bind::<BigInt, _>(from)
-                    .bind::<BigInt, _>(to)
-                    .bind::<BigInt, _>(every)
-                    .bind::<Text, _>(v);
-                with_conn!(&mut conn, c => q.load(c))?
-            }
+        // Without a version the condition names no column outside the index.
+        let version_condition = match version {
+            Some(_) => "version_requested = ?",
+            None => "? = ''",
         };
+        let select = format!(
+            "SELECT duration_us FROM {{p}}request WHERE {} AND id % ? = 0 AND {version_condition}",
+            filter.condition("", "time_requested")
+        );
+        let q = bind_filter!(diesel::sql_query(self.sql(&select)), &filter)
+            .bind::<BigInt, _>(every)
+            .bind::<Text, _>(version.unwrap_or_default());
+        let rows: Vec<Duration> = with_conn!(&mut conn, c => q.load(c))?;
         Ok((rows.into_iter().map(|r| r.duration_us).collect(), total))
     }
 

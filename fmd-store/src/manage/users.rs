@@ -1,13 +1,46 @@
-//! What the settings pages read and change: dashboard users, and the database's size.
+//! Dashboard users and settings.
 
 use diesel::sql_types::{BigInt, Integer, Text};
-use diesel::{OptionalExtension, RunQueryDsl};
+use diesel::{OptionalExtension, QueryableByName, RunQueryDsl};
 
-use crate::db::{with_conn, Backend, Store};
-use crate::queries::{Count, UserRow};
+use crate::db::with_conn;
+use crate::rows::Count;
+use crate::store::Store;
 use crate::StoreError;
 
+/// A dashboard user.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct UserRow {
+    /// Database id.
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    /// Login name.
+    #[diesel(sql_type = Text)]
+    pub username: String,
+    /// argon2 PHC string.
+    #[diesel(sql_type = Text)]
+    pub password_hash: String,
+    /// Administrator (else guest).
+    #[diesel(sql_type = Integer)]
+    pub is_admin: i32,
+}
+
+#[derive(QueryableByName)]
+struct Value {
+    #[diesel(sql_type = Text)]
+    value: String,
+}
+
 impl Store {
+    /// A dashboard user by name.
+    pub fn user(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
+        let query = diesel::sql_query(self.sql(
+            "SELECT id, username, password_hash, is_admin FROM {p}dashboard_user WHERE username = ?",
+        ))
+        .bind::<Text, _>(username);
+        Ok(with_conn!(&mut self.conn()?, c => query.get_result(c).optional())?)
+    }
+
     /// Every dashboard user stored in the database, by name.
     pub fn users(&self) -> Result<Vec<UserRow>, StoreError> {
         let query = diesel::sql_query(self.sql(
@@ -23,6 +56,31 @@ impl Store {
         ))
         .bind::<BigInt, _>(id);
         Ok(with_conn!(&mut self.conn()?, c => query.get_result(c).optional())?)
+    }
+
+    /// Creates the user, or replaces its password hash and role.
+    pub fn upsert_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        is_admin: bool,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        let insert = diesel::sql_query(self.sql(
+            "{insert_ignore} INTO {p}dashboard_user (username, password_hash, is_admin) VALUES (?, ?, ?){on_conflict_ignore}",
+        ))
+        .bind::<Text, _>(username)
+        .bind::<Text, _>(password_hash)
+        .bind::<Integer, _>(i32::from(is_admin));
+        with_conn!(&mut conn, c => insert.execute(c))?;
+        let update = diesel::sql_query(self.sql(
+            "UPDATE {p}dashboard_user SET password_hash = ?, is_admin = ? WHERE username = ?",
+        ))
+        .bind::<Text, _>(password_hash)
+        .bind::<Integer, _>(i32::from(is_admin))
+        .bind::<Text, _>(username);
+        with_conn!(&mut conn, c => update.execute(c))?;
+        Ok(())
     }
 
     /// Adds a user; false when the name is taken (also by a user added at the same moment).
@@ -82,36 +140,26 @@ impl Store {
         Ok(self.user_by_id(id)?.map(|_| false))
     }
 
-    /// The space fmd's tables take, in bytes (for SQLite, the whole file); `None` when the
-    /// database does not say.
-    pub fn database_size(&self) -> Result<Option<i64>, StoreError> {
-        let prefix = self.prefix().to_owned();
-        let sql = match self.backend() {
-            Backend::Sqlite => {
-                "SELECT page_count * page_size AS n FROM pragma_page_count(), pragma_page_size()"
-            }
-            Backend::Postgres => {
-                "SELECT CAST(COALESCE(SUM(pg_total_relation_size(c.oid)), 0) AS BIGINT) AS n \
-                 FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace \
-                 WHERE c.relkind = 'r' AND ns.nspname = current_schema() \
-                 AND LEFT(c.relname, LENGTH(?)) = ?"
-            }
-            Backend::Mysql => {
-                "SELECT CAST(COALESCE(SUM(data_length + index_length), 0) AS SIGNED) AS n \
-                 FROM information_schema.tables WHERE table_schema = DATABASE() \
-                 AND LEFT(table_name, CHAR_LENGTH(?)) = ?"
-            }
-        };
+    /// How many administrators exist.
+    pub fn admin_count(&self) -> Result<i64, StoreError> {
+        let query = diesel::sql_query(
+            self.sql("SELECT COUNT(*) AS n FROM {p}dashboard_user WHERE is_admin = 1"),
+        );
+        Ok(with_conn!(&mut self.conn()?, c => query.get_result::<Count>(c))?.n)
+    }
+
+    /// The stored value of a setting, storing `value` first when there is none. Concurrent
+    /// callers, in this process or others, all get the value that was stored first.
+    pub fn setting_or_insert(&self, name: &str, value: &str) -> Result<String, StoreError> {
         let mut conn = self.conn()?;
-        let n = if self.backend() == Backend::Sqlite {
-            let q = diesel::sql_query(self.sql(sql));
-            with_conn!(&mut conn, c => q.get_result::<Count>(c).optional())?
-        } else {
-            let q = diesel::sql_query(self.sql(sql))
-                .bind::<Text, _>(&prefix)
-                .bind::<Text, _>(&prefix);
-            with_conn!(&mut conn, c => q.get_result::<Count>(c).optional())?
-        };
-        Ok(n.map(|c| c.n))
+        let insert = diesel::sql_query(self.sql(
+            "{insert_ignore} INTO {p}setting (name, value) VALUES (?, ?){on_conflict_ignore}",
+        ))
+        .bind::<Text, _>(name)
+        .bind::<Text, _>(value);
+        with_conn!(&mut conn, c => insert.execute(c))?;
+        let select = diesel::sql_query(self.sql("SELECT value FROM {p}setting WHERE name = ?"))
+            .bind::<Text, _>(name);
+        Ok(with_conn!(&mut conn, c => select.get_result::<Value>(c))?.value)
     }
 }

@@ -5,10 +5,10 @@
 use diesel::sql_types::BigInt;
 use diesel::RunQueryDsl;
 
-use crate::db::{with_conn, Store};
-use crate::exceptions::delete_orphans;
-use crate::queries::Id;
-use crate::rollup::hour_ceil;
+use crate::db::{with_conn, AnyConn, Dialect};
+use crate::histogram::hour_ceil;
+use crate::rows::Id;
+use crate::store::Store;
 use crate::StoreError;
 
 /// Requests deleted per transaction.
@@ -16,6 +16,30 @@ const BATCH: i64 = 5_000;
 
 /// The tables that refer to requests, by `request_id`.
 const BY_REQUEST: [&str; 4] = ["outlier", "profile", "profile_span", "exception_occurrence"];
+
+/// Deletes exception rows no occurrence needs any more: snapshots and their lines, frames,
+/// messages and types. Function definitions and locations stay: profiles share them.
+pub(crate) fn delete_orphans(conn: &mut AnyConn, d: &Dialect) -> Result<(), StoreError> {
+    // MySQL cannot delete from a table that a subquery of the same statement reads, so each
+    // statement reads other tables only.
+    let statements = [
+        "DELETE FROM {p}exception_stack_line WHERE stack_trace_snapshot_id NOT IN \
+         (SELECT stack_trace_snapshot_id FROM {p}exception_occurrence)",
+        "DELETE FROM {p}stack_trace_snapshot WHERE id NOT IN \
+         (SELECT stack_trace_snapshot_id FROM {p}exception_occurrence)",
+        "DELETE FROM {p}exception_frame WHERE id NOT IN \
+         (SELECT exception_frame_id FROM {p}exception_stack_line)",
+        "DELETE FROM {p}exception_message WHERE id NOT IN \
+         (SELECT exception_message_id FROM {p}exception_occurrence)",
+        "DELETE FROM {p}exception_type WHERE id NOT IN \
+         (SELECT exception_type_id FROM {p}exception_occurrence)",
+    ];
+    for sql in statements {
+        let query = diesel::sql_query(d.sql(sql));
+        with_conn!(conn, c => query.execute(c))?;
+    }
+    Ok(())
+}
 
 impl Store {
     /// Deletes every request that started before `before` (microseconds since the epoch), with
@@ -98,5 +122,21 @@ impl Store {
                 return Ok(deleted);
             }
         }
+    }
+
+    /// Deletes an exception group's occurrences, then whatever only it used. Returns false
+    /// when there was no such group.
+    pub fn delete_exception_group(&self, group_id: i64) -> Result<bool, StoreError> {
+        let mut conn = self.conn()?;
+        let d = &self.dialect;
+        conn.transaction(false, |conn| {
+            let delete = diesel::sql_query(
+                d.sql("DELETE FROM {p}exception_occurrence WHERE stack_trace_snapshot_id = ?"),
+            )
+            .bind::<BigInt, _>(group_id);
+            let deleted = with_conn!(conn, c => delete.execute(c))?;
+            delete_orphans(conn, d)?;
+            Ok(deleted > 0)
+        })
     }
 }

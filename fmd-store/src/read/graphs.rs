@@ -1,11 +1,11 @@
-//! Custom graphs and their values.
+//! Custom graphs and their values, as the dashboard draws them.
 
 use diesel::sql_types::{BigInt, Double, Text};
 use diesel::{QueryableByName, RunQueryDsl};
 use serde::Serialize;
 
-use crate::db::{with_conn, Store};
-use crate::queries::Id;
+use crate::db::with_conn;
+use crate::store::Store;
 use crate::StoreError;
 
 /// A custom graph as stored.
@@ -31,38 +31,12 @@ struct Point {
 }
 
 impl Store {
-    /// The graph's id, storing it first when it is new (safe when instances race).
-    pub fn ensure_graph(&self, title: &str, now: i64) -> Result<i64, StoreError> {
-        let mut conn = self.conn()?;
-        let insert = diesel::sql_query(self.sql(
-            "{insert_ignore} INTO {p}custom_graph (title, time_added) VALUES (?, ?){on_conflict_ignore}",
-        ))
-        .bind::<Text, _>(title)
-        .bind::<BigInt, _>(now);
-        with_conn!(&mut conn, c => insert.execute(c))?;
-        let select = diesel::sql_query(self.sql("SELECT id FROM {p}custom_graph WHERE title = ?"))
-            .bind::<Text, _>(title);
-        Ok(with_conn!(&mut conn, c => select.get_result::<Id>(c))?.id)
-    }
-
     /// Every custom graph, by title.
     pub fn graphs(&self) -> Result<Vec<GraphRow>, StoreError> {
         let query = diesel::sql_query(
             self.sql("SELECT id, title, time_added FROM {p}custom_graph ORDER BY title"),
         );
         Ok(with_conn!(&mut self.conn()?, c => query.load(c))?)
-    }
-
-    /// Stores one value of a graph.
-    pub fn add_graph_value(&self, graph: i64, time: i64, value: f64) -> Result<(), StoreError> {
-        let insert = diesel::sql_query(self.sql(
-            "INSERT INTO {p}custom_graph_data (graph_id, time_recorded, value) VALUES (?, ?, ?)",
-        ))
-        .bind::<BigInt, _>(graph)
-        .bind::<BigInt, _>(time)
-        .bind::<Double, _>(value);
-        with_conn!(&mut self.conn()?, c => insert.execute(c))?;
-        Ok(())
     }
 
     /// A graph's values recorded in `[from, to)`, oldest first, as (time, value).

@@ -1,0 +1,47 @@
+//! How errors reach the request being served: [`capture`] (behind `fmd::capture!`) and fmd's
+//! panic hook.
+
+use std::error::Error;
+use std::sync::Once;
+
+use crate::context;
+use crate::exception::{self, CapturedError, Origin};
+
+/// Records `err`, captured at `file:line`, with the request being served on this task. Returns
+/// whether a request took it: outside a request tracked by `Dashboard::bind` or
+/// `Dashboard::layer` (or below level 1) nothing is recorded.
+#[doc(hidden)]
+pub fn capture(
+    (err, type_name): (&dyn Error, &'static str),
+    file: &'static str,
+    line: u32,
+) -> bool {
+    if context::with_current(|_| ()).is_none() {
+        return false;
+    }
+    // Described outside the request's state: the error's `Display` is the application's code,
+    // and may itself capture.
+    let exception = CapturedError::from_error(err, type_name, file, line);
+    context::with_current(|handed| handed.add_exception(exception)).unwrap_or(false)
+}
+
+static HOOK: Once = Once::new();
+
+/// Installs fmd's panic hook once. It notes the panic's message, location and unresolved
+/// backtrace for the monitored wrapper that catches it, then calls the hook installed before
+/// it, so the panic is reported as it would be without fmd.
+pub fn install_panic_hook() {
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if context::bound() {
+                let message = exception::panic_message(info.payload());
+                let mut captured =
+                    CapturedError::new(Origin::Panic, "panic".into(), message, Vec::new());
+                captured.site = info.location().map(|l| (l.file().to_owned(), l.line()));
+                exception::note_panic(captured);
+            }
+            previous(info);
+        }));
+    });
+}
