@@ -24,8 +24,12 @@ use crate::sink::Sink;
 pub struct WriterOptions {
     /// Records kept while the database is unavailable; newer ones are dropped and counted.
     pub backlog_capacity: usize,
-    /// Records written per transaction at most.
+    /// Records written per transaction at most; a batch this full is written at once.
     pub batch_size: usize,
+    /// The longest a record waits for its batch to fill before the batch is written anyway.
+    /// A transaction has a fixed cost (its statements, the rollups, the commit), so a busy
+    /// service's records are written a few hundred at a time rather than as they trickle in.
+    pub batch_delay: Duration,
     /// The first retry delay after a failure; doubled per failure up to `max_backoff`.
     pub initial_backoff: Duration,
     /// The longest delay between retries.
@@ -42,6 +46,7 @@ impl Default for WriterOptions {
         WriterOptions {
             backlog_capacity: 100_000,
             batch_size: 1_000,
+            batch_delay: Duration::from_millis(100),
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(10),
             enable_logging: false,
@@ -89,6 +94,8 @@ pub struct Writer<S> {
     dropped_at_failure: u64,
     retry_at: Option<Instant>,
     backoff: Duration,
+    /// Since when something (a record, a level-0 request time) waits to be written.
+    waiting_since: Option<Instant>,
     last_written: FxHashMap<usize, i64>,
     next_poll: Option<Instant>,
 }
@@ -126,6 +133,7 @@ impl<S: Sink> Writer<S> {
             failed_attempts: 0,
             dropped_at_failure: 0,
             retry_at: None,
+            waiting_since: None,
             last_written: FxHashMap::default(),
             next_poll: None,
         }
@@ -143,8 +151,9 @@ impl<S: Sink> Writer<S> {
     }
 
     /// One wake-up at `now`: polls the sink when due, then drains everything queued, a batch at
-    /// a time, writing unless a retry is not due yet (a flush or shutdown writes at once).
-    /// Returns false once the writer has stopped.
+    /// a time. It writes a full batch, or what has waited [`WriterOptions::batch_delay`], unless
+    /// a retry after a failure is not due yet; a flush or shutdown writes at once. Returns false
+    /// once the writer has stopped.
     pub fn step(&mut self, now: Instant) -> bool {
         self.poll(now);
         loop {
@@ -163,8 +172,15 @@ impl<S: Sink> Writer<S> {
                     Err(_) => break,
                 }
             }
+            if self.waiting_since.is_none() && (!self.pending.is_empty() || self.any_touched()) {
+                self.waiting_since = Some(now);
+            }
             let forced = !waiters.is_empty() || stop.is_some();
-            if forced || self.retry_at.is_none_or(|at| now >= at) {
+            let due = self.pending.len() >= self.options.batch_size
+                || self
+                    .waiting_since
+                    .is_some_and(|since| now >= since + self.options.batch_delay);
+            if forced || (due && self.retry_at.is_none_or(|at| now >= at)) {
                 self.attempt(now);
             }
             let result = self.result();
@@ -238,10 +254,17 @@ impl<S: Sink> Writer<S> {
         registry::endpoints()
             .filter_map(|e| {
                 let secs = e.last_requested();
-                let written = self.last_written.get(&key(e)).copied().unwrap_or(0);
-                (secs > written).then_some((e, secs))
+                (secs > self.written_secs(e)).then_some((e, secs))
             })
             .collect()
+    }
+
+    fn any_touched(&self) -> bool {
+        registry::endpoints().any(|e| e.last_requested() > self.written_secs(e))
+    }
+
+    fn written_secs(&self, e: &'static Endpoint) -> i64 {
+        self.last_written.get(&key(e)).copied().unwrap_or(0)
     }
 
     fn attempt(&mut self, now: Instant) {
@@ -274,6 +297,7 @@ impl<S: Sink> Writer<S> {
                 self.failing = false;
                 self.failed_attempts = 0;
                 self.retry_at = None;
+                self.waiting_since = None;
                 self.backoff = self.options.initial_backoff;
                 stats.failing.store(false, Ordering::Relaxed);
                 self.recorder.rearm_queue_warning();

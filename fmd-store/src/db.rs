@@ -1,7 +1,9 @@
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::sql_types::{BigInt, Text};
 #[cfg(feature = "mysql")]
 use diesel::MysqlConnection;
 #[cfg(feature = "postgres")]
@@ -80,6 +82,16 @@ pub(crate) struct Dialect {
 
 impl Dialect {
     pub(crate) fn sql(&self, template: &str) -> String {
+        let sql = self.render(template);
+        if self.backend == Backend::Postgres {
+            numbered_placeholders(&sql)
+        } else {
+            sql
+        }
+    }
+
+    /// `template` with the prefix and the backend's wording, placeholders still `?`.
+    fn render(&self, template: &str) -> String {
         let (insert_ignore, on_conflict) = match self.backend {
             Backend::Sqlite => ("INSERT OR IGNORE", ""),
             Backend::Postgres => ("INSERT", " ON CONFLICT DO NOTHING"),
@@ -90,20 +102,24 @@ impl Dialect {
         } else {
             "/"
         };
-        let sql = template
+        template
             .replace("{div}", div)
             .replace("{p}", &self.prefix)
             .replace("{insert_ignore}", insert_ignore)
-            .replace("{on_conflict_ignore}", on_conflict);
-        if self.backend == Backend::Postgres {
-            numbered_placeholders(&sql)
-        } else {
-            sql
-        }
+            .replace("{on_conflict_ignore}", on_conflict)
     }
 }
 
 impl Dialect {
+    /// `template` rendered as [`sql`](Self::sql) does, as the pieces between its `?`
+    /// placeholders, for a [`Fixed`] statement (diesel writes the placeholders).
+    pub(crate) fn pieces(&self, template: &str) -> Vec<String> {
+        self.render(template)
+            .split('?')
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// `value` as an SQL string literal. Quotes are doubled everywhere; MySQL also treats
     /// backslashes as escapes. Connections are set up so that this holds: PostgreSQL with
     /// `standard_conforming_strings`, MySQL without `NO_BACKSLASH_ESCAPES`. NUL cannot be
@@ -352,6 +368,71 @@ pub(crate) fn establish(backend: Backend, target: &str, url: &str) -> Result<(),
     }
     Ok(())
 }
+
+/// A statement whose text is fixed for the connection it runs on (the table prefix and the
+/// dialect never change there), prepared once and then found in diesel's statement cache under
+/// the marker type `Id`; a `sql_query` is prepared again on every execution. Each statement
+/// needs a marker type of its own. Its SQL is kept as the pieces between its placeholders
+/// ([`Dialect::pieces`]), so diesel writes each backend's placeholders itself.
+pub(crate) struct Fixed<'a, Id> {
+    pieces: &'a [String],
+    binds: &'a [Value<'a>],
+    id: std::marker::PhantomData<Id>,
+}
+
+/// A value bound to a [`Fixed`] statement.
+pub(crate) enum Value<'a> {
+    Int(i64),
+    Text(&'a str),
+}
+
+impl<'a, Id> Fixed<'a, Id> {
+    /// `pieces` with `binds` between them: one bind fewer than pieces.
+    pub(crate) fn new(pieces: &'a [String], binds: &'a [Value<'a>]) -> Self {
+        debug_assert_eq!(
+            pieces.len(),
+            binds.len() + 1,
+            "a bind between each two pieces"
+        );
+        Fixed {
+            pieces,
+            binds,
+            id: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<Id: 'static> QueryId for Fixed<'_, Id> {
+    type QueryId = Id;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<DB, Id> QueryFragment<DB> for Fixed<'_, Id>
+where
+    DB: diesel::backend::Backend
+        + diesel::sql_types::HasSqlType<BigInt>
+        + diesel::sql_types::HasSqlType<Text>,
+    i64: diesel::serialize::ToSql<BigInt, DB>,
+    str: diesel::serialize::ToSql<Text, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> diesel::QueryResult<()> {
+        for (i, piece) in self.pieces.iter().enumerate() {
+            out.push_sql(piece);
+            match self.binds.get(i) {
+                Some(Value::Int(v)) => out.push_bind_param::<BigInt, i64>(v)?,
+                Some(Value::Text(v)) => out.push_bind_param::<Text, str>(v)?,
+                None => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<Id> Query for Fixed<'_, Id> {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl<Id, Conn> diesel::RunQueryDsl<Conn> for Fixed<'_, Id> {}
 
 #[cfg(test)]
 mod tests {

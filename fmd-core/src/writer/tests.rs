@@ -121,10 +121,12 @@ impl Rig {
     }
 }
 
+/// Every batch written at the first step that sees it, unless a test says otherwise.
 fn options(backlog: usize) -> WriterOptions {
     WriterOptions {
         backlog_capacity: backlog,
         batch_size: 1_000,
+        batch_delay: Duration::ZERO,
         initial_backoff: Duration::from_millis(100),
         max_backoff: Duration::from_millis(800),
         ..WriterOptions::default()
@@ -306,4 +308,43 @@ fn a_dropped_recorder_does_not_stop_the_writer() {
     assert!(writer.step(Instant::now()));
     assert_eq!(seen.0.lock().written, [7]);
     assert_eq!(stats.written.load(Ordering::Relaxed), 1);
+}
+
+#[test]
+fn a_batch_waits_for_the_delay_unless_it_fills() {
+    let mut rig = rig(
+        1_000,
+        WriterOptions {
+            batch_size: 50,
+            batch_delay: Duration::from_millis(100),
+            ..options(1_000)
+        },
+    );
+    let attempts = |rig: &Rig| rig.seen.0.lock().attempts.len();
+    rig.send(0..10);
+    assert!(rig.at(0));
+    assert!(rig.at(50));
+    rig.send(10..15);
+    assert!(rig.at(99));
+    assert_eq!(attempts(&rig), 0, "nothing has waited 100 ms yet");
+    assert!(rig.at(100));
+    assert_eq!(rig.seen.0.lock().attempts, [(0..15).collect::<Vec<_>>()]);
+    // A full batch does not wait; the rest of the queue then waits again.
+    rig.send(100..160);
+    assert!(rig.at(110));
+    assert_eq!(
+        rig.seen.0.lock().attempts[1],
+        (100..150).collect::<Vec<_>>()
+    );
+    assert!(rig.at(209));
+    assert_eq!(attempts(&rig), 2);
+    assert!(rig.at(210));
+    assert_eq!(
+        rig.seen.0.lock().attempts[2],
+        (150..160).collect::<Vec<_>>()
+    );
+    // A flush does not wait.
+    rig.send(200..201);
+    assert_eq!(rig.flush_at(211), Ok(()));
+    assert_eq!(rig.seen.0.lock().written.last(), Some(&200));
 }

@@ -13,10 +13,41 @@ use std::collections::HashMap;
 use diesel::sql_types::{BigInt, Integer, Text};
 use diesel::{QueryableByName, RunQueryDsl};
 
-use crate::db::{with_conn, AnyConn, Dialect};
+use crate::db::{with_conn, AnyConn, Dialect, Fixed, Value};
 use crate::histogram::{encode_codes, hour_of, HourRow, Totals, HOUR};
 
 type Key = (i64, i64, i64, String);
+
+/// The statements [`apply`] runs, rendered once for the sink's connection.
+#[derive(Debug)]
+pub(crate) struct RollupSql {
+    select: Vec<String>,
+    update: Vec<String>,
+    insert: Vec<String>,
+}
+
+struct SelectHour;
+struct UpdateHour;
+struct InsertHour;
+
+impl RollupSql {
+    pub(crate) fn new(d: &Dialect) -> RollupSql {
+        RollupSql {
+            select: d.pieces(
+                "SELECT endpoint_id, hour_start, hits, errors, sum_us, histogram, codes FROM {p}request_hour \
+                 WHERE endpoint_id = ? AND hour_start = ? AND instance_id = ? AND version_requested = ?",
+            ),
+            update: d.pieces(
+                "UPDATE {p}request_hour SET hits = ?, errors = ?, sum_us = ?, histogram = ?, codes = ? \
+                 WHERE endpoint_id = ? AND hour_start = ? AND instance_id = ? AND version_requested = ?",
+            ),
+            insert: d.pieces(
+                "INSERT INTO {p}request_hour (endpoint_id, hour_start, instance_id, version_requested, hits, errors, sum_us, histogram, codes) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ),
+        }
+    }
+}
 
 /// Adds `batch` (keyed by endpoint, hour, instance, version) to the stored rows: rows in
 /// `known` are the stored state and are updated, others are read first (an earlier process of
@@ -24,33 +55,23 @@ type Key = (i64, i64, i64, String);
 /// every row it wrote, for the caller to keep once the transaction commits.
 pub(crate) fn apply(
     conn: &mut AnyConn,
-    d: &Dialect,
+    sql: &RollupSql,
     batch: HashMap<Key, Totals>,
     known: &HashMap<Key, Totals>,
 ) -> Result<Vec<(Key, Totals)>, diesel::result::Error> {
-    let update = d.sql(
-        "UPDATE {p}request_hour SET hits = ?, errors = ?, sum_us = ?, histogram = ?, codes = ? \
-         WHERE endpoint_id = ? AND hour_start = ? AND instance_id = ? AND version_requested = ?",
-    );
-    let insert = d.sql(
-        "INSERT INTO {p}request_hour (endpoint_id, hour_start, instance_id, version_requested, hits, errors, sum_us, histogram, codes) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    );
-    let select = d.sql(
-        "SELECT endpoint_id, hour_start, hits, errors, sum_us, histogram, codes FROM {p}request_hour \
-         WHERE endpoint_id = ? AND hour_start = ? AND instance_id = ? AND version_requested = ?",
-    );
     let mut written = Vec::with_capacity(batch.len());
     for (key, add) in batch {
         let (endpoint, hour, instance, version) = &key;
         let stored = match known.get(&key) {
             Some(t) => Some(t.clone()),
             None => {
-                let query = diesel::sql_query(&select)
-                    .bind::<BigInt, _>(*endpoint)
-                    .bind::<BigInt, _>(*hour)
-                    .bind::<BigInt, _>(*instance)
-                    .bind::<Text, _>(version.as_str());
+                let binds = [
+                    Value::Int(*endpoint),
+                    Value::Int(*hour),
+                    Value::Int(*instance),
+                    Value::Text(version),
+                ];
+                let query = Fixed::<SelectHour>::new(&sql.select, &binds);
                 let rows: Vec<HourRow> = with_conn!(conn, c => query.load(c))?;
                 rows.first().map(HourRow::totals)
             }
@@ -61,16 +82,19 @@ pub(crate) fn apply(
         let mut updated = 0;
         if known_row {
             let histogram = total.histogram.encode();
-            let query = diesel::sql_query(&update)
-                .bind::<BigInt, _>(total.hits)
-                .bind::<BigInt, _>(total.errors)
-                .bind::<BigInt, _>(total.sum_us)
-                .bind::<Text, _>(&histogram)
-                .bind::<Text, _>(encode_codes(&total.codes))
-                .bind::<BigInt, _>(*endpoint)
-                .bind::<BigInt, _>(*hour)
-                .bind::<BigInt, _>(*instance)
-                .bind::<Text, _>(version.as_str());
+            let codes = encode_codes(&total.codes);
+            let binds = [
+                Value::Int(total.hits),
+                Value::Int(total.errors),
+                Value::Int(total.sum_us),
+                Value::Text(&histogram),
+                Value::Text(&codes),
+                Value::Int(*endpoint),
+                Value::Int(*hour),
+                Value::Int(*instance),
+                Value::Text(version),
+            ];
+            let query = Fixed::<UpdateHour>::new(&sql.update, &binds);
             updated = with_conn!(conn, c => query.execute(c))?;
         }
         if updated == 0 {
@@ -79,16 +103,19 @@ pub(crate) fn apply(
                 total = add;
             }
             let histogram = total.histogram.encode();
-            let query = diesel::sql_query(&insert)
-                .bind::<BigInt, _>(*endpoint)
-                .bind::<BigInt, _>(*hour)
-                .bind::<BigInt, _>(*instance)
-                .bind::<Text, _>(version.as_str())
-                .bind::<BigInt, _>(total.hits)
-                .bind::<BigInt, _>(total.errors)
-                .bind::<BigInt, _>(total.sum_us)
-                .bind::<Text, _>(&histogram)
-                .bind::<Text, _>(encode_codes(&total.codes));
+            let codes = encode_codes(&total.codes);
+            let binds = [
+                Value::Int(*endpoint),
+                Value::Int(*hour),
+                Value::Int(*instance),
+                Value::Text(version),
+                Value::Int(total.hits),
+                Value::Int(total.errors),
+                Value::Int(total.sum_us),
+                Value::Text(&histogram),
+                Value::Text(&codes),
+            ];
+            let query = Fixed::<InsertHour>::new(&sql.insert, &binds);
             with_conn!(conn, c => query.execute(c))?;
         }
         written.push((key, total));
@@ -194,6 +221,6 @@ pub(crate) fn backfill(conn: &mut AnyConn, d: &Dialect) -> Result<(), diesel::re
             _ => break,
         }
     }
-    apply(conn, d, all, &HashMap::new())?;
+    apply(conn, &RollupSql::new(d), all, &HashMap::new())?;
     Ok(())
 }

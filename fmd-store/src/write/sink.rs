@@ -8,7 +8,7 @@ use diesel::{QueryResult, RunQueryDsl};
 use fmd_core::{Endpoint, RequestRecord, Sink, SinkError};
 use rustc_hash::FxHashMap;
 
-use crate::db::{with_conn, AnyConn, Dialect, Pools};
+use crate::db::{with_conn, AnyConn, Dialect, Fixed, Pools, Value};
 use crate::rows::truncate;
 use crate::store::Store;
 use crate::write::ensure::{
@@ -17,7 +17,7 @@ use crate::write::ensure::{
 };
 use crate::write::exceptions::{prepare, write_exception, FrameCache, Prepared};
 use crate::write::profiles::{functions_of, write_detail, FunctionIds};
-use crate::write::rollup::{self, HourCache};
+use crate::write::rollup::{self, HourCache, RollupSql};
 use crate::StoreError;
 
 /// Rows per INSERT statement, largest first: a batch is written in chunks of these sizes only,
@@ -56,7 +56,19 @@ pub struct SqlSink {
     frames: FrameCache,
     /// The rollup rows written lately.
     hours: HourCache,
+    /// The statements of every batch, rendered once.
+    sql: BatchSql,
 }
+
+/// The statements every batch runs besides the inserts, rendered once for the sink.
+#[derive(Debug)]
+struct BatchSql {
+    touch: Vec<String>,
+    rollup: RollupSql,
+}
+
+/// The marker of the cached `touch` statement.
+struct Touch;
 
 impl std::fmt::Debug for SqlSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -176,6 +188,12 @@ impl Store {
             functions: FunctionIds::default(),
             frames: FrameCache::default(),
             hours: HourCache::default(),
+            sql: BatchSql {
+                touch: self.dialect.pieces(
+                    "UPDATE {p}endpoint SET last_requested = ? WHERE id = ? AND (last_requested IS NULL OR last_requested < ?)",
+                ),
+                rollup: RollupSql::new(&self.dialect),
+            },
         };
         // Registered now so the dashboard lists the instance before its first request; a
         // database that is down now gets it registered by the first write that succeeds. A
@@ -287,12 +305,9 @@ impl SqlSink {
             &self.version,
         );
         let functions = &self.functions;
-        let (conn, dialect, cache) = (&mut self.conn, &self.dialect, &self.hours);
+        let (conn, dialect, cache, sql) = (&mut self.conn, &self.dialect, &self.hours, &self.sql);
         let result = with_sink_conn(&self.pool, conn, dialect, |conn, d| {
             let (prefix, shared) = (d.prefix.as_str(), shared.as_str());
-            let touch = d.sql(
-                "UPDATE {p}endpoint SET last_requested = ? WHERE id = ? AND (last_requested IS NULL OR last_requested < ?)",
-            );
             // Immediate: on SQLite an empty write is then a real probe of whether the database
             // can be written, and a busy database fails here rather than half-way through.
             conn.transaction(true, |conn| {
@@ -314,13 +329,11 @@ impl SqlSink {
                     }
                 }
                 for (id, micros) in &touched {
-                    let query = diesel::sql_query(&touch)
-                        .bind::<BigInt, _>(*micros)
-                        .bind::<BigInt, _>(*id)
-                        .bind::<BigInt, _>(*micros);
+                    let binds = [Value::Int(*micros), Value::Int(*id), Value::Int(*micros)];
+                    let query = Fixed::<Touch>::new(&sql.touch, &binds);
                     with_conn!(conn, c => query.execute(c))?;
                 }
-                Ok(rollup::apply(conn, d, hours, cache.rows())?)
+                Ok(rollup::apply(conn, &sql.rollup, hours, cache.rows())?)
             })
         });
         match result {
