@@ -23,6 +23,16 @@ static SLOWER: Endpoint = Endpoint::new(EndpointMeta {
     source_sha256: "1111111111111111111111111111111111111111111111111111111111111111",
 });
 
+static RARE: Endpoint = Endpoint::new(EndpointMeta {
+    name: "rare",
+    module_path: "reports",
+    function: "rare",
+    file: "tests/reports.rs",
+    line: 3,
+    source: "",
+    source_sha256: "3333333333333333333333333333333333333333333333333333333333333333",
+});
+
 static STEADY: Endpoint = Endpoint::new(EndpointMeta {
     name: "steady",
     module_path: "reports",
@@ -46,11 +56,14 @@ fn record(endpoint: &'static Endpoint, time: i64, ms: u64, status: u16) -> Reque
 }
 
 /// Yesterday on version 1 and today on version 2: `slower` doubles its durations and answers
-/// 500 to one request in ten instead of one in fifty; `steady` stays as it was.
+/// 500 to one request in ten instead of one in fifty; `steady` stays as it was; `rare` has
+/// three requests today only, too few to test.
 fn seed(dir: &tempfile::TempDir) {
     let url = format!("sqlite://{}", dir.path().join("fmd.db").display());
     let store = fmd_store::Store::open(&url, "fmd_").unwrap();
-    let synced = store.sync_endpoints(&[&SLOWER, &STEADY], 1, "1").unwrap();
+    let synced = store
+        .sync_endpoints(&[&SLOWER, &STEADY, &RARE], 1, "1")
+        .unwrap();
     let now = fmd_core::now_micros();
     let midnight = now - now.rem_euclid(DAY);
     for (version, start, span, factor, every) in [
@@ -64,6 +77,9 @@ fn seed(dir: &tempfile::TempDir) {
             let status = if i % every == 0 { 500 } else { 200 };
             records.push(record(&SLOWER, time, ms * factor, status));
             records.push(record(&STEADY, time, ms, 200));
+            if version == "2" && i < 3 {
+                records.push(record(&RARE, time, ms, 200));
+            }
         }
         let mut sink = store
             .sink(version, "seed", &synced, 1, Duration::from_secs(5))
@@ -95,7 +111,7 @@ async fn changes_are_reported_with_their_evidence() {
         let (status, r) = report(&server, &admin, query).await;
         assert_eq!(status, StatusCode::OK, "{query}: {r}");
         let endpoints = r["endpoints"].as_array().unwrap();
-        assert_eq!(endpoints.len(), 2, "{query}: {r}");
+        assert_eq!(endpoints.len(), 3, "{query}: {r}");
         let first = &endpoints[0];
         assert_eq!(first["name"], "slower", "significant first: {query}");
         assert_eq!(first["significant"], true);
@@ -116,6 +132,19 @@ async fn changes_are_reported_with_their_evidence() {
         assert_eq!(steady["name"], "steady");
         assert_eq!(steady["significant"], false, "{steady}");
         assert_eq!(steady["latency"]["change_percent"], 0.0);
+        assert_eq!(steady["verdict"], "unchanged");
+        assert_eq!(first["verdict"], "changed");
+        let rare = &endpoints[2];
+        assert_eq!(
+            (&rare["name"], &rare["verdict"]),
+            (
+                &serde_json::json!("rare"),
+                &serde_json::json!("not_enough_data")
+            ),
+            "untested last: {query}"
+        );
+        assert_eq!(rare["status"]["codes"][0]["change_pp"], Value::Null);
+        assert_eq!(rare["status"]["codes"][0]["baseline_share"], Value::Null);
     }
     let (_, versions) = report(&server, &admin, "compare=versions").await;
     assert_eq!(versions["baseline"]["label"], "Version 1");
@@ -135,6 +164,10 @@ async fn changes_are_reported_with_their_evidence() {
             "baseline_from and baseline_to",
         ),
         ("compare=versions&current=9", "\"9\" has served no request"),
+        (
+            "compare=versions&baseline=2&current=2",
+            "pick two different versions",
+        ),
     ] {
         let (status, body) = report(&server, &admin, query).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
@@ -153,7 +186,7 @@ async fn changes_are_reported_with_their_evidence() {
         .await
         .unwrap();
     assert!(
-        html.contains("1 of 2 endpoints changed significantly"),
+        html.contains("1 of 3 endpoints changed significantly; 1 had too few requests to test"),
         "{html}"
     );
     let (slower, steady) = (
@@ -162,7 +195,15 @@ async fn changes_are_reported_with_their_evidence() {
     );
     assert!(slower < steady, "significant first");
     assert!(html.contains("500 +8.0 points"));
-    assert_eq!(html.matches("data-pair=").count(), 2);
+    assert!(
+        html.contains("not enough data (0 and 3 requests)"),
+        "{html}"
+    );
+    assert_eq!(
+        html.matches("data-pair=").count(),
+        3,
+        "a chart per endpoint"
+    );
     let bad = admin
         .get(server.url("/dashboard/reports?compare=year"))
         .send()

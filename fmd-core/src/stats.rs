@@ -144,6 +144,34 @@ pub fn mann_whitney(a: &[f64], b: &[f64]) -> Option<MannWhitney> {
     })
 }
 
+/// The one-sided p-value that a share rose from `a` of `n_a` to `b` of `n_b` by chance alone:
+/// a two-proportion z-test with the pooled share. `None` when a side is empty.
+///
+/// ```
+/// use fmd_core::stats::share_rise_p_value;
+/// // From none of 20 requests to all of 20: no chance.
+/// assert!(share_rise_p_value(0, 20, 20, 20).unwrap() < 1e-6);
+/// // One of 8 against none of 8: could well be chance.
+/// assert!(share_rise_p_value(0, 8, 1, 8).unwrap() > 0.1);
+/// // A fall is no rise.
+/// assert!(share_rise_p_value(5, 10, 0, 10).unwrap() > 0.99);
+/// ```
+pub fn share_rise_p_value(a: u64, n_a: u64, b: u64, n_b: u64) -> Option<f64> {
+    if n_a == 0 || n_b == 0 {
+        return None;
+    }
+    let (n_a, n_b) = (n_a as f64, n_b as f64);
+    let (p_a, p_b) = (a as f64 / n_a, b as f64 / n_b);
+    let pooled = (a + b) as f64 / (n_a + n_b);
+    let se = (pooled * (1.0 - pooled) * (1.0 / n_a + 1.0 / n_b)).sqrt();
+    if se == 0.0 {
+        // Both sides all or nothing alike: no difference to test.
+        return Some(1.0);
+    }
+    let z = (p_b - p_a) / se;
+    Some((statrs::function::erf::erfc(z / std::f64::consts::SQRT_2) / 2.0).min(1.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -80,15 +80,18 @@ pub(crate) async fn reports(req: &Req, session: &Session) -> Reply {
                     }),
                     "baseline_median": ms(l.baseline.median_ms),
                     "current_median": ms(l.current.median_ms),
+                    "not_enough_data": e.verdict == "not_enough_data",
+                    "baseline_requests": e.latency.baseline.requests,
+                    "current_requests": e.latency.current.requests,
                     "status_alarms": e.status.codes.iter().filter(|c| c.significant).map(|c| json!({
-                        "status_code": c.status_code, "change": format!("{:.1}", c.change_pp),
+                        "status_code": c.status_code, "change": shown(c.change_pp, |v| format!("{v:.1}")),
                     })).collect::<Vec<_>>(),
                     "codes": e.status.codes.iter().map(|c| json!({
                         "status_code": c.status_code,
                         "class": c.status_code / 100,
-                        "baseline": format!("{:.1}", c.baseline_share),
-                        "current": format!("{:.1}", c.current_share),
-                        "change": format!("{:+.1}", c.change_pp),
+                        "baseline": shown(c.baseline_share, |v| format!("{v:.1} %")),
+                        "current": shown(c.current_share, |v| format!("{v:.1} %")),
+                        "change": shown(c.change_pp, |v| format!("{v:+.1}")),
                         "significant": c.significant,
                     })).collect::<Vec<_>>(),
                     "pair_json": serde_json::to_string(&json!({
@@ -103,6 +106,14 @@ pub(crate) async fn reports(req: &Req, session: &Session) -> Reply {
             json!(r.endpoints.iter().filter(|e| e.significant).count()),
         );
         data.insert("endpoint_total".into(), json!(items.len()));
+        data.insert(
+            "untested_count".into(),
+            json!(r
+                .endpoints
+                .iter()
+                .filter(|e| e.verdict == "not_enough_data")
+                .count()),
+        );
         data.insert("endpoints".into(), json!(items));
         let mut report = json!(r);
         report["baseline_span"] = json!(r.baseline.from != r.baseline.to);
@@ -110,4 +121,9 @@ pub(crate) async fn reports(req: &Req, session: &Session) -> Reply {
         data.insert("report".into(), report);
     }
     render(req, "reports", StatusCode::OK, data)
+}
+
+/// A share or change as the report shows it, `–` when a side has nothing to compare.
+fn shown(value: Option<f64>, format: impl Fn(f64) -> String) -> String {
+    value.map_or_else(|| "–".to_owned(), format)
 }

@@ -1,9 +1,12 @@
 //! Reports: what changed per endpoint between two intervals or two versions.
 //!
 //! Latency: the median's change in percent, and a two-sided Mann-Whitney U test on a random
-//! sample of at most [`SAMPLE`] requests a side (significant below [`ALPHA`]). Status codes:
-//! significant when both sides have at least [`STATUS_MIN_REQUESTS`] requests and one code's
-//! share rose by more than [`STATUS_SHIFT_PP`] percentage points.
+//! sample of at most [`SAMPLE`] requests a side (significant below [`ALPHA`]). Status codes: a
+//! code is significant when both sides have at least [`MIN_TESTED`] requests, its share rose by
+//! more than [`STATUS_SHIFT_PP`] percentage points, and a one-sided two-proportion test says
+//! the rise is unlikely by chance (below [`ALPHA`]): so a code rising from nothing to most
+//! requests is flagged on a few dozen requests, and a few more 404s on a thousand are not.
+//! An endpoint neither test could look at is "not enough data", not "no change".
 
 use fmd_store::Filter;
 use std::collections::BTreeMap;
@@ -13,7 +16,7 @@ use chrono_tz::Tz;
 use rand::SeedableRng;
 use serde::Serialize;
 
-use fmd_core::stats::{mann_whitney, quantile, sorted, BoxStats};
+use fmd_core::stats::{mann_whitney, quantile, share_rise_p_value, sorted, BoxStats};
 use fmd_store::{Store, StoreError};
 
 use crate::charts::Range;
@@ -27,7 +30,6 @@ pub(crate) const ALPHA: f64 = 0.05;
 /// Fewer requests than this on a side are not tested.
 pub(crate) const MIN_TESTED: usize = 8;
 /// Both sides need this many requests before a change in status codes counts.
-pub(crate) const STATUS_MIN_REQUESTS: i64 = 30;
 /// A code's share must rise by more than this many percentage points to count.
 pub(crate) const STATUS_SHIFT_PP: f64 = 3.0;
 
@@ -182,6 +184,12 @@ pub(crate) fn sides(
             let (default_baseline, default_current) = default_versions(versions);
             let baseline = pick(&ask.baseline, default_baseline, "baseline")?;
             let current = pick(&ask.current, default_current, "current")?;
+            if baseline == current {
+                return Err(format!(
+                    "baseline and current are both version {baseline:?}; pick two different versions"
+                )
+                .into());
+            }
             Ok((Side::version(&baseline), Side::version(&current)))
         }
         other => Err(format!(
@@ -229,12 +237,15 @@ pub(crate) struct Latency {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct CodeShare {
     pub(crate) status_code: i32,
-    /// Percent of the baseline's requests.
-    pub(crate) baseline_share: f64,
-    /// Percent of the current side's requests.
-    pub(crate) current_share: f64,
-    /// Percentage points gained.
-    pub(crate) change_pp: f64,
+    /// Percent of the baseline's requests; `None` when it has none.
+    pub(crate) baseline_share: Option<f64>,
+    /// Percent of the current side's requests; `None` when it has none.
+    pub(crate) current_share: Option<f64>,
+    /// Percentage points gained; `None` when a side has no requests to compare.
+    pub(crate) change_pp: Option<f64>,
+    /// The one-sided test of the rise; `None` when a side has fewer than [`MIN_TESTED`]
+    /// requests.
+    pub(crate) p_value: Option<f64>,
     /// This code's rise alone makes the change significant.
     pub(crate) significant: bool,
 }
@@ -244,6 +255,8 @@ pub(crate) struct CodeShare {
 pub(crate) struct Status {
     pub(crate) baseline_requests: i64,
     pub(crate) current_requests: i64,
+    /// Whether both sides have enough requests ([`MIN_TESTED`]) to test.
+    pub(crate) tested: bool,
     pub(crate) codes: Vec<CodeShare>,
     pub(crate) significant: bool,
 }
@@ -252,7 +265,7 @@ pub(crate) struct Status {
 pub(crate) fn compare_status(baseline: &[(i32, i64)], current: &[(i32, i64)]) -> Status {
     let total = |c: &[(i32, i64)]| c.iter().map(|(_, n)| n).sum::<i64>();
     let (nb, nc) = (total(baseline), total(current));
-    let enough = nb >= STATUS_MIN_REQUESTS && nc >= STATUS_MIN_REQUESTS;
+    let tested = nb >= MIN_TESTED as i64 && nc >= MIN_TESTED as i64;
     let mut codes: BTreeMap<i32, (i64, i64)> = BTreeMap::new();
     for (code, n) in baseline {
         codes.entry(*code).or_default().0 += n;
@@ -260,35 +273,37 @@ pub(crate) fn compare_status(baseline: &[(i32, i64)], current: &[(i32, i64)]) ->
     for (code, n) in current {
         codes.entry(*code).or_default().1 += n;
     }
-    let share = |n: i64, of: i64| {
-        if of == 0 {
-            0.0
-        } else {
-            n as f64 * 100.0 / of as f64
-        }
-    };
+    let share = |n: i64, of: i64| (of > 0).then(|| n as f64 * 100.0 / of as f64);
+    let count = |n: i64| u64::try_from(n).unwrap_or(0);
     let mut codes: Vec<CodeShare> = codes
         .into_iter()
         .map(|(status_code, (b, c))| {
             let (baseline_share, current_share) = (share(b, nb), share(c, nc));
-            let change_pp = current_share - baseline_share;
+            let change_pp = baseline_share.zip(current_share).map(|(b, c)| c - b);
+            let p_value = tested
+                .then(|| share_rise_p_value(count(b), count(nb), count(c), count(nc)))
+                .flatten();
             CodeShare {
                 status_code,
                 baseline_share,
                 current_share,
                 change_pp,
-                significant: enough && change_pp > STATUS_SHIFT_PP,
+                p_value,
+                significant: change_pp.is_some_and(|pp| pp > STATUS_SHIFT_PP)
+                    && p_value.is_some_and(|p| p < ALPHA),
             }
         })
         .collect();
+    let rise = |c: &CodeShare| c.change_pp.unwrap_or(f64::NEG_INFINITY);
     codes.sort_by(|a, b| {
-        b.change_pp
-            .total_cmp(&a.change_pp)
+        rise(b)
+            .total_cmp(&rise(a))
             .then(a.status_code.cmp(&b.status_code))
     });
     Status {
         baseline_requests: nb,
         current_requests: nc,
+        tested,
         significant: codes.iter().any(|c| c.significant),
         codes,
     }
@@ -340,6 +355,8 @@ pub(crate) struct EndpointReport {
     pub(crate) id: i64,
     pub(crate) name: String,
     pub(crate) significant: bool,
+    /// `changed`, `unchanged`, or `not_enough_data` when neither test could run.
+    pub(crate) verdict: &'static str,
     pub(crate) latency: Latency,
     pub(crate) status: Status,
 }
@@ -352,7 +369,8 @@ pub(crate) struct Report {
     pub(crate) current: Side,
     pub(crate) sample_limit: usize,
     pub(crate) alpha: f64,
-    /// Endpoints with a significant change first, then by the size of the latency change.
+    /// Endpoints with a significant change first and those too little used to test last, then
+    /// by the size of the latency change.
     pub(crate) endpoints: Vec<EndpointReport>,
 }
 
@@ -396,18 +414,30 @@ pub(crate) fn build(
         }
         let latency = compare_latency((&b.sample, b.requests), (&c.sample, c.requests));
         let status = compare_status(&b.codes, &c.codes);
+        let significant = latency.significant || status.significant;
         endpoints.push(EndpointReport {
             id: e.id,
-            significant: latency.significant || status.significant,
+            verdict: match (significant, latency.p_value.is_some() || status.tested) {
+                (true, _) => "changed",
+                (false, true) => "unchanged",
+                (false, false) => "not_enough_data",
+            },
+            significant,
             name: e.name,
             latency,
             status,
         });
     }
+    // Changed first, untested last; then by the size of the latency change.
+    let rank = |r: &EndpointReport| match r.verdict {
+        "changed" => 0,
+        "unchanged" => 1,
+        _ => 2,
+    };
     endpoints.sort_by(|a, b| {
         let size = |r: &EndpointReport| r.latency.change_percent.map_or(0.0, f64::abs);
-        b.significant
-            .cmp(&a.significant)
+        rank(a)
+            .cmp(&rank(b))
             .then(size(b).total_cmp(&size(a)))
             .then(a.name.cmp(&b.name))
     });

@@ -116,18 +116,58 @@ fn a_slower_current_side_is_significant_and_noise_is_not() {
 }
 
 #[test]
-fn status_codes_need_thirty_requests_and_three_points() {
-    let r = compare_status(&[(200, 95), (500, 5)], &[(200, 90), (500, 10)]);
-    assert!(r.significant);
+fn status_codes_need_a_real_rise_of_more_than_three_points() {
+    let r = compare_status(&[(200, 950), (500, 50)], &[(200, 900), (500, 100)]);
+    assert!(r.significant && r.tested);
     assert_eq!(r.codes[0].status_code, 500);
-    assert!((r.codes[0].change_pp - 5.0).abs() < 1e-9);
+    assert!((r.codes[0].change_pp.unwrap() - 5.0).abs() < 1e-9);
+    assert!(r.codes[0].p_value.unwrap() < 1e-4);
     assert!(!r.codes[1].significant, "a falling share is no alarm");
-    let small = compare_status(&[(200, 95), (500, 5)], &[(200, 20), (500, 9)]);
-    assert!(!small.significant, "29 requests are too few");
+    // Five points on a hundred requests a side could be chance.
+    let noisy = compare_status(&[(200, 95), (500, 5)], &[(200, 90), (500, 10)]);
+    assert!(!noisy.significant, "{noisy:?}");
+    assert!(noisy.codes[0].p_value.unwrap() > ALPHA);
     let slight = compare_status(&[(200, 970), (500, 30)], &[(200, 940), (500, 60)]);
     assert!(!slight.significant, "exactly 3 points is not more than 3");
-    let new_code = compare_status(&[(200, 100)], &[(200, 90), (404, 10)]);
+    let new_code = compare_status(&[(200, 1000)], &[(200, 900), (404, 100)]);
     assert!(new_code.significant && new_code.codes[0].status_code == 404);
+}
+
+#[test]
+fn a_code_rising_from_nothing_is_flagged_on_a_few_requests() {
+    // 0 % 500s yesterday (12 requests), 100 % today (10 requests).
+    let r = compare_status(&[(200, 12)], &[(500, 10)]);
+    assert!(r.significant, "{r:?}");
+    assert_eq!(r.codes[0].status_code, 500);
+    assert_eq!(r.codes[0].change_pp, Some(100.0));
+    // Below eight requests a side nothing is tested.
+    let few = compare_status(&[(200, 7)], &[(500, 7)]);
+    assert!(!few.tested && !few.significant);
+}
+
+#[test]
+fn an_empty_side_has_no_shares_and_no_change() {
+    let r = compare_status(&[], &[(200, 40), (500, 2)]);
+    assert!(!r.tested && !r.significant);
+    for code in &r.codes {
+        assert_eq!((code.baseline_share, code.change_pp), (None, None));
+        assert!(code.current_share.is_some());
+    }
+    let latency = compare_latency((&[], 0), (&[1.0, 2.0, 3.0], 3));
+    assert_eq!((latency.change_percent, latency.p_value), (None, None));
+}
+
+#[test]
+fn a_version_is_not_compared_with_itself() {
+    let versions: Vec<String> = ["1.0", "2.0"].map(String::from).to_vec();
+    let ask = Ask {
+        compare: Some("versions".into()),
+        baseline: Some("2.0".into()),
+        current: Some("2.0".into()),
+        ..Ask::default()
+    };
+    let err = sides(&ask, 0, chrono_tz::UTC, &versions).unwrap_err();
+    assert!(err.0.contains("pick two different versions"), "{err}");
 }
 
 #[test]
