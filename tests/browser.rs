@@ -191,6 +191,16 @@ impl Browser {
         std::fs::write(dir.join(name), bytes).unwrap();
     }
 
+    /// Sets the window's size, as a phone or a narrow laptop window would have it.
+    async fn resize(&self, width: u32, height: u32) {
+        self.call(
+            reqwest::Method::POST,
+            "/window/rect",
+            json!({ "width": width, "height": height }),
+        )
+        .await;
+    }
+
     /// Logs in through the form and waits for the overview.
     async fn login(&self, server: &Server, user: &str, password: &str) {
         self.goto(&server.url("/dashboard/login")).await;
@@ -623,5 +633,99 @@ async fn every_page_renders_and_every_chart_draws() {
     let errors = browser.console_errors().await;
     assert!(errors.is_empty(), "console errors as guest: {errors:?}");
     drop(browser);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn narrow_screens_reach_every_page_through_the_menu_button() {
+    let _serial = serial().await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(config(&dir), warp::path!("ping").and_then(ping)).await;
+    client().get(server.url("/ping")).send().await.unwrap();
+    server.dashboard.flush().await.unwrap();
+    browser.login(&server, "admin", ADMIN_PW).await;
+    let button_shown =
+        "return getComputedStyle(document.querySelector('.menu-button')).display !== 'none'";
+    let sidebar_shown = "var s = document.querySelector('.sidebar');
+        return getComputedStyle(s).display !== 'none' && s.getBoundingClientRect().width > 0";
+    assert_eq!(
+        browser.run(button_shown).await,
+        false,
+        "wide: no menu button"
+    );
+    assert_eq!(browser.run(sidebar_shown).await, true, "wide: the sidebar");
+    for width in [800, 390] {
+        browser.resize(width, 844).await;
+        browser.goto(&server.url("/dashboard/overview")).await;
+        let inner = browser.run("return window.innerWidth").await;
+        assert!(inner.as_u64().unwrap() <= u64::from(width), "{inner}");
+        let links = browser
+            .run("return Array.prototype.map.call(document.querySelectorAll('.menu a'), function (a) { return a.getAttribute('href'); })")
+            .await;
+        let links: Vec<String> = links
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(links.len(), 6, "every menu entry: {links:?}");
+        for href in &links {
+            assert_eq!(
+                browser.run(sidebar_shown).await,
+                false,
+                "{width}: closed at first"
+            );
+            assert_eq!(
+                browser.run(button_shown).await,
+                true,
+                "{width}: a menu button"
+            );
+            browser
+                .run("document.querySelector('.menu-button').click()")
+                .await;
+            browser.wait_for(sidebar_shown).await;
+            let expanded = browser
+                .run("return document.querySelector('.menu-button').getAttribute('aria-expanded')")
+                .await;
+            assert_eq!(expanded, "true");
+            if href.ends_with("/overview") {
+                browser
+                    .screenshot(&format!("narrow-{width}-menu.png"))
+                    .await;
+            }
+            browser
+                .run(&format!(
+                    "document.querySelector('.menu a[href=\"{href}\"]').click()"
+                ))
+                .await;
+            browser
+                .wait_for(&format!(
+                    "return location.pathname === {} && document.readyState === 'complete'",
+                    json!(href)
+                ))
+                .await;
+            let title = browser
+                .run("return document.querySelector('.topbar h1').innerText")
+                .await;
+            assert!(!title.as_str().unwrap().is_empty(), "{href} has a title");
+            let name = href.rsplit('/').next().unwrap();
+            browser
+                .screenshot(&format!("narrow-{width}-{name}.png"))
+                .await;
+        }
+        // Escape closes the open menu.
+        browser
+            .run("document.querySelector('.menu-button').click()")
+            .await;
+        browser.wait_for(sidebar_shown).await;
+        browser
+            .run("document.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' }))")
+            .await;
+        assert_eq!(browser.run(sidebar_shown).await, false, "Escape closes it");
+    }
+    assert!(browser.console_errors().await.is_empty());
     server.stop().await;
 }

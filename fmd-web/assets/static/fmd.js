@@ -553,7 +553,29 @@
     });
   }
 
+  // Narrow screens: the menu button opens the sidebar over the page; Escape or a click
+  // elsewhere closes it.
+  function navMenu() {
+    var button = document.querySelector(".menu-button");
+    if (!button) return;
+    function set(open) {
+      document.body.classList.toggle("nav-open", open);
+      button.setAttribute("aria-expanded", String(open));
+    }
+    button.addEventListener("click", function (e) {
+      e.stopPropagation();
+      set(!document.body.classList.contains("nav-open"));
+    });
+    document.addEventListener("keydown", function (e) {
+      if (e.key === "Escape") set(false);
+    });
+    document.addEventListener("click", function (e) {
+      if (document.body.classList.contains("nav-open") && !e.target.closest(".sidebar")) set(false);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    navMenu();
     maintenance();
     userForms();
     var dataTable = document.getElementById("data-endpoints");
