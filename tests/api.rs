@@ -465,6 +465,14 @@ async fn pages_render_with_data_and_escape_recorded_values() {
         "no raw script from recorded data"
     );
     assert!(html.contains("page 1 of 2"), "31 requests at 25 a page");
+    assert!(
+        html.contains(&format!("<select class=\"level\" data-endpoint=\"{id}\"")),
+        "the administrator changes the level on the endpoint's page"
+    );
+    assert!(
+        !html.contains("delete-data"),
+        "deleting data is in Settings, not here"
+    );
     let second = admin
         .get(server.url(&format!("/dashboard/endpoint/{id}?page=2")))
         .send()

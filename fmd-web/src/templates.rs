@@ -1,7 +1,13 @@
 //! The dashboard's Handlebars templates, embedded in the binary and registered once; values
 //! are escaped by default.
 
-use handlebars::Handlebars;
+use handlebars::{handlebars_helper, Handlebars};
+
+// `{{plural n "time" "times"}}`: "1 time", "2 times", "0 times". A missing count is 0.
+handlebars_helper!(plural: |n: Json, one: str, many: str| {
+    let n = n.as_f64().unwrap_or(0.0);
+    format!("{n} {}", if n == 1.0 { one } else { many })
+});
 
 /// The registered templates.
 pub(crate) struct Templates {
@@ -11,6 +17,7 @@ pub(crate) struct Templates {
 impl Templates {
     pub(crate) fn new() -> Templates {
         let mut hb = Handlebars::new();
+        hb.register_helper("plural", Box::new(plural));
         let templates = [
             ("layout", include_str!("../assets/templates/layout.hbs")),
             ("login", include_str!("../assets/templates/login.hbs")),
@@ -76,5 +83,24 @@ impl Templates {
         data: &serde_json::Value,
     ) -> Result<String, handlebars::RenderError> {
         self.hb.render(name, data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plural_agrees_with_its_count() {
+        let mut hb = Handlebars::new();
+        hb.register_helper("plural", Box::new(plural));
+        let render = |data: serde_json::Value| {
+            hb.render_template(r#"{{plural n "span" "spans"}}"#, &data)
+                .unwrap()
+        };
+        assert_eq!(render(serde_json::json!({"n": 1})), "1 span");
+        assert_eq!(render(serde_json::json!({"n": 0})), "0 spans");
+        assert_eq!(render(serde_json::json!({"n": 12})), "12 spans");
+        assert_eq!(render(serde_json::json!({})), "0 spans");
     }
 }

@@ -30,6 +30,13 @@ pub(crate) fn overview_items(rows: &[OverviewRow], tz: chrono_tz::Tz) -> Value {
         .collect::<Vec<_>>())
 }
 
+/// The choices of a level select, `level` selected.
+fn level_choices(level: i32) -> Value {
+    json!((0..4)
+        .map(|l| json!({"value": l, "label": LEVEL_SHORT[l as usize], "title": LEVEL_LABELS[l as usize], "selected": l == level}))
+        .collect::<Vec<_>>())
+}
+
 fn overview_item(row: &OverviewRow, tz: chrono_tz::Tz) -> Value {
     let e = &row.endpoint;
     let level = e.monitor_level.clamp(0, 3);
@@ -37,7 +44,7 @@ fn overview_item(row: &OverviewRow, tz: chrono_tz::Tz) -> Value {
         "id": e.id,
         "name": e.name,
         "level": level,
-        "levels": (0..4).map(|l| json!({"value": l, "label": LEVEL_SHORT[l as usize], "title": LEVEL_LABELS[l as usize], "selected": l == level})).collect::<Vec<_>>(),
+        "levels": level_choices(level),
         "hits_today": row.hits_today,
         "hits_week": row.hits_week,
         "hits_overall": row.hits_overall,
@@ -141,6 +148,7 @@ pub(crate) async fn endpoint(req: &Req, session: &Session, raw_id: &str) -> Repl
         "level_label".into(),
         json!(LEVEL_LABELS[e.monitor_level.clamp(0, 3) as usize]),
     );
+    data.insert("levels".into(), level_choices(e.monitor_level.clamp(0, 3)));
     data.insert(
         "percentiles".into(),
         json!([
