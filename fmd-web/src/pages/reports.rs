@@ -80,7 +80,7 @@ pub(crate) async fn reports(req: &Req, session: &Session) -> Reply {
                     }),
                     "baseline_median": ms(l.baseline.median_ms),
                     "current_median": ms(l.current.median_ms),
-                    "not_enough_data": e.verdict == "not_enough_data",
+                    "not_enough_data": e.verdict == crate::reports::Verdict::NotEnoughData,
                     "baseline_requests": e.latency.baseline.requests,
                     "current_requests": e.latency.current.requests,
                     "status_alarms": e.status.codes.iter().filter(|c| c.significant).map(|c| json!({
@@ -111,7 +111,7 @@ pub(crate) async fn reports(req: &Req, session: &Session) -> Reply {
             json!(r
                 .endpoints
                 .iter()
-                .filter(|e| e.verdict == "not_enough_data")
+                .filter(|e| e.verdict == crate::reports::Verdict::NotEnoughData)
                 .count()),
         );
         data.insert("endpoints".into(), json!(items));

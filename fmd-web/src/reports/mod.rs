@@ -349,14 +349,23 @@ pub(crate) fn compare_latency(baseline: (&[f64], i64), current: (&[f64], i64)) -
     }
 }
 
+/// What a report says of one endpoint; declared in the order the report lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Verdict {
+    Changed,
+    Unchanged,
+    /// Neither test could run: fewer than [`MIN_TESTED`] requests on a side.
+    NotEnoughData,
+}
+
 /// One endpoint's line of a report.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct EndpointReport {
     pub(crate) id: i64,
     pub(crate) name: String,
     pub(crate) significant: bool,
-    /// `changed`, `unchanged`, or `not_enough_data` when neither test could run.
-    pub(crate) verdict: &'static str,
+    pub(crate) verdict: Verdict,
     pub(crate) latency: Latency,
     pub(crate) status: Status,
 }
@@ -418,9 +427,9 @@ pub(crate) fn build(
         endpoints.push(EndpointReport {
             id: e.id,
             verdict: match (significant, latency.p_value.is_some() || status.tested) {
-                (true, _) => "changed",
-                (false, true) => "unchanged",
-                (false, false) => "not_enough_data",
+                (true, _) => Verdict::Changed,
+                (false, true) => Verdict::Unchanged,
+                (false, false) => Verdict::NotEnoughData,
             },
             significant,
             name: e.name,
@@ -428,16 +437,11 @@ pub(crate) fn build(
             status,
         });
     }
-    // Changed first, untested last; then by the size of the latency change.
-    let rank = |r: &EndpointReport| match r.verdict {
-        "changed" => 0,
-        "unchanged" => 1,
-        _ => 2,
-    };
+    // By verdict (changed first, untested last), then by the size of the latency change.
     endpoints.sort_by(|a, b| {
         let size = |r: &EndpointReport| r.latency.change_percent.map_or(0.0, f64::abs);
-        rank(a)
-            .cmp(&rank(b))
+        a.verdict
+            .cmp(&b.verdict)
             .then(size(b).total_cmp(&size(a)))
             .then(a.name.cmp(&b.name))
     });
