@@ -1,4 +1,4 @@
-//! Every chart route, the reports and the overview at scale, over HTTP as the dashboard's pages call them:
+//! Every chart route (the timelines over each of their ranges), the reports and the overview at scale, over HTTP as the dashboard's pages call them:
 //! `cargo bench --bench charts`.
 //!
 //! Generates (once, then reuses) a SQLite database under `target/` with `FMD_BENCH_ROWS`
@@ -168,6 +168,10 @@ fn main() {
         let mut routes: Vec<String> = ["overview", "reports?compare=week", "reports?compare=versions"]
             .map(String::from)
             .to_vec();
+        for range in ["1h", "6h", "24h", "7d", "30d"] {
+            routes.push(format!("charts/timeline?range={range}"));
+            routes.push(format!("endpoints/{busiest}/charts/timeline?range={range}"));
+        }
         for range in ["", &month] {
             let q = if range.is_empty() { String::new() } else { format!("?{range}") };
             for kind in ["hourly", "daily", "versions", "performance"] {

@@ -24,6 +24,12 @@ fn app() -> impl Filter<Extract = (String,), Error = warp::Rejection> + Clone + 
     warp::path!("item" / u32).and_then(item)
 }
 
+async fn page_text(who: &reqwest::Client, url: &str) -> String {
+    let r = who.get(url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{url}");
+    r.text().await.unwrap()
+}
+
 async fn started() -> (tempfile::TempDir, Server, reqwest::Client, String, i64) {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(config(&dir), app()).await;
@@ -68,6 +74,9 @@ async fn overview_has_every_documented_field() {
         "p99_overall_ms",
         "last_requested",
         "exception_groups",
+        "time_week_ms",
+        "hits_24h",
+        "errors_24h",
     ] {
         assert!(row.get(field).is_some(), "overview lacks {field}: {row}");
     }
@@ -79,6 +88,18 @@ async fn overview_has_every_documented_field() {
         );
     }
     assert_eq!(row["hits_today"], 30);
+    let last_day: i64 = row["hits_24h"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_i64().unwrap())
+        .sum();
+    assert_eq!(
+        (row["hits_24h"].as_array().unwrap().len(), last_day),
+        (24, 30),
+        "{row}"
+    );
+    assert!(row["time_week_ms"].as_f64().unwrap() > 0.0, "{row}");
     assert!(
         row["last_requested"].as_str().unwrap().ends_with('Z'),
         "RFC 3339 UTC"
@@ -114,6 +135,43 @@ async fn every_chart_answers_from_what_was_recorded() {
         (6.into(), 31.into()),
         "today's row: {hourly}"
     );
+    // The timelines: every bucket of the range, the 31 requests in the current one.
+    for (path, buckets, seconds) in [
+        ("charts/timeline".to_owned(), 288, 300),
+        ("charts/timeline?range=1h".to_owned(), 60, 60),
+        (
+            format!("endpoints/{id}/charts/timeline?range=7d"),
+            168,
+            3600,
+        ),
+    ] {
+        let t = get(path.clone()).await;
+        let list = t["buckets"].as_array().unwrap();
+        assert_eq!(
+            (list.len(), t["bucket_seconds"].as_i64()),
+            (buckets, Some(seconds)),
+            "{path}"
+        );
+        assert_eq!(t["live"], true, "{path}");
+        let hits: i64 = list.iter().map(|b| b["hits"].as_i64().unwrap()).sum();
+        let errors: i64 = list.iter().map(|b| b["errors"].as_i64().unwrap()).sum();
+        assert_eq!((hits, errors), (31, 0), "{path}: {t}");
+        let last = list.last().unwrap();
+        assert!(
+            last["hits"].as_i64().unwrap() > 0
+                || list[list.len() - 2]["hits"].as_i64().unwrap() > 0,
+            "the requests are in the newest buckets: {path}"
+        );
+        let busy = list.iter().find(|b| b["hits"].as_i64() > Some(0)).unwrap();
+        assert!(busy["p50_ms"].as_f64() <= busy["p99_ms"].as_f64(), "{busy}");
+        assert_eq!(busy["error_rate"], 0.0, "{busy}");
+        let quiet = &list[0];
+        assert_eq!(
+            (quiet["hits"].as_i64(), quiet["p95_ms"].is_null()),
+            (Some(0), true),
+            "{path}"
+        );
+    }
     let daily = get("charts/daily".into()).await;
     assert_eq!(daily["series"][0]["name"], "item");
     assert_eq!(daily["series"][0]["hits"][6], 31);
@@ -194,6 +252,33 @@ async fn requests_are_paginated_newest_first() {
     assert_eq!(page[0]["id"], all[10]["id"]);
     let (_, beyond) = json(&admin, &url("?offset=1000")).await;
     assert_eq!(beyond.as_array().unwrap().len(), 0);
+    // Slowest first: durations never rise down the list; a minimum drops the faster ones.
+    let (_, slowest) = json(&admin, &url("?sort=slowest")).await;
+    let durations: Vec<f64> = slowest
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["duration_ms"].as_f64().unwrap())
+        .collect();
+    assert_eq!(durations.len(), 30);
+    assert!(durations.windows(2).all(|w| w[0] >= w[1]), "{durations:?}");
+    let middle = durations[14];
+    let (_, slow) = json(&admin, &url(&format!("?min_ms={middle}"))).await;
+    let slow = slow.as_array().unwrap();
+    assert!(
+        slow.len() >= 15 && slow.len() < 30 || durations[29] == middle,
+        "{} of 30 at least {middle} ms",
+        slow.len()
+    );
+    assert!(slow
+        .iter()
+        .all(|r| r["duration_ms"].as_f64().unwrap() >= middle - 0.001));
+    let (_, errors) = json(&admin, &url("?status=errors")).await;
+    assert_eq!(
+        errors.as_array().unwrap().len(),
+        0,
+        "every item answered 200"
+    );
     server.stop().await;
 }
 
@@ -251,7 +336,42 @@ async fn bad_parameters_get_json_errors_with_4xx() {
         (
             "charts/pie".to_owned(),
             404,
-            "hourly, daily, versions, performance",
+            "timeline, hourly, daily, versions, performance",
+        ),
+        (
+            format!("endpoints/{id}/requests?sort=oldest"),
+            400,
+            "sort must be newest or slowest",
+        ),
+        (
+            format!("endpoints/{id}/requests?status=6xx"),
+            400,
+            "status must be all, 2xx, 3xx, 4xx, 5xx, errors",
+        ),
+        (
+            format!("endpoints/{id}/requests?min_ms=-1"),
+            400,
+            "min_ms must be a number",
+        ),
+        (
+            "charts/timeline?range=2h".to_owned(),
+            400,
+            "range must be one of 1h, 6h, 24h, 7d, 30d",
+        ),
+        (
+            format!("endpoints/{id}/charts/timeline?range=1h&to=2026-01-01"),
+            400,
+            "either range or from/to",
+        ),
+        (
+            "charts/timeline?from=2020-01-01&to=2026-01-01".to_owned(),
+            400,
+            "at most 366",
+        ),
+        (
+            "endpoints/987654/charts/timeline".to_owned(),
+            404,
+            "no endpoint",
         ),
         (format!("endpoints/{id}/charts/pie"), 404, "user_versions"),
         (
@@ -374,6 +494,13 @@ async fn no_request_under_the_dashboard_gets_a_server_error() {
         "/endpoint/1?page=-5",
         "/endpoint/1?page=abc",
         "/endpoint/1?page=99999999999999",
+        "/endpoint/1/requests?page=-5",
+        "/endpoint/1/requests?page=99999999999999",
+        "/endpoint/x/requests",
+        "/overview?range=%ZZ",
+        "/api/charts/timeline?range=2h",
+        "/api/charts/timeline?range=1h&from=2026-01-01",
+        "/api/endpoints/1/charts/timeline?from=x",
         "/static/",
         "/static/../../etc/passwd",
         "/static/nope.js",
@@ -450,7 +577,7 @@ async fn pages_render_with_data_and_escape_recorded_values() {
     );
     assert!(html.contains("data-value=\"31\""), "31 hits shown");
     let page = admin
-        .get(server.url(&format!("/dashboard/endpoint/{id}")))
+        .get(server.url(&format!("/dashboard/endpoint/{id}/requests")))
         .send()
         .await
         .unwrap();
@@ -465,6 +592,48 @@ async fn pages_render_with_data_and_escape_recorded_values() {
         "no raw script from recorded data"
     );
     assert!(html.contains("page 1 of 2"), "31 requests at 25 a page");
+    // Narrowed and reordered: the slowest first, a status class, a minimum duration; the
+    // pager keeps the view.
+    let view = page_text(
+        &admin,
+        &server.url(&format!(
+            "/dashboard/endpoint/{id}/requests?sort=slowest&status=2xx&min_ms=0"
+        )),
+    )
+    .await;
+    assert!(view.contains("slowest first · 31 shown"), "{view}");
+    assert!(
+        view.contains("page=2&sort=slowest&min_ms=0&status=2xx"),
+        "{view}"
+    );
+    let none = page_text(
+        &admin,
+        &server.url(&format!("/dashboard/endpoint/{id}/requests?status=5xx")),
+    )
+    .await;
+    assert!(none.contains("No request matches"), "{none}");
+    let bad = page_text(
+        &admin,
+        &server.url(&format!("/dashboard/endpoint/{id}/requests?min_ms=fast")),
+    )
+    .await;
+    assert!(
+        bad.contains("min_ms must be a number of milliseconds"),
+        "{bad}"
+    );
+    let landing = admin
+        .get(server.url(&format!("/dashboard/endpoint/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(landing.status(), StatusCode::OK);
+    let html = landing.text().await.unwrap();
+    assert!(
+        html.contains(&format!(
+            "data-api=\"endpoints/{id}/charts/timeline\" data-range=\"1h\""
+        )),
+        "the first tab is the endpoint's timeline, of the last hour while it is new"
+    );
     assert!(
         html.contains(&format!("<select class=\"level\" data-endpoint=\"{id}\"")),
         "the administrator changes the level on the endpoint's page"
@@ -474,7 +643,7 @@ async fn pages_render_with_data_and_escape_recorded_values() {
         "deleting data is in Settings, not here"
     );
     let second = admin
-        .get(server.url(&format!("/dashboard/endpoint/{id}?page=2")))
+        .get(server.url(&format!("/dashboard/endpoint/{id}/requests?page=2")))
         .send()
         .await
         .unwrap();
@@ -649,7 +818,7 @@ async fn instances_are_listed_and_filter_the_api_and_pages() {
     let endpoint_page = page(
         &server,
         &admin,
-        &format!("/dashboard/endpoint/{id}?instance={web2_id}"),
+        &format!("/dashboard/endpoint/{id}/requests?instance={web2_id}"),
     )
     .await;
     assert!(endpoint_page.contains("<th>Instance</th>"));

@@ -449,6 +449,7 @@ async fn no_recorded_value_becomes_an_element_on_any_page_or_tooltip() {
         "/reports".to_owned(),
         "/exceptions".to_owned(),
         endpoint_page(""),
+        endpoint_page("/requests"),
         endpoint_page("/charts"),
         endpoint_page("/outliers"),
         endpoint_page("/profiler"),
@@ -528,6 +529,7 @@ async fn every_page_renders_and_every_chart_draws() {
         ("graphs", "/graphs".to_owned()),
         ("exceptions", "/exceptions".to_owned()),
         ("endpoint", endpoint("")),
+        ("endpoint-requests", endpoint("/requests")),
         ("endpoint-charts", endpoint("/charts")),
         ("endpoint-outliers", endpoint("/outliers")),
         ("endpoint-profiler", endpoint("/profiler")),
@@ -556,9 +558,81 @@ async fn every_page_renders_and_every_chart_draws() {
     }
     assert_eq!(
         charts,
-        4 + 2 + 1 + 6,
-        "the application's 4 charts, a report chart per endpoint, the custom graph, the endpoint's 6"
+        1 + 4 + 2 + 1 + 1 + 6,
+        "the overview's timeline, the application's 4 charts, a report chart per endpoint, the \
+         custom graph, the endpoint's timeline and its 6 charts"
     );
+
+    // The timeline: of the last hour on a new install, four series, another range a link away,
+    // and kept up to date: a request sent now shows within the 10 s refresh.
+    let timeline_hits = "var c = document.querySelector('[data-chart=timeline]').fmdChart;
+        if (!c) return -1;
+        var o = c.getOption();
+        return o.series.length === 4 ? o.series[0].data.filter(function (p) { return p[1] !== null; }).length : -2";
+    browser.visit(&server, "/overview").await;
+    let range = browser
+        .run("return document.querySelector('[data-chart=timeline]').getAttribute('data-range')")
+        .await;
+    assert_eq!(range, "1h", "a new install sees its first hour");
+    // The overview leads with the endpoint that fails: shop's 404s and 500s are answers it
+    // chose, not exceptions, so its error count leads to its status codes.
+    let overview = browser
+        .run(
+            "return [document.querySelector('#overview tbody tr').getAttribute('data-name'),
+            document.querySelector('#overview tbody a.errors').getAttribute('href'),
+            document.querySelector('#overview tfoot').innerText,
+            document.querySelector('#overview tbody tr .rate').innerText,
+            document.querySelectorAll('#overview tbody svg.spark polyline').length,
+            document.querySelectorAll('#overview tbody tr').length]",
+        )
+        .await;
+    assert_eq!(overview[0], "shop", "{overview}");
+    assert!(
+        overview[1]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/endpoint/{shop_id}/charts#status")),
+        "{overview}"
+    );
+    let totals = overview[2].as_str().unwrap();
+    assert!(
+        totals.contains("All endpoints") && totals.contains("61"),
+        "{overview}"
+    );
+    assert_eq!(overview[3], "20 %", "12 errors of 60: {overview}");
+    assert_eq!(
+        overview[4].as_i64().unwrap(),
+        2 * overview[5].as_i64().unwrap(),
+        "hits and errors of every endpoint: {overview}"
+    );
+    let busy_minutes = browser.run(timeline_hits).await.as_i64().unwrap();
+    assert!(busy_minutes >= 1, "{busy_minutes}");
+    browser
+        .run("document.querySelector('.timeline-card a[href=\"?range=7d\"]').click()")
+        .await;
+    browser
+        .wait_for("return location.search === '?range=7d' && document.querySelector('[data-chart=timeline]').hasAttribute('data-points')")
+        .await;
+    let busy_hours = browser.run(timeline_hits).await.as_i64().unwrap();
+    assert!(
+        (1..=2).contains(&busy_hours),
+        "one busy hour of a week, two across an hour: {busy_hours}"
+    );
+    let before = browser
+        .run("return document.querySelector('[data-chart=timeline]').fmdChart.getOption().series[0].data.length")
+        .await;
+    assert_eq!(before, 168, "a week of hours");
+    browser.visit(&server, &endpoint("")).await;
+    let hits = "var d = document.querySelector('[data-chart=timeline]').fmdData;
+        return d.buckets.reduce(function (n, b) { return n + b.hits; }, 0)";
+    assert_eq!(browser.run(hits).await, 60, "the shop's 60 requests");
+    c.get(server.url("/shop/7")).send().await.unwrap();
+    server.dashboard.flush().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while browser.run(hits).await != 61 {
+        assert!(Instant::now() < deadline, "the timeline was not refreshed");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     // The status chart lists the error requests it counted: 6 of 404 and 6 of 500.
     browser.visit(&server, &endpoint("/charts")).await;
     let rows = browser

@@ -43,6 +43,9 @@ pub enum StoreError {
         /// The newest version this build knows.
         known: i32,
     },
+    /// A read was asked for something it cannot answer; the message says what it accepts.
+    #[error("{0}")]
+    Invalid(String),
     /// A query failed.
     #[error("database query failed: {0}")]
     Query(#[from] diesel::result::Error),

@@ -9,6 +9,9 @@ use diesel::QueryableByName;
 /// One hour in microseconds.
 pub const HOUR: i64 = 3_600_000_000;
 
+/// One minute in microseconds.
+pub const MINUTE: i64 = 60_000_000;
+
 /// The start of the UTC hour containing `t` (microseconds since the epoch).
 pub fn hour_of(t: i64) -> i64 {
     t.checked_sub(t.rem_euclid(HOUR)).unwrap_or(i64::MIN)
@@ -230,9 +233,9 @@ pub(crate) struct HourRow {
     #[diesel(sql_type = BigInt)]
     pub(crate) hour_start: i64,
     #[diesel(sql_type = BigInt)]
-    hits: i64,
+    pub(crate) hits: i64,
     #[diesel(sql_type = BigInt)]
-    errors: i64,
+    pub(crate) errors: i64,
     #[diesel(sql_type = BigInt)]
     sum_us: i64,
     #[diesel(sql_type = Text)]

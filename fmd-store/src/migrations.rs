@@ -80,10 +80,17 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0008_sessions.sql"),
         fill: None,
     },
+    Migration {
+        version: 9,
+        name: "minute rollups",
+        sql: include_str!("../migrations/0009_request_minute.sql"),
+        fill: Some(crate::write::rollup::backfill_minutes),
+    },
 ];
 
 /// Every table the migrations create, without the prefix, those referring to others first.
 pub const TABLES: &[&str] = &[
+    "request_minute",
     "request_hour",
     "request",
     "endpoint",

@@ -255,3 +255,127 @@ fn chart_queries_read_rollups_and_rows() {
         );
     }
 }
+
+/// Timelines: every bucket present, counts exact, percentiles from the minute rollups within
+/// the histograms' 2.5 %, the hourly ones for hour buckets, one endpoint or instance at a time.
+#[test]
+fn timelines_read_minute_and_hour_rollups() {
+    const MINUTE: i64 = fmd_store::MINUTE;
+    for db in databases() {
+        let store = db.open();
+        let synced = store.sync_endpoints(&[&HOME, &OTHER], 1, "1").unwrap();
+        let (home, other) = (synced[0].1, synced[1].1);
+        let start = 2_000 * 24 * HOUR;
+        // Two hours of traffic: HOME every 6 s on instance a, durations growing through each
+        // minute, one error in ten; OTHER on instance b in the second hour only.
+        let mut a_records = Vec::new();
+        let mut b_records = Vec::new();
+        for i in 0..1_200i64 {
+            let time = start + i * 6_000_000 + 17;
+            let duration = 1_000 * (1 + (i % 10) as u64) * (1 + (i / 600) as u64);
+            let status = if i % 10 == 9 { 500 } else { 200 };
+            a_records.push(record(&HOME, time, duration, status));
+            if i >= 600 {
+                b_records.push(record(&OTHER, time, 40_000, 404));
+            }
+        }
+        let mut a = store
+            .sink("1", "a", &synced, 1, Duration::from_secs(5))
+            .unwrap();
+        for chunk in a_records.chunks(333) {
+            a.write(chunk, &[]).unwrap();
+        }
+        let mut b = store
+            .sink("1", "b", &synced, 1, Duration::from_secs(5))
+            .unwrap();
+        b.write(&b_records, &[]).unwrap();
+        assert_eq!(db.rows("request_minute"), 120 + 60, "{db}");
+
+        // A range that starts and ends inside minutes gets the whole minutes it touches.
+        let filter =
+            Filter::endpoint(home).between(start + 30 * MINUTE + 5, start + 40 * MINUTE + 1);
+        let minutes = store.timeline(&filter, MINUTE).unwrap();
+        assert_eq!(minutes.len(), 11, "{db}");
+        assert_eq!(minutes[0].time, start + 30 * MINUTE, "{db}");
+        for b in &minutes {
+            // Ten requests a minute, 1 to 10 ms, the tenth an error.
+            assert_eq!((b.hits, b.errors), (10, 1), "{db}");
+            for (got, want) in [(b.p50_ms, 5.0), (b.p95_ms, 9.0), (b.p99_ms, 9.0)] {
+                let got = got.unwrap();
+                assert!((got - want).abs() / want < 0.03, "{db}: {got} vs {want}");
+            }
+        }
+
+        // All endpoints, five-minute buckets over the second hour and one empty bucket after.
+        let filter = Filter::all().between(start + HOUR, start + 2 * HOUR + 5 * MINUTE);
+        let fives = store.timeline(&filter, 5 * MINUTE).unwrap();
+        assert_eq!(fives.len(), 13, "{db}");
+        assert!(
+            fives[..12].iter().all(|b| (b.hits, b.errors) == (100, 55)),
+            "{db}: {fives:?}"
+        );
+        assert_eq!((fives[12].hits, fives[12].p50_ms), (0, None), "{db}");
+        // Half the requests take 40 ms (OTHER), half 2 to 20 ms.
+        let p95 = fives[0].p95_ms.unwrap();
+        assert!((p95 - 40.0).abs() / 40.0 < 0.03, "{db}: {p95}");
+
+        // One instance only.
+        let b_id = store
+            .instances()
+            .unwrap()
+            .into_iter()
+            .find(|i| i.name == "b")
+            .unwrap()
+            .id;
+        let only_b = store
+            .timeline(&filter.on_instance(Some(b_id)), 5 * MINUTE)
+            .unwrap();
+        assert!(
+            only_b[..12].iter().all(|b| (b.hits, b.errors) == (50, 50)),
+            "{db}"
+        );
+
+        // Hour buckets come from the hourly rollups and agree with the minutes.
+        let hours = store
+            .timeline(&Filter::all().between(start - HOUR, start + 2 * HOUR), HOUR)
+            .unwrap();
+        assert_eq!(
+            hours.iter().map(|b| (b.hits, b.errors)).collect::<Vec<_>>(),
+            [(0, 0), (600, 60), (1_200, 660)],
+            "{db}"
+        );
+        let p99 = hours[2].p99_ms.unwrap();
+        assert!((p99 - 40.0).abs() / 40.0 < 0.03, "{db}: {p99}");
+        let other_hours = store
+            .timeline(
+                &Filter::endpoint(other).between(start, start + 2 * HOUR),
+                HOUR,
+            )
+            .unwrap();
+        assert_eq!(other_hours[1].hits, 600, "{db}");
+
+        // Buckets that are not whole minutes, or too many, are refused with what is accepted.
+        let err = store.timeline(&filter, 90_000_000).unwrap_err().to_string();
+        assert!(err.contains("whole minutes"), "{db}: {err}");
+        let err = store
+            .timeline(&Filter::all().between(0, 20_000 * HOUR), HOUR)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("at most"), "{db}: {err}");
+
+        // An endpoint's data goes with its minutes; pruning drops minutes older than two days.
+        store.delete_endpoint_data(other).unwrap();
+        assert_eq!(db.rows("request_minute"), 120, "{db}");
+        store.prune(start).unwrap();
+        assert_eq!(
+            db.rows("request_minute"),
+            0,
+            "{db}: these minutes are years old"
+        );
+        assert_eq!(
+            db.rows("request_hour"),
+            2,
+            "{db}: hours stay with their requests"
+        );
+    }
+}

@@ -94,6 +94,9 @@ static ROUTES: &[Route] = &[
     page("endpoint/{id}", |r, s, p| {
         Box::pin(endpoint_pages::endpoint(r, s, p[0]))
     }),
+    page("endpoint/{id}/requests", |r, s, p| {
+        Box::pin(endpoint_pages::requests(r, s, p[0]))
+    }),
     page("endpoint/{id}/charts", |r, s, p| {
         Box::pin(endpoint_pages::endpoint_tab(r, s, p[0], "charts"))
     }),

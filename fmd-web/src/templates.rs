@@ -23,6 +23,11 @@ impl Templates {
             ("login", include_str!("../assets/templates/login.hbs")),
             ("overview", include_str!("../assets/templates/overview.hbs")),
             ("endpoint", include_str!("../assets/templates/endpoint.hbs")),
+            (
+                "endpoint_requests",
+                include_str!("../assets/templates/endpoint_requests.hbs"),
+            ),
+            ("timeline", include_str!("../assets/templates/timeline.hbs")),
             ("error", include_str!("../assets/templates/error.hbs")),
             ("outliers", include_str!("../assets/templates/outliers.hbs")),
             ("profiler", include_str!("../assets/templates/profiler.hbs")),

@@ -9,6 +9,7 @@ use crate::db::{with_conn, AnyConn, Dialect};
 use crate::histogram::hour_ceil;
 use crate::rows::Id;
 use crate::store::Store;
+use crate::write::rollup::MINUTES_KEPT;
 use crate::StoreError;
 
 /// Requests deleted per transaction.
@@ -43,7 +44,8 @@ pub(crate) fn delete_orphans(conn: &mut AnyConn, d: &Dialect) -> Result<(), Stor
 
 impl Store {
     /// Deletes every request that started before `before` (microseconds since the epoch), with
-    /// everything recorded about it, and the hourly rollups of those hours. `before` is rounded
+    /// everything recorded about it, and the hourly rollups of those hours (the minute rollups
+    /// of those minutes, and any older than two days). `before` is rounded
     /// up to the next full hour, so that the rollups keep describing exactly the requests
     /// stored (and "older than now" deletes everything). Custom graphs' values recorded
     /// before then go too. Returns how many requests were deleted.
@@ -65,6 +67,12 @@ impl Store {
             diesel::sql_query(self.sql("DELETE FROM {p}custom_graph_data WHERE time_recorded < ?"))
                 .bind::<BigInt, _>(before);
         with_conn!(&mut conn, c => graphs.execute(c))?;
+        // Minutes are kept for the timelines of the last two days only.
+        let minutes_before = before.max(fmd_core::now_micros() - MINUTES_KEPT);
+        let minutes =
+            diesel::sql_query(self.sql("DELETE FROM {p}request_minute WHERE minute_start < ?"))
+                .bind::<BigInt, _>(minutes_before);
+        with_conn!(&mut conn, c => minutes.execute(c))?;
         Ok(deleted)
     }
 
@@ -119,6 +127,12 @@ impl Store {
                 .bind::<BigInt, _>(endpoint_id)
                 .bind::<BigInt, _>(before);
                 with_conn!(&mut conn, c => hours.execute(c))?;
+                let minutes = diesel::sql_query(d.sql(
+                    "DELETE FROM {p}request_minute WHERE endpoint_id = ? AND minute_start < ?",
+                ))
+                .bind::<BigInt, _>(endpoint_id)
+                .bind::<BigInt, _>(before);
+                with_conn!(&mut conn, c => minutes.execute(c))?;
                 return Ok(deleted);
             }
         }

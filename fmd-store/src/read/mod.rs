@@ -14,6 +14,7 @@ pub(crate) mod exceptions;
 pub(crate) mod graphs;
 pub(crate) mod overview;
 pub(crate) mod profiles;
+pub(crate) mod timeline;
 
 /// The columns of a [`RequestRow`](crate::RequestRow), from `{p}request r` joined with its
 /// instance; add the `WHERE`, with the alias `r.` in a filter's condition.

@@ -5,7 +5,7 @@ use diesel::{OptionalExtension, QueryableByName, RunQueryDsl};
 use serde::Serialize;
 
 use crate::db::{with_conn, AnyConn, Dialect};
-use crate::histogram::{hour_ceil, hour_of, HourRow, Totals};
+use crate::histogram::{hour_ceil, hour_of, HourRow, Totals, HOUR};
 use crate::read::{bind_filter, count_requests, hours, timed, Filter, EXACT_LIMIT, REQUEST_SELECT};
 use crate::store::Store;
 use crate::StoreError;
@@ -80,7 +80,38 @@ pub struct OverviewRow {
     pub p99_overall_ms: Option<f64>,
     /// Distinct exception groups recorded for the endpoint.
     pub exception_groups: i64,
+    /// Time spent serving it in the last 7 days: the sum of the durations, in ms.
+    pub time_week_ms: f64,
+    /// Requests per UTC hour over the last 24 hours, oldest first, the current hour last.
+    pub hits_24h: Vec<i64>,
+    /// Of them, answered with status >= 400.
+    pub errors_24h: Vec<i64>,
 }
+
+/// Which of a filter's requests a list shows, and in what order. The default shows all, newest
+/// first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestView {
+    /// Slowest first (then newest) instead of newest first.
+    pub slowest_first: bool,
+    /// Only requests that took at least this long, in microseconds.
+    pub min_duration_us: i64,
+    /// Only status codes from the first to the second, both included.
+    pub status: (i32, i32),
+}
+
+impl Default for RequestView {
+    fn default() -> Self {
+        RequestView {
+            slowest_first: false,
+            min_duration_us: 0,
+            status: (0, 999),
+        }
+    }
+}
+
+/// The condition of a [`RequestView`] on `{p}request r`: three placeholders.
+const VIEW_CONDITION: &str = "r.duration_us >= ? AND r.status_code BETWEEN ? AND ?";
 
 /// One request.
 #[derive(Debug, Clone, QueryableByName, Serialize)]
@@ -308,6 +339,7 @@ impl Store {
         starts.sort_unstable();
         let index = |t: i64| starts.iter().position(|s| *s == t).unwrap_or(0);
         let (overall_i, week_i, today_i) = (index(i64::MIN), index(week), index(today));
+        let first_hour = hour_of(fmd_core::now_micros()) - 23 * HOUR;
         endpoints
             .into_iter()
             .map(|endpoint| {
@@ -321,6 +353,13 @@ impl Store {
                 let [median_week_ms, p90_week_ms, p99_week_ms] = w[week_i].percentiles();
                 let [median_overall_ms, p90_overall_ms, p99_overall_ms] =
                     w[overall_i].percentiles();
+                let (mut hits_24h, mut errors_24h) = (vec![0; 24], vec![0; 24]);
+                for h in &mine {
+                    if let Ok(i @ 0..24) = usize::try_from((h.hour_start - first_hour) / HOUR) {
+                        hits_24h[i] += h.hits;
+                        errors_24h[i] += h.errors;
+                    }
+                }
                 Ok(OverviewRow {
                     hits_today: w[today_i].totals.hits,
                     hits_week: w[week_i].totals.hits,
@@ -342,6 +381,9 @@ impl Store {
                         .find(|g| g.endpoint_id == endpoint.id)
                         .map(|g| g.n)
                         .unwrap_or(0),
+                    time_week_ms: w[week_i].totals.sum_us as f64 / 1000.0,
+                    hits_24h,
+                    errors_24h,
                     endpoint,
                 })
             })
@@ -355,13 +397,40 @@ impl Store {
         offset: i64,
         limit: i64,
     ) -> Result<Vec<RequestRow>, StoreError> {
+        self.requests_in_view(filter, &RequestView::default(), offset, limit)
+    }
+
+    /// The requests the filter and the view cover, in the view's order, `limit` of them after
+    /// skipping `offset`.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = fmd_store::Store::open(&format!("sqlite://{}", dir.path().join("f.db").display()), "fmd_").unwrap();
+    /// let view = fmd_store::RequestView { slowest_first: true, min_duration_us: 1_000_000, status: (500, 599) };
+    /// assert!(store.requests_in_view(&fmd_store::Filter::endpoint(1), &view, 0, 10).unwrap().is_empty());
+    /// ```
+    pub fn requests_in_view(
+        &self,
+        filter: &Filter,
+        view: &RequestView,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<RequestRow>, StoreError> {
+        let order = if view.slowest_first {
+            "r.duration_us DESC, r.id DESC"
+        } else {
+            "r.time_requested DESC, r.id DESC"
+        };
         let query = bind_filter!(
             diesel::sql_query(self.sql(&format!(
-                "{REQUEST_SELECT} WHERE {} ORDER BY r.time_requested DESC, r.id DESC LIMIT ? OFFSET ?",
+                "{REQUEST_SELECT} WHERE {} AND {VIEW_CONDITION} ORDER BY {order} LIMIT ? OFFSET ?",
                 filter.condition("r.", "time_requested")
             ))),
             filter
         )
+        .bind::<BigInt, _>(view.min_duration_us)
+        .bind::<Integer, _>(view.status.0)
+        .bind::<Integer, _>(view.status.1)
         .bind::<BigInt, _>(limit)
         .bind::<BigInt, _>(offset);
         Ok(with_conn!(&mut self.conn()?, c => query.load(c))?)
@@ -371,6 +440,28 @@ impl Store {
     pub fn request_count(&self, filter: &Filter) -> Result<i64, StoreError> {
         let mut conn = self.conn()?;
         count_requests(&mut conn, &self.dialect, filter)
+    }
+
+    /// How many requests the filter and the view cover.
+    pub fn request_count_in_view(
+        &self,
+        filter: &Filter,
+        view: &RequestView,
+    ) -> Result<i64, StoreError> {
+        if *view == RequestView::default() {
+            return self.request_count(filter);
+        }
+        let query = bind_filter!(
+            diesel::sql_query(self.sql(&format!(
+                "SELECT COUNT(*) AS n FROM {{p}}request r WHERE {} AND {VIEW_CONDITION}",
+                filter.condition("r.", "time_requested")
+            ))),
+            filter
+        )
+        .bind::<BigInt, _>(view.min_duration_us)
+        .bind::<Integer, _>(view.status.0)
+        .bind::<Integer, _>(view.status.1);
+        Ok(with_conn!(&mut self.conn()?, c => query.get_result::<crate::rows::Count>(c))?.n)
     }
 
     /// The instances that wrote to this database, the most recently seen first.

@@ -1,12 +1,14 @@
-//! Per-hour rollups of the request table, so that charts and the overview over a month of
-//! traffic read a few thousand rows instead of a million.
+//! Per-hour and per-minute rollups of the request table, so that charts and the overview over a
+//! month of traffic read a few thousand rows instead of a million.
 //!
-//! One row per endpoint, UTC hour, instance and version: hits, errors (status >= 400), sum, min
-//! and max of the durations, and a latency histogram with logarithmic buckets 5 % wide, from
-//! which percentiles are read to within 2.5 %. The writer maintains them in the same transaction
-//! as the requests it inserts, each instance only its own rows (no two writers update one row).
-//! The migration that creates the table fills it from the requests already stored
-//! ([`backfill`]). The arithmetic is in [`crate::histogram`]; the reads in [`crate::read`].
+//! One row per endpoint, UTC hour (or minute), instance and version: hits, errors (status >=
+//! 400), sum, min and max of the durations, and a latency histogram with logarithmic buckets 5 %
+//! wide, from which percentiles are read to within 2.5 %. The writer maintains them in the same
+//! transaction as the requests it inserts, each instance only its own rows (no two writers update
+//! one row). Hours are kept as long as the requests; minutes, for the timelines of the last
+//! hours, for [`MINUTES_KEPT`] (pruning deletes older ones). The migrations that create the
+//! tables fill them from the requests already stored ([`backfill`], [`backfill_minutes`]). The
+//! arithmetic is in [`crate::histogram`]; the reads in [`crate::read`].
 
 use std::collections::HashMap;
 
@@ -14,39 +16,103 @@ use diesel::sql_types::{BigInt, Integer, Text};
 use diesel::{QueryableByName, RunQueryDsl};
 
 use crate::db::{with_conn, AnyConn, Dialect, Fixed, Value};
-use crate::histogram::{encode_codes, hour_of, HourRow, Totals, HOUR};
+use crate::histogram::{encode_codes, HourRow, Totals, HOUR, MINUTE};
 
 type Key = (i64, i64, i64, String);
 
-/// The statements [`apply`] runs, rendered once for the sink's connection.
+/// How long minute rollups are kept: the timelines read minutes for ranges that start no earlier.
+pub const MINUTES_KEPT: i64 = 48 * HOUR;
+
+/// A rollup table: hours or minutes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Grain {
+    /// `{p}request_hour`, kept as long as the requests.
+    Hour,
+    /// `{p}request_minute`, kept for [`MINUTES_KEPT`].
+    Minute,
+}
+
+impl Grain {
+    /// The table, without the prefix.
+    pub(crate) fn table(self) -> &'static str {
+        match self {
+            Grain::Hour => "request_hour",
+            Grain::Minute => "request_minute",
+        }
+    }
+
+    /// The column of a row's start, microseconds since the epoch.
+    pub(crate) fn column(self) -> &'static str {
+        match self {
+            Grain::Hour => "hour_start",
+            Grain::Minute => "minute_start",
+        }
+    }
+
+    /// How long a row covers, in microseconds.
+    pub(crate) fn width(self) -> i64 {
+        match self {
+            Grain::Hour => HOUR,
+            Grain::Minute => MINUTE,
+        }
+    }
+
+    /// The start of the row that holds `t`.
+    pub(crate) fn start(self, t: i64) -> i64 {
+        t.checked_sub(t.rem_euclid(self.width()))
+            .unwrap_or(i64::MIN)
+    }
+}
+
+/// The statements [`apply`] runs on one rollup table, rendered once for the sink's connection.
 #[derive(Debug)]
 pub(crate) struct RollupSql {
+    grain: Grain,
     select: Vec<String>,
     update: Vec<String>,
     insert: Vec<String>,
 }
 
-struct SelectHour;
-struct UpdateHour;
-struct InsertHour;
+/// The markers of the cached statements, one set per table: the cache keys them by type.
+struct Select<const MINUTES: bool>;
+struct Update<const MINUTES: bool>;
+struct Insert<const MINUTES: bool>;
 
 impl RollupSql {
-    pub(crate) fn new(d: &Dialect) -> RollupSql {
+    pub(crate) fn new(d: &Dialect, grain: Grain) -> RollupSql {
+        let (table, column) = (grain.table(), grain.column());
         RollupSql {
-            select: d.pieces(
-                "SELECT endpoint_id, hour_start, hits, errors, sum_us, histogram, codes FROM {p}request_hour \
-                 WHERE endpoint_id = ? AND hour_start = ? AND instance_id = ? AND version_requested = ?",
-            ),
-            update: d.pieces(
-                "UPDATE {p}request_hour SET hits = ?, errors = ?, sum_us = ?, histogram = ?, codes = ? \
-                 WHERE endpoint_id = ? AND hour_start = ? AND instance_id = ? AND version_requested = ?",
-            ),
-            insert: d.pieces(
-                "INSERT INTO {p}request_hour (endpoint_id, hour_start, instance_id, version_requested, hits, errors, sum_us, histogram, codes) \
+            grain,
+            select: d.pieces(&format!(
+                "SELECT endpoint_id, {column} AS hour_start, hits, errors, sum_us, histogram, codes FROM {{p}}{table} \
+                 WHERE endpoint_id = ? AND {column} = ? AND instance_id = ? AND version_requested = ?",
+            )),
+            update: d.pieces(&format!(
+                "UPDATE {{p}}{table} SET hits = ?, errors = ?, sum_us = ?, histogram = ?, codes = ? \
+                 WHERE endpoint_id = ? AND {column} = ? AND instance_id = ? AND version_requested = ?",
+            )),
+            insert: d.pieces(&format!(
+                "INSERT INTO {{p}}{table} (endpoint_id, {column}, instance_id, version_requested, hits, errors, sum_us, histogram, codes) \
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            ),
+            )),
         }
     }
+}
+
+/// Runs a statement of `sql` cached under the marker of its grain.
+macro_rules! run_fixed {
+    ($grain:expr, $marker:ident, $pieces:expr, $binds:expr, $conn:expr, $how:ident) => {
+        match $grain {
+            Grain::Hour => {
+                let query = Fixed::<$marker<false>>::new($pieces, $binds);
+                with_conn!($conn, c => query.$how(c))
+            }
+            Grain::Minute => {
+                let query = Fixed::<$marker<true>>::new($pieces, $binds);
+                with_conn!($conn, c => query.$how(c))
+            }
+        }
+    };
 }
 
 /// Adds `batch` (keyed by endpoint, hour, instance, version) to the stored rows: rows in
@@ -71,8 +137,8 @@ pub(crate) fn apply(
                     Value::Int(*instance),
                     Value::Text(version),
                 ];
-                let query = Fixed::<SelectHour>::new(&sql.select, &binds);
-                let rows: Vec<HourRow> = with_conn!(conn, c => query.load(c))?;
+                let rows: Vec<HourRow> =
+                    run_fixed!(sql.grain, Select, &sql.select, &binds, conn, load)?;
                 rows.first().map(HourRow::totals)
             }
         };
@@ -94,8 +160,7 @@ pub(crate) fn apply(
                 Value::Int(*instance),
                 Value::Text(version),
             ];
-            let query = Fixed::<UpdateHour>::new(&sql.update, &binds);
-            updated = with_conn!(conn, c => query.execute(c))?;
+            updated = run_fixed!(sql.grain, Update, &sql.update, &binds, conn, execute)?;
         }
         if updated == 0 {
             // New, or pruned since the writer last wrote it: the batch alone.
@@ -115,33 +180,41 @@ pub(crate) fn apply(
                 Value::Text(&histogram),
                 Value::Text(&codes),
             ];
-            let query = Fixed::<InsertHour>::new(&sql.insert, &binds);
-            with_conn!(conn, c => query.execute(c))?;
+            run_fixed!(sql.grain, Insert, &sql.insert, &binds, conn, execute)?;
         }
         written.push((key, total));
     }
     Ok(written)
 }
 
-/// The writer's copy of the rows it wrote lately, so that a batch updates them without reading
-/// them back.
-#[derive(Debug, Default)]
-pub(crate) struct HourCache {
+/// The writer's copy of the rows of one table it wrote lately, so that a batch updates them
+/// without reading them back.
+#[derive(Debug)]
+pub(crate) struct RollupCache {
+    grain: Grain,
     rows: HashMap<Key, Totals>,
 }
 
-impl HourCache {
+impl RollupCache {
+    pub(crate) fn new(grain: Grain) -> RollupCache {
+        RollupCache {
+            grain,
+            rows: HashMap::new(),
+        }
+    }
+
     pub(crate) fn rows(&self) -> &HashMap<Key, Totals> {
         &self.rows
     }
 
-    /// Keeps what a committed transaction wrote, and forgets hours the writer will hardly see
-    /// again (older than two hours before the newest).
+    /// Keeps what a committed transaction wrote, and forgets rows the writer will hardly see
+    /// again (older than two rows before the newest).
     pub(crate) fn committed(&mut self, written: Vec<(Key, Totals)>) {
         let newest = written.iter().map(|(k, _)| k.1).max();
         self.rows.extend(written);
         if let Some(newest) = newest {
-            self.rows.retain(|k, _| k.1 >= newest - 2 * HOUR);
+            let oldest = newest - 2 * self.grain.width();
+            self.rows.retain(|k, _| k.1 >= oldest);
         }
     }
 
@@ -151,26 +224,42 @@ impl HourCache {
     }
 }
 
+/// A batch's rollup rows: by minute, and the same by hour.
+pub(crate) struct Grouped {
+    pub(crate) minutes: HashMap<Key, Totals>,
+    pub(crate) hours: HashMap<Key, Totals>,
+}
+
 /// Groups `(endpoint, time, duration, status)` of one instance's and version's requests by
-/// hour.
+/// minute and by hour.
 pub(crate) fn group(
     rows: impl Iterator<Item = (i64, i64, u64, i32)>,
     instance: i64,
     version: &str,
-) -> HashMap<Key, Totals> {
-    // Keyed by endpoint and hour first: the key's version string is made once per group.
+) -> Grouped {
+    // Keyed by endpoint and minute first: the key's version string is made once per group.
     // SipHash was two thirds of grouping a batch; these keys are the writer's own integers.
-    let mut by_hour = rustc_hash::FxHashMap::<(i64, i64), Totals>::default();
+    // Each request is added once, to its minute; hours merge their minutes.
+    let mut by_minute = rustc_hash::FxHashMap::<(i64, i64), Totals>::default();
     for (endpoint, time, duration, status) in rows {
-        by_hour
-            .entry((endpoint, hour_of(time)))
+        by_minute
+            .entry((endpoint, Grain::Minute.start(time)))
             .or_default()
             .add(duration, status);
     }
-    by_hour
+    let key = |endpoint, start| (endpoint, start, instance, version.to_owned());
+    let mut hours = HashMap::<Key, Totals>::new();
+    for ((endpoint, minute), t) in &by_minute {
+        hours
+            .entry(key(*endpoint, Grain::Hour.start(*minute)))
+            .or_default()
+            .merge(t);
+    }
+    let minutes = by_minute
         .into_iter()
-        .map(|((endpoint, hour), t)| ((endpoint, hour, instance, version.to_owned()), t))
-        .collect()
+        .map(|((endpoint, minute), t)| (key(endpoint, minute), t))
+        .collect();
+    Grouped { minutes, hours }
 }
 
 #[derive(QueryableByName)]
@@ -191,25 +280,45 @@ struct RawRow {
     status_code: i32,
 }
 
-/// Fills the rollups from the stored requests: run by the migration that creates the table,
-/// inside its transaction and lock.
+/// Fills the hourly rollups from the stored requests: run by the migration that creates the
+/// table, inside its transaction and lock.
 pub(crate) fn backfill(conn: &mut AnyConn, d: &Dialect) -> Result<(), diesel::result::Error> {
+    fill(conn, d, Grain::Hour, i64::MIN)
+}
+
+/// Fills the minute rollups from the requests of the last [`MINUTES_KEPT`].
+pub(crate) fn backfill_minutes(
+    conn: &mut AnyConn,
+    d: &Dialect,
+) -> Result<(), diesel::result::Error> {
+    let since = Grain::Hour.start(fmd_core::now_micros() - MINUTES_KEPT);
+    fill(conn, d, Grain::Minute, since)
+}
+
+/// Fills one rollup table from the requests since `since`.
+fn fill(
+    conn: &mut AnyConn,
+    d: &Dialect,
+    grain: Grain,
+    since: i64,
+) -> Result<(), diesel::result::Error> {
     const CHUNK: i64 = 50_000;
     let select = d.sql(
         "SELECT id, endpoint_id, COALESCE(instance_id, 0) AS instance_id, version_requested, time_requested, duration_us, status_code \
-         FROM {p}request WHERE id > ? ORDER BY id LIMIT ?",
+         FROM {p}request WHERE id > ? AND time_requested >= ? ORDER BY id LIMIT ?",
     );
     let mut all: HashMap<Key, Totals> = HashMap::new();
     let mut after = i64::MIN;
     loop {
         let query = diesel::sql_query(&select)
             .bind::<BigInt, _>(after)
+            .bind::<BigInt, _>(since)
             .bind::<BigInt, _>(CHUNK);
         let rows: Vec<RawRow> = with_conn!(conn, c => query.load(c))?;
         for r in &rows {
             all.entry((
                 r.endpoint_id,
-                hour_of(r.time_requested),
+                grain.start(r.time_requested),
                 r.instance_id,
                 r.version_requested.clone(),
             ))
@@ -221,6 +330,6 @@ pub(crate) fn backfill(conn: &mut AnyConn, d: &Dialect) -> Result<(), diesel::re
             _ => break,
         }
     }
-    apply(conn, &RollupSql::new(d), all, &HashMap::new())?;
+    apply(conn, &RollupSql::new(d, grain), all, &HashMap::new())?;
     Ok(())
 }

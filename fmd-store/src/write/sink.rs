@@ -17,7 +17,7 @@ use crate::write::ensure::{
 };
 use crate::write::exceptions::{prepare, write_exception, FrameCache, Prepared};
 use crate::write::profiles::{functions_of, write_detail, FunctionIds};
-use crate::write::rollup::{self, HourCache, RollupSql};
+use crate::write::rollup::{self, Grain, RollupCache, RollupSql};
 use crate::StoreError;
 
 /// Rows per INSERT statement, largest first: a batch is written in chunks of these sizes only,
@@ -54,8 +54,8 @@ pub struct SqlSink {
     functions: FunctionIds,
     /// Exception stacks already resolved and stored.
     frames: FrameCache,
-    /// The rollup rows written lately.
-    hours: HourCache,
+    /// The rollup rows written lately: hours, minutes.
+    cache: [RollupCache; 2],
     /// The statements of every batch, rendered once.
     sql: BatchSql,
 }
@@ -64,7 +64,8 @@ pub struct SqlSink {
 #[derive(Debug)]
 struct BatchSql {
     touch: Vec<String>,
-    rollup: RollupSql,
+    /// Hours, minutes: in the order of `SqlSink::cache`.
+    rollup: [RollupSql; 2],
 }
 
 /// The marker of the cached `touch` statement.
@@ -197,12 +198,15 @@ impl Store {
             ids: known.iter().map(|(e, id, _)| (key(e), (*e, *id))).collect(),
             functions: FunctionIds::default(),
             frames: FrameCache::default(),
-            hours: HourCache::default(),
+            cache: [RollupCache::new(Grain::Hour), RollupCache::new(Grain::Minute)],
             sql: BatchSql {
                 touch: self.dialect.pieces(
                     "UPDATE {p}endpoint SET last_requested = ? WHERE id = ? AND (last_requested IS NULL OR last_requested < ?)",
                 ),
-                rollup: RollupSql::new(&self.dialect),
+                rollup: [
+                    RollupSql::new(&self.dialect, Grain::Hour),
+                    RollupSql::new(&self.dialect, Grain::Minute),
+                ],
             },
         };
         // Registered now so the dashboard lists the instance before its first request; a
@@ -300,7 +304,7 @@ impl SqlSink {
             "{}, {instance_id}",
             self.dialect.string_literal(&self.version)
         );
-        let hours = rollup::group(
+        let grouped = rollup::group(
             rows.iter()
                 .chain(detailed.iter().map(|(row, _, _)| row))
                 .map(|r| {
@@ -315,7 +319,7 @@ impl SqlSink {
             &self.version,
         );
         let functions = &self.functions;
-        let (conn, dialect, cache, sql) = (&mut self.conn, &self.dialect, &self.hours, &self.sql);
+        let (conn, dialect, cache, sql) = (&mut self.conn, &self.dialect, &self.cache, &self.sql);
         let result = with_sink_conn(&self.pool, conn, dialect, |conn, d| {
             let (prefix, shared) = (d.prefix.as_str(), shared.as_str());
             // Immediate: on SQLite an empty write is then a real probe of whether the database
@@ -343,16 +347,23 @@ impl SqlSink {
                     let query = Fixed::<Touch>::new(&sql.touch, &binds);
                     with_conn!(conn, c => query.execute(c))?;
                 }
-                Ok(rollup::apply(conn, &sql.rollup, hours, cache.rows())?)
+                let [hour_sql, minute_sql] = &sql.rollup;
+                let [hour_cache, minute_cache] = cache;
+                let hours = rollup::apply(conn, hour_sql, grouped.hours, hour_cache.rows())?;
+                let minutes =
+                    rollup::apply(conn, minute_sql, grouped.minutes, minute_cache.rows())?;
+                Ok([hours, minutes])
             })
         });
         match result {
             Ok(written) => {
-                self.hours.committed(written);
+                for (cache, rows) in self.cache.iter_mut().zip(written) {
+                    cache.committed(rows);
+                }
                 Ok(())
             }
             Err(e) => {
-                self.hours.clear();
+                self.cache.iter_mut().for_each(RollupCache::clear);
                 Err(e)
             }
         }

@@ -205,6 +205,8 @@
     var log = low > 0 && high / low > 50;
     return { type: log ? "log" : "value", name: log ? "ms (log scale)" : "ms" };
   }
+  // Time axes label days as ISO dates (not the day of the month alone) and hours as 24-hour times.
+  var TIME_LABELS = { year: "{yyyy}", month: "{yyyy}-{MM}", day: "{yyyy}-{MM}-{dd}", hour: "{HH}:{mm}", minute: "{HH}:{mm}", second: "{HH}:{mm}:{ss}", millisecond: "{HH}:{mm}:{ss}", none: "{yyyy}-{MM}-{dd} {HH}:{mm}" };
   var DRAW = {
     heatmap: function (d) {
       var hours = [];
@@ -269,11 +271,43 @@
         series: [{ type: "scatter", data: d.points, symbolSize: function (v) { return 8 + 30 * Math.sqrt(v[3] / most); } }]
       } };
     },
+    // Percentile lines on a millisecond axis, the error rate as bars on a percent axis.
+    timeline: function (d) {
+      var hits = 0;
+      d.buckets.forEach(function (b) { hits += b.hits; });
+      var pairs = function (key) { return d.buckets.map(function (b) { return [b.time, b[key]]; }); };
+      var measured = d.buckets.filter(function (b) { return b.p50_ms !== null; }).length;
+      var line = function (name, key, color) {
+        // Points of their own while there are few: a lone busy minute is otherwise invisible.
+        return { name: name, type: "line", showSymbol: measured <= 60, symbolSize: 4, data: pairs(key), itemStyle: { color: color }, lineStyle: { width: 1.5 } };
+      };
+      var minutes = d.bucket_seconds / 60;
+      return { points: hits ? d.buckets.length : 0, option: {
+        tooltip: { trigger: "axis", formatter: function (ps) {
+          var b = d.buckets[ps[0].dataIndex];
+          var text = localTime(b.time) + " (" + (minutes < 60 ? minutes + " min" : minutes / 60 + " h") + ")\n" +
+            b.hits + " requests, " + b.errors + " errors" + (b.hits ? " (" + b.error_rate + " %)" : "");
+          if (b.p50_ms !== null) text += "\np50 " + ms(b.p50_ms) + " · p95 " + ms(b.p95_ms) + " · p99 " + ms(b.p99_ms) + " ms";
+          return text;
+        } },
+        legend: { top: 0, data: ["p50", "p95", "p99", "error rate"] },
+        grid: { left: 60, right: 60, top: 36, bottom: 30 },
+        xAxis: { type: "time", min: d.start, max: d.end, axisLabel: { hideOverlap: true, formatter: TIME_LABELS } },
+        yAxis: [
+          { type: "value", name: "ms", min: 0, nameTextStyle: { align: "right" } },
+          { type: "value", name: "errors %", min: 0, max: function (v) { return Math.min(100, Math.max(5, Math.ceil(v.max / 5) * 5)); }, splitLine: { show: false }, nameTextStyle: { align: "left" } }
+        ],
+        series: [
+          line("p50", "p50_ms", "#0061ff"), line("p95", "p95_ms", "#e8890c"), line("p99", "p99_ms", "#c2255c"),
+          { name: "error rate", type: "bar", yAxisIndex: 1, data: pairs("error_rate"), itemStyle: { color: "rgba(224, 49, 49, 0.45)" }, barMaxWidth: 12 }
+        ]
+      } };
+    },
     line: function (d) {
       return { points: d.points.length, option: {
         tooltip: { trigger: "axis", formatter: function (ps) { var p = ps[0]; return localTime(p.value[0]) + "\n" + p.value[1]; } },
         grid: { left: 70, right: 30, top: 20, bottom: 40 },
-        xAxis: { type: "time", min: d.start, max: d.end, axisLabel: { hideOverlap: true } },
+        xAxis: { type: "time", min: d.start, max: d.end, axisLabel: { hideOverlap: true, formatter: TIME_LABELS } },
         yAxis: { type: "value", scale: true },
         series: [{ name: d.title, type: "line", showSymbol: d.points.length < 60, data: d.points, itemStyle: { color: "#0061ff" }, areaStyle: { opacity: 0.08 } }]
       } };
@@ -335,43 +369,70 @@
     show();
   }
 
+  // Timelines whose range ends now are fetched again this often while the page is shown.
+  var LIVE_REFRESH_MS = 10000;
+
   function drawCharts() {
     var els = document.querySelectorAll("[data-chart]");
     if (!els.length) return;
-    var params = new URLSearchParams(location.search), query = [];
-    ["from", "to", "instance"].forEach(function (k) { if (params.get(k)) query.push(k + "=" + encodeURIComponent(params.get(k))); });
+    var params = new URLSearchParams(location.search);
     Array.prototype.forEach.call(els, function (el) {
       var empty = document.createElement("p");
       empty.className = "chart-empty muted";
       empty.textContent = "Loading…";
       el.parentNode.insertBefore(empty, el);
-      fetch(base + "/api/" + el.getAttribute("data-api") + (query.length ? "?" + query.join("&") : ""), { credentials: "same-origin" })
-        .then(function (res) { return res.json().then(function (body) { return { ok: res.ok, body: body }; }); })
-        .then(function (r) {
-          if (!r.ok) throw new Error(r.body.error || "the chart could not be loaded");
-          var drawn = DRAW[el.getAttribute("data-chart")](r.body, el);
-          el.setAttribute("data-points", String(drawn.points));
-          if (!drawn.points) {
-            empty.textContent = el.getAttribute("data-empty") || "No requests in this range. Pick another range above, or send the endpoint some traffic.";
-            el.hidden = true;
-            return;
-          }
-          if (r.body.sampled) {
-            empty.textContent = "From an even sample of " + r.body.sample_size + " of " + r.body.requests + " requests.";
-            empty.className = "chart-note muted small";
-          } else {
-            empty.remove();
-          }
-          if (drawn.height) el.style.height = drawn.height + "px";
-          chart(el, drawn.option);
-        })
-        .catch(function (e) {
-          el.setAttribute("data-points", "0");
-          el.hidden = true;
-          empty.textContent = "Could not load this chart: " + e.message;
-          empty.classList.add("bad");
-        });
+      // A timeline names its own range (data-range); the other charts take the page's days.
+      var query = [], range = el.getAttribute("data-range");
+      if (range) query.push("range=" + encodeURIComponent(range));
+      (range ? ["instance"] : ["from", "to", "instance"]).forEach(function (k) {
+        if (params.get(k)) query.push(k + "=" + encodeURIComponent(params.get(k)));
+      });
+      var url = base + "/api/" + el.getAttribute("data-api") + (query.length ? "?" + query.join("&") : "");
+      loadChart(el, url, empty);
     });
+  }
+
+  function loadChart(el, url, empty) {
+    fetch(url, { credentials: "same-origin" })
+      .then(function (res) { return res.json().then(function (body) { return { ok: res.ok, body: body }; }); })
+      .then(function (r) {
+        if (!r.ok) throw new Error(r.body.error || "the chart could not be loaded");
+        if (r.body.live) {
+          setTimeout(function again() {
+            if (document.hidden) return setTimeout(again, LIVE_REFRESH_MS);
+            loadChart(el, url, empty);
+          }, LIVE_REFRESH_MS);
+        }
+        var drawn = DRAW[el.getAttribute("data-chart")](r.body, el);
+        el.fmdData = r.body;
+        el.setAttribute("data-points", String(drawn.points));
+        if (!drawn.points) {
+          empty.textContent = el.getAttribute("data-empty") || "No requests in this range. Pick another range above, or send the endpoint some traffic.";
+          if (!empty.parentNode) el.parentNode.insertBefore(empty, el);
+          el.hidden = true;
+          return;
+        }
+        el.hidden = false;
+        if (r.body.sampled) {
+          empty.textContent = "From an even sample of " + r.body.sample_size + " of " + r.body.requests + " requests.";
+          empty.className = "chart-note muted small";
+        } else {
+          empty.remove();
+        }
+        if (drawn.height) el.style.height = drawn.height + "px";
+        if (el.fmdChart) {
+          el.fmdChart.setOption(drawn.option, true);
+        } else {
+          chart(el, drawn.option);
+        }
+      })
+      .catch(function (e) {
+        el.setAttribute("data-points", "0");
+        el.hidden = true;
+        empty.textContent = "Could not load this chart: " + e.message;
+        empty.classList.add("bad");
+        if (!empty.parentNode) el.parentNode.insertBefore(empty, el);
+      });
   }
 
   function sourceLinks() {

@@ -10,11 +10,35 @@ use crate::views::{graph_items, request_item};
 use crate::web::{blocking, json, Reply, Req};
 
 /// The application's charts, over every endpoint.
-pub(crate) const APP_CHARTS: &str = "hourly, daily, versions, performance";
+pub(crate) const APP_CHARTS: &str = "timeline, hourly, daily, versions, performance";
 
 /// One endpoint's charts.
 pub(crate) const ENDPOINT_CHARTS: &str =
-    "hourly, versions, users, user_versions, ip_versions, status";
+    "timeline, hourly, versions, users, user_versions, ip_versions, status";
+
+/// `GET charts/timeline` and `GET endpoints/{id}/charts/timeline`: `range` or `from`/`to`, and
+/// `instance`.
+async fn timeline(req: &Req, endpoint: Option<i64>) -> Result<Reply, ApiError> {
+    let now = fmd_core::now_micros();
+    let window = charts::timeline::Window::parse(
+        req.query_param("range").as_deref(),
+        req.query_param("from").as_deref(),
+        req.query_param("to").as_deref(),
+        now,
+        req.inner.config.tz(),
+    )?;
+    let instance = instance_filter(req).await?;
+    let (start, end, bucket) = (window.start, window.end, window.bucket);
+    let buckets = blocking(req, move |s| {
+        let filter = Filter {
+            endpoint,
+            ..Filter::all()
+        };
+        s.timeline(&filter.between(start, end).on_instance(instance), bucket)
+    })
+    .await?;
+    Ok(json(StatusCode::OK, &window.answer(&buckets, now)))
+}
 
 /// `GET charts/{kind}?from&to&instance`.
 pub(crate) async fn app_chart(req: &Req, kind: &str) -> Result<Reply, ApiError> {
@@ -23,6 +47,9 @@ pub(crate) async fn app_chart(req: &Req, kind: &str) -> Result<Reply, ApiError> 
             StatusCode::NOT_FOUND,
             format!("no chart {kind:?}; the application's charts are {APP_CHARTS}"),
         ));
+    }
+    if kind == "timeline" {
+        return timeline(req, None).await;
     }
     let range = chart_range(req)?;
     let instance = instance_filter(req).await?;
@@ -56,6 +83,10 @@ pub(crate) async fn endpoint_chart(req: &Req, raw_id: &str, kind: &str) -> Resul
             StatusCode::NOT_FOUND,
             format!("no chart {kind:?}; an endpoint's charts are {ENDPOINT_CHARTS}"),
         ));
+    }
+    if kind == "timeline" {
+        endpoint(req, id).await?;
+        return timeline(req, Some(id)).await;
     }
     let range = chart_range(req)?;
     endpoint(req, id).await?;

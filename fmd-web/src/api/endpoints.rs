@@ -33,6 +33,9 @@ pub(crate) struct OverviewItem {
     p99_overall_ms: Option<f64>,
     last_requested: Option<String>,
     exception_groups: i64,
+    time_week_ms: f64,
+    hits_24h: Vec<i64>,
+    errors_24h: Vec<i64>,
 }
 
 pub(crate) async fn overview(req: &Req) -> Result<Reply, ApiError> {
@@ -62,6 +65,9 @@ pub(crate) async fn overview(req: &Req) -> Result<Reply, ApiError> {
             p99_overall_ms: r.p99_overall_ms,
             last_requested: r.endpoint.last_requested.map(rfc3339),
             exception_groups: r.exception_groups,
+            time_week_ms: (r.time_week_ms * 1000.0).round() / 1000.0,
+            hits_24h: r.hits_24h,
+            errors_24h: r.errors_24h,
         })
         .collect();
     Ok(json(StatusCode::OK, &items))
@@ -102,12 +108,12 @@ pub(crate) async fn instances(req: &Req) -> Result<Reply, ApiError> {
 pub(crate) async fn requests(req: &Req, raw_id: &str) -> Result<Reply, ApiError> {
     let id = parse_id(raw_id)?;
     let (offset, limit) = paging(req.query.as_deref())?;
+    let view = super::request_view(req)?;
     let instance = instance_filter(req).await?;
     let rows = blocking(req, move |s| {
+        let filter = Filter::endpoint(id).on_instance(instance);
         Ok(match s.endpoint(id)? {
-            Some(_) => {
-                Some(s.requests(&Filter::endpoint(id).on_instance(instance), offset, limit)?)
-            }
+            Some(_) => Some(s.requests_in_view(&filter, &view, offset, limit)?),
             None => None,
         })
     })

@@ -173,6 +173,60 @@ pub(crate) fn paging(query: Option<&str>) -> Result<(i64, i64), BadRequest> {
     Ok((offset, limit))
 }
 
+/// The status classes a request list can be narrowed to, with their codes.
+pub(crate) const STATUS_CLASSES: [(&str, (i32, i32)); 5] = [
+    ("2xx", (200, 299)),
+    ("3xx", (300, 399)),
+    ("4xx", (400, 499)),
+    ("5xx", (500, 599)),
+    ("errors", (400, 999)),
+];
+
+/// Which requests a list shows: `sort` (`newest`, the default, or `slowest`), `min_ms` (at
+/// least this many milliseconds) and `status` (one of [`STATUS_CLASSES`]); a 400 saying what
+/// to send otherwise.
+pub(crate) fn request_view(req: &Req) -> Result<fmd_store::RequestView, BadRequest> {
+    let mut view = fmd_store::RequestView::default();
+    match req.query_param("sort").as_deref() {
+        None | Some("") | Some("newest") => {}
+        Some("slowest") => view.slowest_first = true,
+        Some(other) => {
+            return Err(BadRequest(format!(
+                "sort must be newest or slowest, not {other:?}"
+            )))
+        }
+    }
+    if let Some(raw) = req.query_param("min_ms").filter(|v| !v.is_empty()) {
+        let ms = raw
+            .parse::<f64>()
+            .ok()
+            .filter(|ms| ms.is_finite() && (0.0..=1e12).contains(ms))
+            .ok_or_else(|| {
+                BadRequest(format!(
+                    "min_ms must be a number of milliseconds >= 0, not {raw:?}"
+                ))
+            })?;
+        view.min_duration_us = (ms * 1000.0).round() as i64;
+    }
+    if let Some(raw) = req
+        .query_param("status")
+        .filter(|v| !v.is_empty() && v != "all")
+    {
+        view.status = STATUS_CLASSES
+            .iter()
+            .find(|(name, _)| *name == raw)
+            .map(|(_, codes)| *codes)
+            .ok_or_else(|| {
+                let names: Vec<&str> = STATUS_CLASSES.iter().map(|c| c.0).collect();
+                BadRequest(format!(
+                    "status must be all, {}, not {raw:?}",
+                    names.join(", ")
+                ))
+            })?;
+    }
+    Ok(view)
+}
+
 /// The `instance` query parameter: an instance id, checked to exist.
 pub(crate) async fn instance_filter(req: &Req) -> Result<Option<i64>, ApiError> {
     let Some(raw) = req.query_param("instance") else {

@@ -14,6 +14,8 @@ use fmd_core::stats::{sorted, BoxStats};
 use fmd_store::{EndpointRow, Histogram, HourCount, Sample};
 
 use crate::error::BadRequest;
+
+pub(crate) mod timeline;
 use crate::time::{local_date, local_date_hour, midnight};
 
 /// The longest range a chart draws, in days.

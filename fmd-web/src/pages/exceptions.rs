@@ -4,7 +4,8 @@ use http::StatusCode;
 use serde_json::{json, Value};
 
 use super::{
-    layout, no_endpoint, page_param, pager, render, tab_layout, unavailable, DETAIL_PER_PAGE,
+    layout, no_endpoint, page_param, pager, render, sparkline, tab_layout, unavailable,
+    DETAIL_PER_PAGE,
 };
 use crate::auth::Session;
 use crate::time::{local, rfc3339};
@@ -36,29 +37,6 @@ fn group_json(g: &fmd_store::ExceptionGroup, tz: chrono_tz::Tz) -> Value {
         "first_local": local(g.first_seen, tz),
         "last_local": local(g.last_seen, tz),
     })
-}
-
-/// A small line of occurrences per day, as inline SVG: numbers only, so it is safe unescaped.
-fn sparkline(counts: &[i64]) -> String {
-    let max = counts.iter().copied().max().unwrap_or(0).max(1) as f64;
-    let step = 120.0 / (counts.len().max(2) - 1) as f64;
-    let points: Vec<String> = counts
-        .iter()
-        .enumerate()
-        .map(|(i, n)| {
-            format!(
-                "{:.1},{:.1}",
-                i as f64 * step,
-                22.0 - 20.0 * *n as f64 / max
-            )
-        })
-        .collect();
-    let total: i64 = counts.iter().sum();
-    format!(
-        "<svg class=\"spark\" viewBox=\"0 0 120 24\" role=\"img\"><title>{total} in the last {} days</title><polyline points=\"{}\"/></svg>",
-        counts.len(),
-        points.join(" ")
-    )
 }
 
 /// Frames as the page shows them: consecutive repeats of one frame (recursion) as one with a
@@ -137,7 +115,9 @@ pub(crate) async fn exceptions(req: &Req, session: &Session) -> Reply {
         .zip(&activity)
         .map(|(g, (_, counts))| {
             let mut item = group_json(g, tz);
-            item["sparkline"] = json!(sparkline(counts));
+            let total: i64 = counts.iter().sum();
+            let title = format!("{total} in the last {} days", counts.len());
+            item["sparkline"] = json!(sparkline(&[(counts.as_slice(), "")], &title));
             item
         })
         .collect();

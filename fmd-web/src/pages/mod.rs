@@ -169,6 +169,85 @@ pub(crate) fn range_choice(req: &Req) -> Value {
     })
 }
 
+/// Small lines of counts on one scale, as inline SVG: each line a polyline of the CSS class
+/// given (`""` for the default colour), `title` its hover text. Numbers and the caller's
+/// classes only, so it is safe unescaped; `title` is escaped here.
+pub(crate) fn sparkline(lines: &[(&[i64], &str)], title: &str) -> String {
+    let max = lines
+        .iter()
+        .flat_map(|(counts, _)| counts.iter().copied())
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let mut svg = format!(
+        "<svg class=\"spark\" viewBox=\"0 0 120 24\" role=\"img\"><title>{}</title>",
+        handlebars::html_escape(title)
+    );
+    for (counts, class) in lines {
+        let step = 120.0 / (counts.len().max(2) - 1) as f64;
+        let points: Vec<String> = counts
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                format!(
+                    "{:.1},{:.1}",
+                    i as f64 * step,
+                    22.0 - 20.0 * *n as f64 / max
+                )
+            })
+            .collect();
+        let class = if class.is_empty() {
+            String::new()
+        } else {
+            format!(" class=\"{class}\"")
+        };
+        svg.push_str(&format!(
+            "<polyline{class} points=\"{}\"/>",
+            points.join(" ")
+        ));
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// The timeline card of a page: `?range=` if it is one of the timeline's ranges, else the
+/// shortest of the last hour, 6 hours and 24 hours that reaches back to `first_seen` (a new
+/// install sees its first minutes, not a day of nothing); `api` is its route under `/api`,
+/// `title` its heading.
+pub(crate) fn timeline_choice(req: &Req, api: String, title: &str, first_seen: i64) -> Value {
+    use crate::charts::timeline::{DEFAULT_RANGE, RANGES};
+    let age = fmd_core::now_micros().saturating_sub(first_seen);
+    let asked = req.query_param("range");
+    let range = RANGES
+        .iter()
+        .find(|r| Some(r.0) == asked.as_deref())
+        .or_else(|| {
+            RANGES
+                .iter()
+                .take_while(|r| r.0 != DEFAULT_RANGE)
+                .find(|r| r.1 >= age)
+        })
+        .or_else(|| RANGES.iter().find(|r| r.0 == DEFAULT_RANGE))
+        .expect("the default range is a range");
+    let label = match range.0 {
+        "1h" => "hour".to_owned(),
+        name => name.replace('h', " hours").replace('d', " days"),
+    };
+    let bucket = match range.2 / 60_000_000 {
+        1 => "minute".to_owned(),
+        60 => "hour".to_owned(),
+        minutes => format!("{minutes} minutes"),
+    };
+    json!({
+        "api": api,
+        "title": title,
+        "range": range.0,
+        "label": label,
+        "bucket": bucket,
+        "choices": RANGES.iter().map(|r| json!({"name": r.0, "label": r.0, "active": r.0 == range.0})).collect::<Vec<_>>(),
+    })
+}
+
 /// The instance a page is filtered to: `?instance=ID` of a known instance. Anything else shows
 /// every instance, as the select then says.
 pub(crate) fn chosen_instance(wanted: Option<&str>, instances: &[InstanceRow]) -> Option<i64> {
