@@ -150,8 +150,8 @@
       ],
       tooltip: { trigger: "item" },
       grid: { left: 50, right: 20, top: 20, bottom: 30 },
-      xAxis: { type: "category" },
-      yAxis: { type: "value", min: 0, max: 100, name: "%" },
+      xAxis: { type: "category", name: "core" },
+      yAxis: { type: "value", min: 0, max: 100, name: "% CPU" },
       series: [
         { name: "CPU use", type: "boxplot", datasetIndex: 1, itemStyle: { color: "#e3eeff", borderColor: "#0061ff" } },
         { name: "beyond the whiskers", type: "scatter", datasetIndex: 2 }
@@ -205,6 +205,8 @@
     var log = low > 0 && high / low > 50;
     return { type: log ? "log" : "value", name: log ? "ms (log scale)" : "ms" };
   }
+  // What the category axis of a box plot lists, by the data-key of its element.
+  var KEY_NAMES = { versions: "version", users: "user (group_by)", endpoints: "endpoint" };
   // Time axes label days as ISO dates (not the day of the month alone) and hours as 24-hour times.
   var TIME_LABELS = { year: "{yyyy}", month: "{yyyy}-{MM}", day: "{yyyy}-{MM}-{dd}", hour: "{HH}:{mm}", minute: "{HH}:{mm}", second: "{HH}:{mm}:{ss}", millisecond: "{HH}:{mm}:{ss}", none: "{yyyy}-{MM}-{dd} {HH}:{mm}" };
   var DRAW = {
@@ -214,12 +216,12 @@
       var quietest = d.cells.reduce(function (m, c) { return Math.min(m, c[2]); }, Infinity);
       return { points: d.cells.length, height: Math.min(900, Math.max(280, 110 + 18 * d.days.length)), option: {
         tooltip: { formatter: function (p) { return d.days[p.value[1]] + " " + hours[p.value[0]] + ": " + p.value[2] + " requests"; } },
-        grid: { left: 90, right: 20, top: 10, bottom: 70 },
-        xAxis: { type: "category", data: hours, splitArea: { show: true } },
-        yAxis: { type: "category", data: d.days, splitArea: { show: true }, axisLabel: { hideOverlap: true } },
+        grid: { left: 90, right: 20, top: 24, bottom: 96 },
+        xAxis: { type: "category", data: hours, splitArea: { show: true }, name: "hour of the day (" + timezone + ")", nameLocation: "middle", nameGap: 30 },
+        yAxis: { type: "category", data: d.days, splitArea: { show: true }, axisLabel: { hideOverlap: true }, name: "day" },
         // From the quietest hour with requests to the busiest: the day's shape shows even on a
         // busy service (hours without requests are left out).
-        visualMap: { min: quietest < d.max ? quietest : 0, max: Math.max(1, d.max), calculable: true, orient: "horizontal", left: "center", bottom: 0, inRange: { color: ["#e3eeff", "#0061ff", "#002a80"] } },
+        visualMap: { min: quietest < d.max ? quietest : 0, max: Math.max(1, d.max), calculable: true, orient: "horizontal", left: "center", bottom: 0, itemHeight: 120, text: ["requests", ""], inRange: { color: ["#e3eeff", "#0061ff", "#002a80"] } },
         series: [{ name: "requests", type: "heatmap", data: d.cells, emphasis: { itemStyle: { borderColor: "#333", borderWidth: 1 } } }]
       } };
     },
@@ -228,7 +230,7 @@
         tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
         legend: { type: "scroll", top: 0 },
         grid: { left: 60, right: 20, top: 56, bottom: 30 },
-        xAxis: { type: "category", data: d.days },
+        xAxis: { type: "category", data: d.days, name: "day" },
         yAxis: { type: "value", name: "requests" },
         series: d.series.map(function (s) { return { name: s.name, type: "bar", stack: "all", data: s.hits, itemStyle: { color: s.color } }; })
       } };
@@ -240,35 +242,49 @@
         legend: { type: "scroll", top: 0 },
         grid: { left: 160, right: 30, top: 40, bottom: 30 },
         xAxis: { type: "value", max: 100, name: "%" },
-        yAxis: { type: "category", data: names, inverse: true },
+        yAxis: { type: "category", data: names, inverse: true, name: "endpoint" },
         series: d.versions.map(function (v, i) {
           return { name: v, type: "bar", stack: "share", data: d.endpoints.map(function (e) { return e.shares[i]; }) };
         })
       } };
     },
     boxes: function (d, el) {
-      var items = d[el.getAttribute("data-key")] || [];
+      var key = el.getAttribute("data-key");
+      var items = d[key] || [];
+      // The slowest durations beyond the upper whisker, as points: the stalls a box hides.
+      var beyond = [];
+      items.forEach(function (b, i) {
+        (b.beyond_ms || []).forEach(function (v) { beyond.push({ value: [i, v], name: b.name }); });
+      });
+      var axis = durationAxis(items.map(function (b) {
+        return { low_ms: b.low_ms, high_ms: Math.max(b.high_ms, (b.beyond_ms || [0])[0] || 0) };
+      }));
       return { points: items.length, option: {
         tooltip: { trigger: "item", formatter: boxTooltip },
-        grid: { left: 60, right: 20, top: 30, bottom: items.length > 6 ? 100 : 40 },
-        xAxis: { type: "category", data: items.map(function (b) { return b.name; }), axisLabel: { rotate: items.length > 6 ? 45 : 0, interval: 0, width: 90, overflow: "truncate" } },
-        yAxis: durationAxis(items),
+        grid: { left: 60, right: 20, top: 30, bottom: items.length > 6 ? 100 : 50 },
+        xAxis: { type: "category", name: KEY_NAMES[key] || "", nameLocation: "middle", nameGap: items.length > 6 ? 80 : 28, data: items.map(function (b) { return b.name; }), axisLabel: { rotate: items.length > 6 ? 45 : 0, interval: 0, width: 90, overflow: "truncate" } },
+        yAxis: axis,
         series: [{ name: "duration", type: "boxplot", data: items.map(function (b) {
           return { value: [b.low_ms, b.q1_ms, b.median_ms, b.q3_ms, b.high_ms], stats: b,
             itemStyle: { borderColor: b.color || "#0061ff", color: "rgba(0,97,255,0.08)" } };
-        }) }]
+        }) }, { name: "beyond the whisker", type: "scatter", symbolSize: 6, itemStyle: { color: "#c62828" }, data: beyond,
+          tooltip: { formatter: function (p) { return p.data.name + "\n" + ms(p.value[1]) + " ms, beyond the upper whisker"; } } }]
       } };
     },
-    bubbles: function (d) {
+    bubbles: function (d, el) {
       var most = d.points.reduce(function (m, p) { return Math.max(m, p[3]); }, 1);
       var fastest = d.points.reduce(function (m, p) { return Math.min(m, p[2]); }, Infinity);
+      // The colours span at least the fastest median to half as much again: a 71-74 ms spread
+      // is not green against red. One value gets no scale at all.
+      var single = d.max_median_ms <= fastest;
+      var scale = single ? [] : [{ type: "continuous", dimension: 2, min: fastest, max: Math.max(d.max_median_ms, fastest * 1.5), precision: 2, right: 0, top: "middle", text: ["slow", "fast"], calculable: true, inRange: { color: ["#2e7d32", "#f9a825", "#c62828"] } }];
       return { points: d.points.length, height: Math.max(260, 80 + 26 * d.keys.length), option: {
         tooltip: { formatter: function (p) { return d.keys[p.value[1]] + " on " + d.versions[p.value[0]] + "\nmedian " + ms(p.value[2]) + " ms over " + p.value[3] + " requests"; } },
-        grid: { left: 140, right: 90, top: 20, bottom: 40 },
+        grid: { left: 140, right: 90, top: 30, bottom: 40 },
         xAxis: { type: "category", data: d.versions, name: "version" },
-        yAxis: { type: "category", data: d.keys, inverse: true },
-        visualMap: { type: "continuous", dimension: 2, min: fastest, max: Math.max(d.max_median_ms, fastest + 0.001), precision: 2, right: 0, top: "middle", text: ["slow", "fast"], calculable: true, inRange: { color: ["#2e7d32", "#f9a825", "#c62828"] } },
-        series: [{ type: "scatter", data: d.points, symbolSize: function (v) { return 8 + 30 * Math.sqrt(v[3] / most); } }]
+        yAxis: { type: "category", data: d.keys, inverse: true, name: el.getAttribute("data-api").indexOf("ip_") !== -1 ? "client address" : "user (group_by)" },
+        visualMap: scale,
+        series: [{ type: "scatter", data: d.points, itemStyle: single ? { color: "#0061ff" } : undefined, symbolSize: function (v) { return 8 + 30 * Math.sqrt(v[3] / most); } }]
       } };
     },
     // Percentile lines on a millisecond axis, the error rate as bars on a percent axis.
@@ -308,7 +324,7 @@
         tooltip: { trigger: "axis", formatter: function (ps) { var p = ps[0]; return localTime(p.value[0]) + "\n" + p.value[1]; } },
         grid: { left: 70, right: 30, top: 20, bottom: 40 },
         xAxis: { type: "time", min: d.start, max: d.end, axisLabel: { hideOverlap: true, formatter: TIME_LABELS } },
-        yAxis: { type: "value", scale: true },
+        yAxis: { type: "value", scale: true, name: d.title },
         series: [{ name: d.title, type: "line", showSymbol: d.points.length < 60, data: d.points, itemStyle: { color: "#0061ff" }, areaStyle: { opacity: 0.08 } }]
       } };
     },

@@ -7,15 +7,17 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Days, NaiveDate};
 use chrono_tz::Tz;
-use serde::Serialize;
 use serde_json::{json, Value};
 
-use fmd_core::stats::{sorted, BoxStats};
-use fmd_store::{EndpointRow, Histogram, HourCount, Sample};
+use fmd_core::stats::sorted;
+use fmd_store::{EndpointRow, HourCount, Sample};
 
 use crate::error::BadRequest;
 
+mod boxes;
 pub(crate) mod timeline;
+
+pub(crate) use boxes::{performance, user_boxes, version_boxes};
 use crate::time::{local_date, local_date_hour, midnight};
 
 /// The longest range a chart draws, in days.
@@ -302,78 +304,6 @@ fn round2(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
 
-#[derive(Serialize)]
-struct Boxed {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<i64>,
-    name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    color: Option<String>,
-    #[serde(flatten)]
-    stats: BoxStats,
-}
-
-/// API performance: a box plot of each endpoint's durations (from the hourly histograms, within
-/// 2.5 %), slowest median first.
-pub(crate) fn performance(
-    range: &Range,
-    histograms: Vec<(i64, String, Histogram)>,
-    names: &Names,
-) -> Value {
-    let mut per: HashMap<i64, Histogram> = HashMap::new();
-    for (id, _, h) in histograms {
-        per.entry(id).or_default().merge(&h);
-    }
-    let mut boxes: Vec<Boxed> = per
-        .into_iter()
-        .filter_map(|(id, h)| {
-            Some(Boxed {
-                id: Some(id),
-                name: names.name(id),
-                color: Some(names.color(id)),
-                stats: h.box_stats()?,
-            })
-        })
-        .collect();
-    boxes.sort_by(|a, b| {
-        b.stats
-            .median_ms
-            .total_cmp(&a.stats.median_ms)
-            .then_with(|| a.name.cmp(&b.name))
-    });
-    let mut out = range.header();
-    out.insert("endpoints".into(), json!(boxes));
-    Value::Object(out)
-}
-
-/// Per-version performance of one endpoint: a box plot per version, in the order the versions
-/// first served it.
-pub(crate) fn version_boxes(
-    range: &Range,
-    counts: &[HourCount],
-    histograms: Vec<(i64, String, Histogram)>,
-) -> Value {
-    let mut per: HashMap<String, Histogram> = HashMap::new();
-    for (_, version, h) in histograms {
-        per.entry(version).or_default().merge(&h);
-    }
-    let boxes: Vec<Boxed> = version_order(counts)
-        .into_iter()
-        .filter_map(|v| {
-            let stats = per.get(&v)?.box_stats()?;
-            Some(Boxed {
-                id: None,
-                name: v,
-                color: None,
-                stats,
-            })
-        })
-        .collect();
-    let mut out = range.header();
-    out.insert("versions".into(), json!(boxes));
-    Value::Object(out)
-}
-
 /// Which part of a request a per-key chart splits by.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Key {
@@ -412,28 +342,6 @@ fn by_key(samples: &[Sample], key: Key) -> (Vec<(&str, Vec<&Sample>)>, usize) {
 
 fn ms_sorted<'a>(samples: impl Iterator<Item = &'a Sample>) -> Vec<f64> {
     sorted(samples.map(|s| s.duration_us as f64 / 1000.0).collect())
-}
-
-/// Per-user performance: a box plot of the durations of each of the busiest users (exact, from
-/// the request rows, or from an even sample of `total`).
-pub(crate) fn user_boxes(range: &Range, samples: &[Sample], total: i64) -> Value {
-    let (keys, without) = by_key(samples, Key::User);
-    let boxes: Vec<Boxed> = keys
-        .iter()
-        .filter_map(|(k, rows)| {
-            Some(Boxed {
-                id: None,
-                name: (*k).to_owned(),
-                color: None,
-                stats: BoxStats::of_sorted(&ms_sorted(rows.iter().copied()))?,
-            })
-        })
-        .collect();
-    let mut out = range.header();
-    out.insert("users".into(), json!(boxes));
-    sample_note(&mut out, samples.len(), total);
-    out.insert("ungrouped".into(), json!(without));
-    Value::Object(out)
 }
 
 /// User- or IP-focused multi-version performance: the median duration and the number of

@@ -154,3 +154,36 @@ fn users_get_exact_boxes_and_version_medians() {
     assert_eq!(k["keys"], json!(["10.0.0.1", "10.0.0.2"]));
     assert_eq!(k["points"], json!([[0, 0, 3.0, 5], [1, 1, 23.5, 2]]));
 }
+
+#[test]
+fn boxes_show_the_slowest_beyond_their_whiskers() {
+    let r = Range::parse(Some("2026-11-20"), Some("2026-11-21"), 0, chrono_tz::UTC).unwrap();
+    // Forty requests of 10-13 ms and seven stalls of a second or more.
+    let mut samples: Vec<Sample> = (0..40)
+        .map(|i| sample(Some("ann"), "10.0.0.1", "1", 10 + i % 4))
+        .collect();
+    for ms in [1_000, 1_100, 1_200, 1_300, 1_400, 1_500, 1_600] {
+        samples.push(sample(Some("ann"), "10.0.0.1", "1", ms));
+    }
+    let u = user_boxes(&r, &samples, 47);
+    let ann = &u["users"][0];
+    assert!(ann["high_ms"].as_f64().unwrap() < 20.0, "{ann}");
+    assert_eq!(
+        ann["beyond_ms"],
+        json!([1600.0, 1500.0, 1400.0, 1300.0, 1200.0]),
+        "the five slowest, slowest first"
+    );
+    // From a histogram: the maximum and the high percentiles beyond the whisker.
+    let mut h = fmd_store::Histogram::default();
+    for i in 0..1_000u64 {
+        h.add(if i % 100 == 0 { 1_500_000 } else { 10_000 + i });
+    }
+    h.add(3_000_000);
+    let v = version_boxes(&r, &[count(1, at(2026, 11, 20, 1), "1", 1_001)], vec![(1, "1".into(), h)]);
+    let beyond = v["versions"][0]["beyond_ms"].as_array().unwrap().clone();
+    assert_eq!(beyond[0], 3000.0, "the maximum, exact: {v}");
+    assert!(beyond.len() >= 2 && beyond[1].as_f64().unwrap() > 1_000.0, "{v}");
+    // Without a tail nothing lies beyond.
+    let even: Vec<Sample> = (0..10).map(|i| sample(Some("bob"), "10.0.0.2", "1", 10 + i)).collect();
+    assert_eq!(user_boxes(&r, &even, 10)["users"][0]["beyond_ms"], json!([]));
+}
