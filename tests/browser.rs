@@ -672,6 +672,26 @@ async fn every_page_renders_and_every_chart_draws() {
         overview_row(&server, &admin, "ping").await["monitor_level"],
         2
     );
+    // Several at once: pick shop and ping, set level 3.
+    browser
+        .run(&format!(
+            "document.querySelector('input.pick[data-endpoint=\"{ping_id}\"]').click();
+             document.querySelector('input.pick[data-endpoint=\"{shop_id}\"]').click();
+             var bar = document.getElementById('bulk-levels');
+             bar.querySelector('select').value = '3';
+             bar.querySelector('button').click();"
+        ))
+        .await;
+    browser
+        .wait_for("var t = document.getElementById('toast'); return t && t.innerText.indexOf('Level of 2 endpoints set to 3') !== -1")
+        .await;
+    for name in ["ping", "shop"] {
+        assert_eq!(overview_row(&server, &admin, name).await["monitor_level"], 3, "{name}");
+    }
+    let shown = browser
+        .run(&format!("return [document.querySelector('select.level[data-endpoint=\"{shop_id}\"]').value, document.getElementById('bulk-levels').hidden]"))
+        .await;
+    assert_eq!(shown, json!(["3", true]), "the selects show it and the picks are cleared");
     let errors = browser.console_errors().await;
     assert!(errors.is_empty(), "console errors as admin: {errors:?}");
 

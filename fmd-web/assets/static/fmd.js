@@ -87,29 +87,78 @@
     });
   }
 
+  // Stores an endpoint's level; the select shows it once stored, its old value otherwise.
+  function putLevel(sel, level) {
+    var previous = sel.getAttribute("data-current");
+    sel.disabled = true;
+    return fetch(base + "/api/endpoints/" + sel.getAttribute("data-endpoint") + "/level", {
+      method: "PUT",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": cookie("fmd_csrf") },
+      body: JSON.stringify({ level: level })
+    }).then(function (res) {
+      return res.json().then(function (body) { return { ok: res.ok, body: body }; });
+    }).then(function (r) {
+      if (!r.ok) throw new Error(r.body.error || "the change was refused");
+      sel.value = String(level);
+      sel.setAttribute("data-current", String(level));
+      sel.parentNode.setAttribute("data-value", String(level));
+    }).catch(function (e) {
+      sel.value = previous;
+      throw e;
+    }).then(function () { sel.disabled = false; }, function (e) { sel.disabled = false; throw e; });
+  }
+
   function levelSelects() {
     var selects = document.querySelectorAll("select.level");
     Array.prototype.forEach.call(selects, function (sel) {
       sel.setAttribute("data-current", sel.value);
       sel.addEventListener("change", function () {
-        var previous = sel.getAttribute("data-current"), level = parseInt(sel.value, 10);
-        sel.disabled = true;
-        fetch(base + "/api/endpoints/" + sel.getAttribute("data-endpoint") + "/level", {
-          method: "PUT",
-          credentials: "same-origin",
-          headers: { "Content-Type": "application/json", "X-CSRF-Token": cookie("fmd_csrf") },
-          body: JSON.stringify({ level: level })
-        }).then(function (res) {
-          return res.json().then(function (body) { return { ok: res.ok, body: body }; });
-        }).then(function (r) {
-          if (!r.ok) throw new Error(r.body.error || "the change was refused");
-          sel.setAttribute("data-current", String(level));
-          sel.parentNode.setAttribute("data-value", String(level));
+        var level = parseInt(sel.value, 10);
+        putLevel(sel, level).then(function () {
           toast("Level of " + sel.getAttribute("data-name") + " set to " + level + "; it applies from the next request.");
-        }).catch(function (e) {
-          sel.value = previous;
+        }, function (e) {
           toast("Could not change the level: " + e.message, true);
-        }).then(function () { sel.disabled = false; });
+        });
+      });
+    });
+  }
+
+  // The overview's checkboxes: one level for every endpoint picked.
+  function bulkLevels() {
+    var bar = document.getElementById("bulk-levels");
+    if (!bar) return;
+    var picks = document.querySelectorAll("#overview input.pick");
+    var count = bar.querySelector(".bulk-count");
+    function picked() { return Array.prototype.filter.call(picks, function (p) { return p.checked; }); }
+    function update() {
+      var n = picked().length;
+      bar.hidden = n === 0;
+      count.textContent = n + (n === 1 ? " endpoint" : " endpoints") + " selected";
+    }
+    Array.prototype.forEach.call(picks, function (p) { p.addEventListener("change", update); });
+    var all = document.getElementById("pick-all");
+    // In a sortable column's heading: a click here picks, it does not sort.
+    if (all) all.addEventListener("click", function (e) { e.stopPropagation(); });
+    if (all) all.addEventListener("change", function () {
+      Array.prototype.forEach.call(picks, function (p) { if (!p.closest("tr").hidden) p.checked = all.checked; });
+      update();
+    });
+    bar.querySelector("button").addEventListener("click", function () {
+      var level = parseInt(bar.querySelector("select").value, 10);
+      var chosen = picked();
+      // One at a time: each change is its own request, and a refusal stops the rest.
+      chosen.reduce(function (done, p) {
+        return done.then(function () {
+          return putLevel(document.querySelector("select.level[data-endpoint=\"" + p.getAttribute("data-endpoint") + "\"]"), level);
+        });
+      }, Promise.resolve()).then(function () {
+        toast("Level of " + chosen.length + (chosen.length === 1 ? " endpoint" : " endpoints") + " set to " + level + "; it applies from the next request.");
+        chosen.forEach(function (p) { p.checked = false; });
+        if (all) all.checked = false;
+        update();
+      }, function (e) {
+        toast("Could not change every level: " + e.message, true);
       });
     });
   }
@@ -664,6 +713,7 @@
     cpuChart(document.getElementById("cpu-chart"));
     sunburst(document.getElementById("sunburst"));
     drawCharts();
+    bulkLevels();
     pairCharts();
     sourceLinks();
     var table = document.getElementById("overview");

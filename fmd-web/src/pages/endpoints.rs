@@ -193,6 +193,7 @@ pub(crate) async fn overview(req: &Req, session: &Session) -> Reply {
     data.insert("endpoint_count".into(), json!(rows.len()));
     data.insert("instances".into(), instance_data);
     data.insert("totals".into(), overview_totals(&rows));
+    data.insert("level_choices".into(), level_choices(1));
     by_impact(&mut rows);
     data.insert("rows".into(), overview_items(&rows, tz));
     data.insert(
