@@ -686,12 +686,20 @@ async fn every_page_renders_and_every_chart_draws() {
         .wait_for("var t = document.getElementById('toast'); return t && t.innerText.indexOf('Level of 2 endpoints set to 3') !== -1")
         .await;
     for name in ["ping", "shop"] {
-        assert_eq!(overview_row(&server, &admin, name).await["monitor_level"], 3, "{name}");
+        assert_eq!(
+            overview_row(&server, &admin, name).await["monitor_level"],
+            3,
+            "{name}"
+        );
     }
     let shown = browser
         .run(&format!("return [document.querySelector('select.level[data-endpoint=\"{shop_id}\"]').value, document.getElementById('bulk-levels').hidden]"))
         .await;
-    assert_eq!(shown, json!(["3", true]), "the selects show it and the picks are cleared");
+    assert_eq!(
+        shown,
+        json!(["3", true]),
+        "the selects show it and the picks are cleared"
+    );
     let errors = browser.console_errors().await;
     assert!(errors.is_empty(), "console errors as admin: {errors:?}");
 

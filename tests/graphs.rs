@@ -130,6 +130,34 @@ async fn graphs_run_on_schedule_and_survive_failures() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _) = json(&admin, &server.url("/dashboard/api/graphs/x/data")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Ranges that end now, down to the last hour.
+    let (status, hour) = json(
+        &admin,
+        &server.url(&format!("/dashboard/api/graphs/{id}/data?range=1h")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{hour}");
+    assert_eq!(
+        (hour["range"].as_str(), hour["live"].as_bool()),
+        (Some("1h"), Some(true))
+    );
+    assert_eq!(
+        hour["points"].as_array().unwrap().len(),
+        data["points"].as_array().unwrap().len()
+    );
+    let (status, bad) = json(
+        &admin,
+        &server.url(&format!("/dashboard/api/graphs/{id}/data?range=5m")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad["error"]
+            .as_str()
+            .unwrap()
+            .contains("1h, 6h, 24h, 7d, 30d"),
+        "{bad}"
+    );
 
     let html = page(&server, &admin, "/dashboard/graphs").await;
     assert!(
@@ -137,6 +165,11 @@ async fn graphs_run_on_schedule_and_survive_failures() {
         "{html}"
     );
     assert_eq!(html.matches("data-chart=\"line\"").count(), 4);
+    assert_eq!(
+        html.matches("data-range=\"1h\"").count(),
+        4,
+        "graphs added a moment ago are shown over the last hour"
+    );
     server.stop().await;
 }
 

@@ -133,14 +133,31 @@ pub(crate) async fn graphs(req: &Req) -> Result<Reply, ApiError> {
     Ok(json(StatusCode::OK, &items))
 }
 
-/// `GET graphs/{id}/data?from&to`: the values recorded in the range, oldest first.
+/// `GET graphs/{id}/data?from&to` or `?range`: the values recorded in the range, oldest first.
 pub(crate) async fn graph_data(req: &Req, raw_id: &str) -> Result<Reply, ApiError> {
     let id = parse_id_of(raw_id, "graph")?;
-    let range = chart_range(req)?;
+    let now = fmd_core::now_micros();
+    // A range that ends now (`range=1h` ... `30d`), or whole days as the charts take them.
+    let (start, end, range, days) = match req.query_param("range") {
+        Some(_) => {
+            let w = charts::timeline::Window::parse(
+                req.query_param("range").as_deref(),
+                req.query_param("from").as_deref(),
+                req.query_param("to").as_deref(),
+                now,
+                req.inner.config.tz(),
+            )?;
+            (w.start, w.end, w.range, None)
+        }
+        None => {
+            let r = chart_range(req)?;
+            (r.start, r.end, None, Some(r))
+        }
+    };
     let (graph, points) = blocking(req, move |s| {
         let graph = s.graphs()?.into_iter().find(|g| g.id == id);
         let points = match graph {
-            Some(_) => s.graph_values(id, range.start, range.end)?,
+            Some(_) => s.graph_values(id, start, end)?,
             None => Vec::new(),
         };
         Ok((graph, points))
@@ -153,11 +170,13 @@ pub(crate) async fn graph_data(req: &Req, raw_id: &str) -> Result<Reply, ApiErro
         &serde_json::json!({
             "id": id,
             "title": graph.title,
-            "from": range.from.to_string(),
-            "to": range.to.to_string(),
-            "timezone": range.tz.name(),
-            "start": rfc3339(range.start),
-            "end": rfc3339(range.end),
+            "range": range,
+            "from": days.map(|r| r.from.to_string()),
+            "to": days.map(|r| r.to.to_string()),
+            "timezone": req.inner.config.tz().name(),
+            "start": rfc3339(start),
+            "end": rfc3339(end),
+            "live": end > now,
             "points": points.into_iter().map(|(t, v)| serde_json::json!([rfc3339(t), v])).collect::<Vec<_>>(),
         }),
     ))

@@ -38,7 +38,13 @@ impl Boxed {
             .take(BEYOND)
             .copied()
             .collect();
-        Some(Boxed { id: None, name, color: None, stats, beyond_ms })
+        Some(Boxed {
+            id: None,
+            name,
+            color: None,
+            stats,
+            beyond_ms,
+        })
     }
 
     /// A box of a histogram: beyond the whisker, the maximum (exact) and the 99.9th and 99th
@@ -51,7 +57,13 @@ impl Boxed {
             .filter(|ms| *ms > stats.high_ms)
             .collect();
         beyond_ms.dedup();
-        Some(Boxed { id: None, name, color: None, stats, beyond_ms })
+        Some(Boxed {
+            id: None,
+            name,
+            color: None,
+            stats,
+            beyond_ms,
+        })
     }
 }
 
@@ -124,4 +136,3 @@ pub(crate) fn user_boxes(range: &Range, samples: &[Sample], total: i64) -> Value
     out.insert("ungrouped".into(), json!(without));
     Value::Object(out)
 }
-

@@ -17,8 +17,8 @@ use crate::error::BadRequest;
 mod boxes;
 pub(crate) mod timeline;
 
-pub(crate) use boxes::{performance, user_boxes, version_boxes};
 use crate::time::{local_date, local_date_hour, midnight};
+pub(crate) use boxes::{performance, user_boxes, version_boxes};
 
 /// The longest range a chart draws, in days.
 pub(crate) const MAX_DAYS: u64 = 366;

@@ -179,11 +179,23 @@ fn boxes_show_the_slowest_beyond_their_whiskers() {
         h.add(if i % 100 == 0 { 1_500_000 } else { 10_000 + i });
     }
     h.add(3_000_000);
-    let v = version_boxes(&r, &[count(1, at(2026, 11, 20, 1), "1", 1_001)], vec![(1, "1".into(), h)]);
+    let v = version_boxes(
+        &r,
+        &[count(1, at(2026, 11, 20, 1), "1", 1_001)],
+        vec![(1, "1".into(), h)],
+    );
     let beyond = v["versions"][0]["beyond_ms"].as_array().unwrap().clone();
     assert_eq!(beyond[0], 3000.0, "the maximum, exact: {v}");
-    assert!(beyond.len() >= 2 && beyond[1].as_f64().unwrap() > 1_000.0, "{v}");
+    assert!(
+        beyond.len() >= 2 && beyond[1].as_f64().unwrap() > 1_000.0,
+        "{v}"
+    );
     // Without a tail nothing lies beyond.
-    let even: Vec<Sample> = (0..10).map(|i| sample(Some("bob"), "10.0.0.2", "1", 10 + i)).collect();
-    assert_eq!(user_boxes(&r, &even, 10)["users"][0]["beyond_ms"], json!([]));
+    let even: Vec<Sample> = (0..10)
+        .map(|i| sample(Some("bob"), "10.0.0.2", "1", 10 + i))
+        .collect();
+    assert_eq!(
+        user_boxes(&r, &even, 10)["users"][0]["beyond_ms"],
+        json!([])
+    );
 }

@@ -30,6 +30,15 @@ pub(crate) async fn graphs(req: &Req, session: &Session) -> Reply {
     data.insert("nav_graphs".into(), json!(true));
     data.insert("charts".into(), json!(true));
     data.insert("range".into(), range_choice(req));
+    // Whole days when the page asks for them; else a range that ends now, by default the
+    // shortest that holds every graph's values.
+    if req.query_param("from").is_none() && req.query_param("to").is_none() {
+        let first = items.iter().map(|g| g.time_added).min().unwrap_or(0);
+        data.insert(
+            "timeline".into(),
+            super::timeline_choice(req, String::new(), "", first, "30d"),
+        );
+    }
     data.insert(
         "graphs".into(),
         json!(items

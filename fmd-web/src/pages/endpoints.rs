@@ -12,6 +12,7 @@ use super::{
     LEVEL_SHORT,
 };
 use crate::auth::Session;
+use crate::charts::timeline::DEFAULT_RANGE;
 use crate::time::{local, rfc3339, windows};
 use crate::web::{blocking, Reply, Req};
 
@@ -188,6 +189,7 @@ pub(crate) async fn overview(req: &Req, session: &Session) -> Reply {
                 .map(|r| r.endpoint.time_added)
                 .min()
                 .unwrap_or(0),
+            DEFAULT_RANGE,
         ),
     );
     data.insert("endpoint_count".into(), json!(rows.len()));
@@ -240,6 +242,7 @@ pub(crate) async fn endpoint(req: &Req, session: &Session, raw_id: &str) -> Repl
             format!("endpoints/{id}/charts/timeline"),
             &e.name,
             e.time_added,
+            DEFAULT_RANGE,
         ),
     );
     data.insert("row".into(), json!(row));

@@ -211,24 +211,27 @@ pub(crate) fn sparkline(lines: &[(&[i64], &str)], title: &str) -> String {
 }
 
 /// The timeline card of a page: `?range=` if it is one of the timeline's ranges, else the
-/// shortest of the last hour, 6 hours and 24 hours that reaches back to `first_seen` (a new
-/// install sees its first minutes, not a day of nothing); `api` is its route under `/api`,
-/// `title` its heading.
-pub(crate) fn timeline_choice(req: &Req, api: String, title: &str, first_seen: i64) -> Value {
-    use crate::charts::timeline::{DEFAULT_RANGE, RANGES};
+/// shortest of them up to `widest` that reaches back to `first_seen` (a new install sees its
+/// first minutes, not a day of nothing); `api` is its route under `/api`, `title` its heading.
+pub(crate) fn timeline_choice(
+    req: &Req,
+    api: String,
+    title: &str,
+    first_seen: i64,
+    widest: &str,
+) -> Value {
+    use crate::charts::timeline::RANGES;
     let age = fmd_core::now_micros().saturating_sub(first_seen);
     let asked = req.query_param("range");
+    let widest = RANGES
+        .iter()
+        .position(|r| r.0 == widest)
+        .unwrap_or(RANGES.len() - 1);
     let range = RANGES
         .iter()
         .find(|r| Some(r.0) == asked.as_deref())
-        .or_else(|| {
-            RANGES
-                .iter()
-                .take_while(|r| r.0 != DEFAULT_RANGE)
-                .find(|r| r.1 >= age)
-        })
-        .or_else(|| RANGES.iter().find(|r| r.0 == DEFAULT_RANGE))
-        .expect("the default range is a range");
+        .or_else(|| RANGES[..widest].iter().find(|r| r.1 >= age))
+        .unwrap_or(&RANGES[widest]);
     let label = match range.0 {
         "1h" => "hour".to_owned(),
         name => name.replace('h', " hours").replace('d', " days"),
