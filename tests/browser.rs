@@ -254,7 +254,7 @@ impl Browser {
         let shown = self
             .run(
                 "var shown = 0;
-                 Array.prototype.forEach.call(document.querySelectorAll('[data-chart], [data-pair], #sunburst, #cpu-chart'), function (e) {
+                 Array.prototype.forEach.call(document.querySelectorAll('[data-chart], [data-pair], #flame, #sunburst, #cpu-chart'), function (e) {
                      var c = e.fmdChart;
                      if (!c) return;
                      c.getOption().series.forEach(function (s, i) {
@@ -470,6 +470,28 @@ async fn no_recorded_value_becomes_an_element_on_any_page_or_tooltip() {
         assert!(errors.is_empty(), "{path}: console errors: {errors:?}");
     }
     assert!(hovered >= 20, "only {hovered} tooltips were shown");
+    // The grouped profiler: a flame graph first, the sunburst a click away, both drawn on the
+    // canvas from recorded function names.
+    browser
+        .visit(&server, &endpoint_page("/grouped-profiler"))
+        .await;
+    let bars = browser
+        .run("return document.getElementById('flame').fmdChart.getOption().series[0].data.length")
+        .await;
+    assert!(bars.as_u64().unwrap() >= 2, "{bars}");
+    browser
+        .run("document.querySelector('.profile-views button[data-view=sunburst]').click()")
+        .await;
+    browser
+        .wait_for("var s = document.getElementById('sunburst'); return !s.hidden && !!s.fmdChart && document.getElementById('flame').hidden")
+        .await;
+    assert!(browser.hover_every_chart().await >= 2);
+    let (made, ran) = browser.injected().await;
+    assert_eq!(
+        made, 0,
+        "the grouped profiler's charts made an element from recorded markup"
+    );
+    assert!(ran.is_null(), "{ran}");
     browser.visit(&server, &endpoint_page("/outliers")).await;
     let text = browser.run("return document.body.innerText").await;
     assert!(

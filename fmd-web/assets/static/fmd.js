@@ -208,31 +208,112 @@
     });
   }
 
-  function sunburst(el) {
-    if (!el) return;
-    var rows = JSON.parse(el.getAttribute("data-paths") || "[]");
+  // The grouped profiler's call paths as a tree of {name, value, total, path, children}.
+  // Concurrent children (join!) can add up to more than their parent's time: they are scaled
+  // into the parent's room, and `total` keeps the real figure for the tooltips.
+  function pathTree(rows) {
     var nodes = {}, roots = [];
     rows.forEach(function (r) {
       var key = r.path.join("\u0000");
-      var node = { name: r.path[r.path.length - 1], value: r.total_ms, total: r.total_ms, children: [] };
+      var node = { name: r.path[r.path.length - 1], value: r.total_ms, total: r.total_ms, path: r.path.join(" › "), children: [] };
       nodes[key] = node;
       var parent = nodes[r.path.slice(0, -1).join("\u0000")];
       if (r.path.length > 1 && parent) parent.children.push(node); else roots.push(node);
     });
-    // Concurrent children (join!) can add up to more than their parent's time: draw them
-    // scaled into the parent's ring, and show the real totals in the tooltip.
     function fit(node, room) {
       node.value = Math.min(node.value, room);
       var sum = node.children.reduce(function (a, c) { return a + c.value; }, 0);
       var scale = sum > node.value && sum > 0 ? node.value / sum : 1;
       node.children.forEach(function (c) { fit(c, c.value * scale); });
-      if (!node.children.length) delete node.children;
     }
     roots.forEach(function (r) { fit(r, r.value); });
+    return roots;
+  }
+
+  function sunburst(el, roots) {
+    function strip(node) {
+      var out = { name: node.name, value: node.value, total: node.total };
+      if (node.children.length) out.children = node.children.map(strip);
+      return out;
+    }
     chart(el, {
       tooltip: { formatter: function (p) { return p.name + ": " + (p.data.total || 0).toFixed(3) + " ms in all"; } },
-      series: [{ type: "sunburst", data: roots, radius: [0, "95%"], sort: null,
+      series: [{ type: "sunburst", data: roots.map(strip), radius: [0, "95%"], sort: null,
         label: { rotate: "radial", minAngle: 8 }, emphasis: { focus: "ancestor" } }]
+    });
+  }
+
+  // A flame graph (an icicle, callers on top): each call path a bar as wide as its time, its
+  // callees below it. Click a bar to widen it to the whole chart, click it again to go back:
+  // small spans become readable however many there are.
+  var FLAME_COLORS = ["#f4a259", "#f6bd60", "#e76f51", "#f28482", "#f5cac3", "#e9c46a", "#f7b267", "#f79d65"];
+  function flame(el, roots) {
+    var items = [], deepest = 0, x = 0;
+    var total = roots.reduce(function (n, r) { return n + r.value; }, 0) || 1;
+    // Every call gets at least half a percent of the width, taken from its widest sibling: a
+    // short call beside a long one is still there to see, hover and click.
+    var least = total * 0.005;
+    function place(node, start, width, depth) {
+      deepest = Math.max(deepest, depth);
+      var h = 0;
+      for (var i = 0; i < node.name.length; i++) h = (h * 31 + node.name.charCodeAt(i)) | 0;
+      items.push({ name: node.name, path: node.path, value: [start, start + width, depth, node.total], color: FLAME_COLORS[Math.abs(h) % FLAME_COLORS.length] });
+      var kids = node.children;
+      if (!kids.length) return;
+      var scale = node.value > 0 ? width / node.value : 0;
+      var widths = kids.map(function (c) { return Math.max(c.value * scale, least); });
+      var used = kids.reduce(function (n, c) { return n + c.value * scale; }, 0);
+      var over = widths.reduce(function (n, w) { return n + w; }, 0) - Math.max(used, Math.min(width, widths.length * least));
+      if (over > 0) {
+        var widest = widths.indexOf(Math.max.apply(null, widths));
+        widths[widest] = Math.max(least, widths[widest] - over);
+      }
+      var at = start;
+      kids.forEach(function (c, i) { place(c, at, widths[i], depth + 1); at += widths[i]; });
+    }
+    roots.forEach(function (r) { place(r, x, r.value, 0); x += r.value; });
+    el.style.height = ((deepest + 1) * 26 + 10) + "px";
+    var c = chart(el, {
+      tooltip: { formatter: function (p) { return p.data.path + "\n" + ms(p.value[3]) + " ms in all, " + (100 * p.value[3] / total).toFixed(1) + " % of the time"; } },
+      grid: { left: 4, right: 4, top: 4, bottom: 4 },
+      xAxis: { type: "value", min: 0, max: total, show: false },
+      yAxis: { type: "value", min: 0, max: deepest + 1, inverse: true, show: false },
+      series: [{ type: "custom", clip: true, data: items, encode: { x: [0, 1], y: 2 },
+        renderItem: function (params, api) {
+          var a = api.coord([api.value(0), api.value(2)]), b = api.coord([api.value(1), api.value(2) + 1]);
+          var width = Math.max(b[0] - a[0] - 1, 1), item = items[params.dataIndex];
+          return { type: "rect", shape: { x: a[0], y: a[1] + 1, width: width, height: b[1] - a[1] - 2 },
+            style: { fill: item.color },
+            textContent: { style: { text: width > 24 ? item.name : "", fill: "#1d2330", fontSize: 12, width: width - 6, overflow: "truncate" } },
+            textConfig: { position: "insideLeft" } };
+        } }]
+    });
+    if (!c) return;
+    var zoomed = null;
+    c.on("click", function (p) {
+      var same = zoomed === p.dataIndex;
+      zoomed = same ? null : p.dataIndex;
+      c.setOption({ xAxis: { min: same ? 0 : p.value[0], max: same ? total : p.value[1] } });
+    });
+  }
+
+  function grouped() {
+    var flameEl = document.getElementById("flame"), sunEl = document.getElementById("sunburst");
+    if (!flameEl) return;
+    var roots = pathTree(JSON.parse(flameEl.getAttribute("data-paths") || "[]"));
+    flame(flameEl, roots);
+    var buttons = document.querySelectorAll(".profile-views button");
+    Array.prototype.forEach.call(buttons, function (b) {
+      b.addEventListener("click", function () {
+        var show = b.getAttribute("data-view");
+        Array.prototype.forEach.call(buttons, function (o) { o.classList.toggle("active", o === b); o.setAttribute("aria-pressed", String(o === b)); });
+        flameEl.hidden = show !== "flame";
+        sunEl.hidden = show !== "sunburst";
+        // Drawn when first shown: a chart made in a hidden element has no size.
+        if (show === "sunburst" && !sunEl.fmdChart) sunburst(sunEl, roots);
+        var shown = show === "flame" ? flameEl : sunEl;
+        if (shown.fmdChart) shown.fmdChart.resize();
+      });
     });
   }
 
@@ -711,7 +792,7 @@
     frameSources();
     deleteGroups();
     cpuChart(document.getElementById("cpu-chart"));
-    sunburst(document.getElementById("sunburst"));
+    grouped();
     drawCharts();
     bulkLevels();
     pairCharts();
