@@ -128,7 +128,7 @@ pub use fmd_core::{
 pub use fmd_macros::{monitored, profiled, span};
 #[cfg(feature = "warp")]
 pub use fmd_web::AppError;
-pub use fmd_web::{Dashboard, Error};
+pub use fmd_web::{BodyError, Dashboard, DashboardBody, Error};
 #[cfg(feature = "tower")]
 pub use fmd_web::{DashboardService, Track, TrackFuture, TrackLayer};
 

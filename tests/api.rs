@@ -283,6 +283,98 @@ async fn requests_are_paginated_newest_first() {
 }
 
 #[tokio::test]
+async fn downloads_stream_csv_and_json() {
+    let _serial = serial().await;
+    let (_dir, server, admin, _, id) = started().await;
+    let get = |path: String| {
+        let (admin, server) = (&admin, &server);
+        async move {
+            admin
+                .get(server.url(&format!("/dashboard/api/endpoints/{id}/download/{path}")))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let csv = get("requests".into()).await;
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let disposition = csv.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        disposition.starts_with("attachment; filename=\"fmd-item-requests-")
+            && disposition.ends_with(".csv\""),
+        "{disposition}"
+    );
+    let text = csv.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "id,time_requested,duration_ms,status_code,version,group_by,ip,instance"
+    );
+    assert_eq!(lines.len(), 31, "a header and the 30 requests: {text}");
+    assert!(
+        lines[1].contains(",200,9.9,user0,"),
+        "oldest first: {}",
+        lines[1]
+    );
+    let as_json = get("requests?format=json".into()).await;
+    assert_eq!(as_json.headers()["content-type"], "application/json");
+    let rows: serde_json::Value = as_json.json().await.unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 30);
+    assert_eq!(rows[29]["group_by"], "user29");
+    for (what, empty) in [
+        ("outliers", "request,time_requested"),
+        ("exceptions", "group_id,type"),
+    ] {
+        let text = get(what.into()).await.text().await.unwrap();
+        assert!(
+            text.starts_with(empty) && text.lines().count() == 1,
+            "{what}: {text}"
+        );
+        let list: serde_json::Value = get(format!("{what}?format=json"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(list, serde_json::json!([]), "{what}");
+    }
+    // Another range: nothing in it.
+    let old = get("requests?from=2001-01-01&to=2001-01-02".into())
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(old.lines().count(), 1, "{old}");
+    for (path, status, needle) in [
+        ("requests?format=xml", 400, "format must be csv or json"),
+        ("profiles", 404, "requests, outliers, exceptions"),
+        ("requests?from=x", 400, "from must be a date"),
+    ] {
+        let r = get(path.into()).await;
+        assert_eq!(r.status().as_u16(), status, "{path}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert!(
+            body["error"].as_str().unwrap().contains(needle),
+            "{path}: {body}"
+        );
+    }
+    let (status, _) = json(
+        &client(),
+        &server.url(&format!("/dashboard/api/endpoints/{id}/download/requests")),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "downloads need a login or the token"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn bad_parameters_get_json_errors_with_4xx() {
     let _serial = serial().await;
     let (_dir, server, admin, csrf, id) = started().await;
@@ -501,6 +593,9 @@ async fn no_request_under_the_dashboard_gets_a_server_error() {
         "/api/charts/timeline?range=2h",
         "/api/charts/timeline?range=1h&from=2026-01-01",
         "/api/endpoints/1/charts/timeline?from=x",
+        "/api/endpoints/1/download/requests?format=%ZZ",
+        "/api/endpoints/x/download/requests",
+        "/api/endpoints/1/download/",
         "/static/",
         "/static/../../etc/passwd",
         "/static/nope.js",

@@ -165,6 +165,16 @@ impl Browser {
         .await
     }
 
+    /// Runs `script` asynchronously: it calls `arguments[0]` with its result.
+    async fn run_async(&self, script: &str) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/async",
+            json!({"script": script, "args": []}),
+        )
+        .await
+    }
+
     /// Runs `script` until it returns something other than null or false.
     async fn wait_for(&self, script: &str) -> Value {
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -655,6 +665,49 @@ async fn every_page_renders_and_every_chart_draws() {
         assert!(Instant::now() < deadline, "the timeline was not refreshed");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // The Requests tab: slowest first, narrowed to errors, and its download form.
+    browser.visit(&server, &endpoint("/requests")).await;
+    browser
+        .run(
+            "var f = document.querySelector('form.request-view');
+              f.querySelector('select[name=sort]').value = 'slowest';
+              f.querySelector('select[name=status]').value = 'errors';
+              f.submit();",
+        )
+        .await;
+    browser
+        .wait_for("return location.search.indexOf('sort=slowest') !== -1 && document.readyState === 'complete'")
+        .await;
+    let shown = browser
+        .run("return Array.prototype.map.call(document.querySelectorAll('table.data tbody tr'), function (r) {
+            return [parseFloat(r.cells[1].innerText), parseInt(r.cells[2].innerText, 10)]; })")
+        .await;
+    let shown = shown.as_array().unwrap();
+    assert_eq!(
+        shown.len(),
+        12,
+        "the 12 errors of the 61 requests: {shown:?}"
+    );
+    assert!(
+        shown.iter().all(|r| r[1].as_i64().unwrap() >= 400),
+        "{shown:?}"
+    );
+    let durations: Vec<f64> = shown.iter().map(|r| r[0].as_f64().unwrap()).collect();
+    assert!(
+        durations.windows(2).all(|w| w[0] >= w[1]),
+        "slowest first: {durations:?}"
+    );
+    let downloaded = browser
+        .run_async("var f = document.querySelector('form.download-form'), done = arguments[0];
+            fetch(f.action + '?' + new URLSearchParams(new FormData(f)) + '&format=csv', { credentials: 'same-origin' })
+              .then(function (r) { return r.text(); })
+              .then(function (t) { done(t.trim().split('\\n').length); });")
+        .await;
+    assert_eq!(
+        downloaded, 62,
+        "the download form gets a header and the 61 requests"
+    );
+
     // The status chart lists the error requests it counted: 6 of 404 and 6 of 500.
     browser.visit(&server, &endpoint("/charts")).await;
     let rows = browser

@@ -294,6 +294,12 @@ async fn the_dashboard_is_served_through_the_router_and_not_tracked() {
         "the overview lists the app's endpoints"
     );
     server.dashboard.flush().await.unwrap();
+    let lines = downloaded_lines(&server, &admin, "users.show").await;
+    assert_eq!(
+        lines.len(),
+        1,
+        "a download through the router, its header only: {lines:?}"
+    );
     let total = total_hits(&server, &admin).await;
     assert_eq!(total, 0, "the dashboard's own requests are not recorded");
     server.stop().await;

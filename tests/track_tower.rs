@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use common::*;
 use fmd::monitored;
-use http_body_util::Full;
+use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use tower_layer::Layer;
@@ -38,8 +38,11 @@ struct App {
     prefix: String,
 }
 
+/// The app's own bodies, or the dashboard's (which streams its downloads).
+type Body = Either<Full<Bytes>, fmd::DashboardBody>;
+
 impl Service<Request<Incoming>> for App {
-    type Response = Response<Full<Bytes>>;
+    type Response = Response<Body>;
     type Error = Infallible;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
 
@@ -50,7 +53,8 @@ impl Service<Request<Incoming>> for App {
     fn call(&mut self, request: Request<Incoming>) -> Self::Future {
         let path = request.uri().path().to_owned();
         if path.starts_with(&self.prefix) {
-            return Box::pin(self.dashboard.call(request));
+            let answer = self.dashboard.call(request);
+            return Box::pin(async move { Ok(answer.await?.map(Either::Right)) });
         }
         Box::pin(async move {
             Ok(match path.strip_prefix("/greet/") {
@@ -59,7 +63,8 @@ impl Service<Request<Incoming>> for App {
                     .status(StatusCode::NOT_FOUND)
                     .body(Full::new(Bytes::new()))
                     .unwrap(),
-            })
+            }
+            .map(Either::Left))
         })
     }
 }
@@ -136,6 +141,12 @@ async fn a_plain_tower_service_is_tracked_and_serves_the_dashboard() {
     );
     let total = total_hits(&server, &admin).await;
     assert_eq!(total, 2, "unmatched and dashboard requests are nobody's");
+    let lines = downloaded_lines(&server, &admin, "greet").await;
+    assert_eq!(
+        lines.len(),
+        3,
+        "a header and both requests, streamed: {lines:?}"
+    );
     let body = c
         .get(server.url("/dashboard/static/fmd.css"))
         .send()

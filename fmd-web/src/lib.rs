@@ -22,6 +22,7 @@
 mod api;
 mod assets;
 mod auth;
+mod body;
 mod charts;
 mod dashboard;
 mod error;
@@ -39,6 +40,7 @@ mod views;
 mod warp_adapter;
 mod web;
 
+pub use body::{BodyError, DashboardBody};
 pub use dashboard::Dashboard;
 pub use error::Error;
 #[cfg(feature = "tower")]

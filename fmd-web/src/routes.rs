@@ -161,6 +161,11 @@ static ROUTES: &[Route] = &[
         "api/endpoints/{id}/charts/{kind}",
         |r, _, p| Box::pin(api::charts::endpoint_chart(r, p[0], p[1])),
     ),
+    api(
+        Method::GET,
+        "api/endpoints/{id}/download/{what}",
+        |r, _, p| Box::pin(api::downloads::download(r, p[0], p[1])),
+    ),
     api(Method::GET, "api/functions/{id}/source", |r, _, p| {
         Box::pin(api::exceptions::source(r, p[0]))
     }),

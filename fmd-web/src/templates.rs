@@ -28,6 +28,10 @@ impl Templates {
                 include_str!("../assets/templates/endpoint_requests.hbs"),
             ),
             ("timeline", include_str!("../assets/templates/timeline.hbs")),
+            (
+                "download_form",
+                include_str!("../assets/templates/download_form.hbs"),
+            ),
             ("error", include_str!("../assets/templates/error.hbs")),
             ("outliers", include_str!("../assets/templates/outliers.hbs")),
             ("profiler", include_str!("../assets/templates/profiler.hbs")),

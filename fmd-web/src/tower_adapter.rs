@@ -14,10 +14,9 @@ use std::sync::{Arc, OnceLock};
 use std::task::{ready, Context, Poll};
 use std::time::Instant;
 
-use bytes::Bytes;
 use futures_util::TryStreamExt;
 use http::{Method, Request, Response, StatusCode};
-use http_body_util::{BodyDataStream, Full};
+use http_body_util::BodyDataStream;
 
 use fmd_core::context::{Handed, Scoped};
 use fmd_core::Endpoint;
@@ -64,7 +63,7 @@ impl Dashboard {
 
     /// The dashboard (pages and JSON API) as a tower `Service`, for requests whose path starts
     /// with `/{custom_link}`; any other path is answered 404. Its responses' bodies are
-    /// [`Full<Bytes>`].
+    /// [`DashboardBody`](crate::DashboardBody): whole answers, and downloads streamed in chunks.
     ///
     /// ```
     /// # async fn run(dashboard: fmd_web::Dashboard) {
@@ -376,7 +375,7 @@ where
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    type Response = Response<Full<Bytes>>;
+    type Response = Response<crate::DashboardBody>;
     type Error = Infallible;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
 
@@ -396,8 +395,10 @@ where
                 .strip_prefix(&prefix)
                 .filter(|t| t.is_empty() || t.starts_with('/'))
             else {
-                let reply = web::json_error(StatusCode::NOT_FOUND, "not a dashboard path");
-                return Ok(reply.map(Full::new));
+                return Ok(web::json_error(
+                    StatusCode::NOT_FOUND,
+                    "not a dashboard path",
+                ));
             };
             let declared = parts
                 .headers
@@ -406,7 +407,7 @@ where
             let stream = BodyDataStream::new(body).map_err(Into::into);
             let body = match web::read_body::<_, BoxError>(declared, stream).await {
                 Ok(body) => body,
-                Err(reply) => return Ok(reply.map(Full::new)),
+                Err(reply) => return Ok(reply),
             };
             let query = parts.uri.query().map(str::to_owned);
             let reply = routes::serve(
@@ -419,7 +420,7 @@ where
                 body,
             )
             .await;
-            Ok(reply.map(Full::new))
+            Ok(reply)
         })
     }
 }

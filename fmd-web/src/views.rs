@@ -272,14 +272,14 @@ pub(crate) fn grouped_items(stats: Vec<fmd_core::profile::PathStats>) -> Vec<Gro
 
 #[derive(Serialize)]
 pub(crate) struct RequestItem {
-    id: i64,
-    duration_ms: f64,
-    time_requested: String,
-    version: String,
-    group_by: String,
-    ip: String,
-    status_code: i32,
-    instance: String,
+    pub(crate) id: i64,
+    pub(crate) duration_ms: f64,
+    pub(crate) time_requested: String,
+    pub(crate) version: String,
+    pub(crate) group_by: String,
+    pub(crate) ip: String,
+    pub(crate) status_code: i32,
+    pub(crate) instance: String,
 }
 
 pub(crate) fn request_item(r: fmd_store::RequestRow) -> RequestItem {

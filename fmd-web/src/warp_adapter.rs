@@ -293,7 +293,7 @@ fn dashboard(
                 ))
             })
             .unify()
-            .map(Reply::into_response)
+            .map(into_warp)
             .boxed(),
     )
 }
@@ -339,6 +339,18 @@ pub(crate) fn rejection_status(rejection: &Rejection) -> u16 {
         .filter(|s| *s != 405)
         .max()
         .unwrap_or(405)
+}
+
+/// A dashboard reply as warp's: whole bodies as they are, downloads streamed.
+fn into_warp(reply: web::Reply) -> warp::reply::Response {
+    let (parts, body) = reply.into_parts();
+    let mut response = match body.into_whole() {
+        Ok(bytes) => http::Response::new(bytes).into_response(),
+        Err(chunks) => warp::reply::stream(chunks).into_response(),
+    };
+    *response.status_mut() = parts.status;
+    *response.headers_mut() = parts.headers;
+    response
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use crate::track::client_ip;
 pub(crate) const MAX_BODY: u64 = 64 * 1024;
 
 /// A response of the dashboard, before an adapter gives it its framework's body type.
-pub(crate) type Reply = Response<Bytes>;
+pub(crate) type Reply = Response<crate::body::DashboardBody>;
 
 /// One request to the dashboard, as the handlers see it.
 pub(crate) struct Req {

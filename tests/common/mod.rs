@@ -229,6 +229,22 @@ pub(crate) async fn total_hits(server: &Server, client: &Client) -> i64 {
 }
 
 /// The requests the API lists for endpoint `name`, newest first.
+/// The lines of endpoint `name`'s CSV download of its requests (the last 7 days): through the
+/// adapter under test, streamed.
+pub(crate) async fn downloaded_lines(server: &Server, client: &Client, name: &str) -> Vec<String> {
+    let id = overview_row(server, client, name).await["id"]
+        .as_i64()
+        .unwrap();
+    let r = client
+        .get(server.url(&format!("/dashboard/api/endpoints/{id}/download/requests")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "text/csv; charset=utf-8");
+    r.text().await.unwrap().lines().map(str::to_owned).collect()
+}
+
 pub(crate) async fn requests_of(
     server: &Server,
     client: &Client,

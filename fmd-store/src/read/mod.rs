@@ -11,6 +11,7 @@ use crate::StoreError;
 
 pub(crate) mod charts;
 pub(crate) mod exceptions;
+pub(crate) mod export;
 pub(crate) mod graphs;
 pub(crate) mod overview;
 pub(crate) mod profiles;

@@ -13,8 +13,15 @@ use crate::store::Store;
 use crate::StoreError;
 use fmd_core::profile::{group_paths, PathStats};
 
+/// The columns an outlier is read with: [`OUTLIER_SELECT`], then the `WHERE`.
+pub(crate) const OUTLIER_SELECT: &str =
+    "SELECT o.request_id, o.time_requested, r.duration_us, r.status_code, o.request_url, \
+       o.request_method, o.request_headers, o.cpu_percent, o.memory_bytes, \
+       o.system_memory_bytes, o.stuck_stack \
+     FROM {p}outlier o JOIN {p}request r ON r.id = o.request_id";
+
 #[derive(QueryableByName)]
-struct OutlierSql {
+pub(crate) struct OutlierSql {
     #[diesel(sql_type = BigInt)]
     request_id: i64,
     #[diesel(sql_type = BigInt)]
@@ -37,6 +44,25 @@ struct OutlierSql {
     system_memory_bytes: i64,
     #[diesel(sql_type = Text)]
     stuck_stack: String,
+}
+
+impl OutlierSql {
+    /// The outlier with its JSON columns read; a column that does not parse is left empty.
+    pub(crate) fn into_row(self) -> OutlierRow {
+        OutlierRow {
+            request_id: self.request_id,
+            time_requested: self.time_requested,
+            duration_us: self.duration_us,
+            status_code: self.status_code,
+            url: self.request_url,
+            method: self.request_method,
+            headers: serde_json::from_str(&self.request_headers).unwrap_or_default(),
+            cpu_percent: serde_json::from_str(&self.cpu_percent).unwrap_or_default(),
+            memory_bytes: self.memory_bytes,
+            system_memory_bytes: self.system_memory_bytes,
+            stack: serde_json::from_str(&self.stuck_stack).unwrap_or_default(),
+        }
+    }
 }
 
 /// A stored outlier.
@@ -150,33 +176,15 @@ impl Store {
         offset: i64,
         limit: i64,
     ) -> Result<Vec<OutlierRow>, StoreError> {
-        let query = diesel::sql_query(self.sql(
-            "SELECT o.request_id, o.time_requested, r.duration_us, r.status_code, o.request_url, \
-               o.request_method, o.request_headers, o.cpu_percent, o.memory_bytes, \
-               o.system_memory_bytes, o.stuck_stack \
-             FROM {p}outlier o JOIN {p}request r ON r.id = o.request_id \
-             WHERE o.endpoint_id = ? ORDER BY o.time_requested DESC, o.request_id DESC LIMIT ? OFFSET ?",
-        ))
+        let query = diesel::sql_query(self.sql(&format!(
+            "{OUTLIER_SELECT} WHERE o.endpoint_id = ? \
+             ORDER BY o.time_requested DESC, o.request_id DESC LIMIT ? OFFSET ?"
+        )))
         .bind::<BigInt, _>(endpoint_id)
         .bind::<BigInt, _>(limit)
         .bind::<BigInt, _>(offset);
         let rows = with_conn!(&mut self.conn()?, c => query.load::<OutlierSql>(c))?;
-        Ok(rows
-            .into_iter()
-            .map(|r| OutlierRow {
-                request_id: r.request_id,
-                time_requested: r.time_requested,
-                duration_us: r.duration_us,
-                status_code: r.status_code,
-                url: r.request_url,
-                method: r.request_method,
-                headers: serde_json::from_str(&r.request_headers).unwrap_or_default(),
-                cpu_percent: serde_json::from_str(&r.cpu_percent).unwrap_or_default(),
-                memory_bytes: r.memory_bytes,
-                system_memory_bytes: r.system_memory_bytes,
-                stack: serde_json::from_str(&r.stuck_stack).unwrap_or_default(),
-            })
-            .collect())
+        Ok(rows.into_iter().map(OutlierSql::into_row).collect())
     }
 
     /// How many outliers an endpoint has.

@@ -27,20 +27,20 @@ pub(crate) struct MessageItem {
 
 #[derive(Serialize)]
 pub(crate) struct GroupItem {
-    group_id: i64,
+    pub(crate) group_id: i64,
     #[serde(rename = "type")]
-    type_name: String,
-    message: String,
-    endpoint: String,
-    endpoint_id: i64,
-    first_seen: String,
-    last_seen: String,
-    count: i64,
-    user_captured: bool,
+    pub(crate) type_name: String,
+    pub(crate) message: String,
+    pub(crate) endpoint: String,
+    pub(crate) endpoint_id: i64,
+    pub(crate) first_seen: String,
+    pub(crate) last_seen: String,
+    pub(crate) count: i64,
+    pub(crate) user_captured: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    messages: Option<Vec<MessageItem>>,
+    pub(crate) messages: Option<Vec<MessageItem>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    frames: Option<Vec<FrameItem>>,
+    pub(crate) frames: Option<Vec<FrameItem>>,
 }
 
 /// Exception groups, last seen first: all (`GET exceptions`), or one endpoint's with their
@@ -90,19 +90,28 @@ pub(crate) async fn exceptions(req: &Req, endpoint_id: Option<i64>) -> Result<Re
                         })
                         .collect()
                 }),
-                group_id: g.group_id,
-                type_name: g.type_name,
-                message: g.message,
-                endpoint: g.endpoint,
-                endpoint_id: g.endpoint_id,
-                first_seen: rfc3339(g.first_seen),
-                last_seen: rfc3339(g.last_seen),
-                count: g.count,
-                user_captured: g.user_captured != 0,
+                ..group_item(g)
             }
         })
         .collect();
     Ok(json(StatusCode::OK, &items))
+}
+
+/// An exception group as the API and the downloads give it, without its messages and frames.
+pub(crate) fn group_item(g: fmd_store::ExceptionGroup) -> GroupItem {
+    GroupItem {
+        group_id: g.group_id,
+        type_name: g.type_name,
+        message: g.message,
+        endpoint: g.endpoint,
+        endpoint_id: g.endpoint_id,
+        first_seen: rfc3339(g.first_seen),
+        last_seen: rfc3339(g.last_seen),
+        count: g.count,
+        user_captured: g.user_captured != 0,
+        messages: None,
+        frames: None,
+    }
 }
 
 /// `GET endpoints/{id}/exceptions`.

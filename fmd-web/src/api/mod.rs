@@ -2,6 +2,7 @@
 //! `{"error": "..."}` with a 4xx status (503 while the database is unavailable).
 
 pub(crate) mod charts;
+pub(crate) mod downloads;
 pub(crate) mod endpoints;
 pub(crate) mod exceptions;
 pub(crate) mod profiles;

@@ -10,18 +10,18 @@ use crate::web::{blocking, json, Reply, Req};
 
 #[derive(Serialize)]
 pub(crate) struct OutlierItem {
-    request: i64,
-    time_requested: String,
-    duration_ms: f64,
-    status_code: i32,
-    method: String,
-    url: String,
-    headers: Vec<(String, String)>,
-    cpu_percent: Vec<f32>,
-    memory_bytes: i64,
-    system_memory_bytes: i64,
-    stuck_after_ms: Option<f64>,
-    stack: Vec<fmd_store::StackFrame>,
+    pub(crate) request: i64,
+    pub(crate) time_requested: String,
+    pub(crate) duration_ms: f64,
+    pub(crate) status_code: i32,
+    pub(crate) method: String,
+    pub(crate) url: String,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) cpu_percent: Vec<f32>,
+    pub(crate) memory_bytes: i64,
+    pub(crate) system_memory_bytes: i64,
+    pub(crate) stuck_after_ms: Option<f64>,
+    pub(crate) stack: Vec<fmd_store::StackFrame>,
 }
 
 pub(crate) async fn outliers(req: &Req, raw_id: &str) -> Result<Reply, ApiError> {
@@ -29,24 +29,26 @@ pub(crate) async fn outliers(req: &Req, raw_id: &str) -> Result<Reply, ApiError>
     let (offset, limit) = paging(req.query.as_deref())?;
     endpoint(req, id).await?;
     let rows = blocking(req, move |s| s.outliers(id, offset, limit)).await?;
-    let items: Vec<OutlierItem> = rows
-        .into_iter()
-        .map(|o| OutlierItem {
-            request: o.request_id,
-            time_requested: rfc3339(o.time_requested),
-            duration_ms: o.duration_us as f64 / 1000.0,
-            status_code: o.status_code,
-            method: o.method,
-            url: o.url,
-            headers: o.headers,
-            cpu_percent: o.cpu_percent,
-            memory_bytes: o.memory_bytes,
-            system_memory_bytes: o.system_memory_bytes,
-            stuck_after_ms: o.stack.after_ms,
-            stack: o.stack.frames,
-        })
-        .collect();
+    let items: Vec<OutlierItem> = rows.into_iter().map(outlier_item).collect();
     Ok(json(StatusCode::OK, &items))
+}
+
+/// An outlier as the API and the downloads give it.
+pub(crate) fn outlier_item(o: fmd_store::OutlierRow) -> OutlierItem {
+    OutlierItem {
+        request: o.request_id,
+        time_requested: rfc3339(o.time_requested),
+        duration_ms: o.duration_us as f64 / 1000.0,
+        status_code: o.status_code,
+        method: o.method,
+        url: o.url,
+        headers: o.headers,
+        cpu_percent: o.cpu_percent,
+        memory_bytes: o.memory_bytes,
+        system_memory_bytes: o.system_memory_bytes,
+        stuck_after_ms: o.stack.after_ms,
+        stack: o.stack.frames,
+    }
 }
 
 pub(crate) async fn profiler(req: &Req, raw_id: &str) -> Result<Reply, ApiError> {

@@ -332,6 +332,7 @@ pub(crate) async fn requests(req: &Req, session: &Session, raw_id: &str) -> Repl
     let tz = req.inner.config.tz();
     let mut data = endpoint_layout(req, session, &row.endpoint, instance, &instances);
     data.insert("tab_requests".into(), json!(true));
+    super::download_form(&mut data, req, "requests");
     pager(&mut data, page, total, PER_PAGE);
     // The pager's links keep the view and the instance.
     let status = req

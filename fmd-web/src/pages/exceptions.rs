@@ -147,6 +147,7 @@ pub(crate) async fn endpoint_tab(req: &Req, session: &Session, id: i64, page: i6
     let tz = req.inner.config.tz();
     let mut data = tab_layout(req, session, &e);
     data.insert("tab_exceptions".into(), json!(true));
+    super::download_form(&mut data, req, "exceptions");
     pager(&mut data, page, total, DETAIL_PER_PAGE);
     let groups: Vec<Value> = groups
         .iter()

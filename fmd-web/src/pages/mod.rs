@@ -251,6 +251,16 @@ pub(crate) fn timeline_choice(
     })
 }
 
+/// The download form of an endpoint's tab: `what` it downloads, over the last 7 days (or the
+/// page's `from`/`to`).
+pub(crate) fn download_form(data: &mut Data, req: &Req, what: &str) {
+    let range = range_choice(req);
+    data.insert(
+        "download".into(),
+        json!({"what": what, "from": range["from"], "to": range["to"]}),
+    );
+}
+
 /// The instance a page is filtered to: `?instance=ID` of a known instance. Anything else shows
 /// every instance, as the select then says.
 pub(crate) fn chosen_instance(wanted: Option<&str>, instances: &[InstanceRow]) -> Option<i64> {

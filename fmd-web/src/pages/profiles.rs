@@ -56,6 +56,7 @@ pub(crate) async fn tab(req: &Req, session: &Session, id: i64, tab: &str, page: 
     let template = match content {
         Content::Outliers(total, rows) => {
             data.insert("tab_outliers".into(), json!(true));
+            super::download_form(&mut data, req, "outliers");
             pager(&mut data, page, total, DETAIL_PER_PAGE);
             let config = &req.inner.config;
             data.insert("constant".into(), json!(config.outlier_detection_constant));
