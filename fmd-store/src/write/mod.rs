@@ -5,6 +5,7 @@
 pub(crate) mod ensure;
 pub(crate) mod exceptions;
 pub(crate) mod profiles;
+pub(crate) mod requests;
 pub(crate) mod rollup;
 pub(crate) mod sink;
 
