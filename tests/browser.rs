@@ -747,11 +747,18 @@ async fn every_page_renders_and_every_chart_draws() {
         overview_row(&server, &admin, "ping").await["monitor_level"],
         2
     );
-    // Several at once: pick shop and ping, set level 3.
+    // Several at once: pick shop and ping, set level 3. The bar shows once something is picked.
+    let bar_shown = "return getComputedStyle(document.getElementById('bulk-levels')).display";
+    assert_eq!(browser.run(bar_shown).await, "none", "no bar before a pick");
     browser
         .run(&format!(
-            "document.querySelector('input.pick[data-endpoint=\"{ping_id}\"]').click();
-             document.querySelector('input.pick[data-endpoint=\"{shop_id}\"]').click();
+            "document.querySelector('input.pick[data-endpoint=\"{ping_id}\"]').click();"
+        ))
+        .await;
+    assert_ne!(browser.run(bar_shown).await, "none", "the bar after a pick");
+    browser
+        .run(&format!(
+            "document.querySelector('input.pick[data-endpoint=\"{shop_id}\"]').click();
              var bar = document.getElementById('bulk-levels');
              bar.querySelector('select').value = '3';
              bar.querySelector('button').click();"
@@ -768,12 +775,12 @@ async fn every_page_renders_and_every_chart_draws() {
         );
     }
     let shown = browser
-        .run(&format!("return [document.querySelector('select.level[data-endpoint=\"{shop_id}\"]').value, document.getElementById('bulk-levels').hidden]"))
+        .run(&format!("return [document.querySelector('select.level[data-endpoint=\"{shop_id}\"]').value, getComputedStyle(document.getElementById('bulk-levels')).display]"))
         .await;
     assert_eq!(
         shown,
-        json!(["3", true]),
-        "the selects show it and the picks are cleared"
+        json!(["3", "none"]),
+        "the selects show it, the picks are cleared and the bar is gone"
     );
     let errors = browser.console_errors().await;
     assert!(errors.is_empty(), "console errors as admin: {errors:?}");

@@ -210,6 +210,67 @@ async fn outliers_profiles_and_their_pages() {
         assert!(html.contains("id=\"sunburst\"") && html.contains("outliers_profiles::outer_step"));
     }
 
+    // The Requests tab links each request to its outlier and profile; each link shows that one.
+    let html = page(
+        &server,
+        &admin,
+        &format!("/dashboard/endpoint/{id}/requests"),
+    )
+    .await;
+    let outlier_links: Vec<&str> = html
+        .split(&format!("/dashboard/endpoint/{id}/outliers?request="))
+        .skip(1)
+        .map(|rest| &rest[..rest.find('"').unwrap()])
+        .collect();
+    assert_eq!(
+        outlier_links.len(),
+        outliers.as_array().unwrap().len(),
+        "every outlier: {html}"
+    );
+    let slow_link = slow["request"].to_string();
+    assert!(
+        outlier_links.contains(&slow_link.as_str()),
+        "{slow_link}: {outlier_links:?}"
+    );
+    assert_eq!(
+        html.matches(&format!("/dashboard/endpoint/{id}/profiler?request="))
+            .count(),
+        9,
+        "every profiled request"
+    );
+    let one = page(
+        &server,
+        &admin,
+        &format!("/dashboard/endpoint/{id}/outliers?request={slow_link}"),
+    )
+    .await;
+    assert!(
+        one.contains("The outlier of request") && one.contains("GET /work/300"),
+        "{one}"
+    );
+    let profile_link = html
+        .split(&format!("/dashboard/endpoint/{id}/profiler?request="))
+        .nth(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].to_owned())
+        .unwrap();
+    let one = page(
+        &server,
+        &admin,
+        &format!("/dashboard/endpoint/{id}/profiler?request={profile_link}"),
+    )
+    .await;
+    assert!(
+        one.contains("1 in all") && one.contains("The profile of request"),
+        "{one}"
+    );
+    let none = page(
+        &server,
+        &admin,
+        &format!("/dashboard/endpoint/{id}/outliers?request=987654"),
+    )
+    .await;
+    assert!(none.contains("No outliers"), "{none}");
+
     // Level 1 from the next request: no more profiles.
     set_level(&server, &admin, &csrf, "work", 1).await;
     get(&server, 5, &[]).await;

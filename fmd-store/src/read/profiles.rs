@@ -224,6 +224,53 @@ impl Store {
         .bind::<BigInt, _>(limit)
         .bind::<BigInt, _>(offset);
         let heads = with_conn!(&mut conn, c => query.load::<ProfileSql>(c))?;
+        self.with_spans(&mut conn, heads)
+    }
+
+    /// The profile of one request of an endpoint, if it was profiled.
+    pub fn profile_of(
+        &self,
+        endpoint_id: i64,
+        request_id: i64,
+    ) -> Result<Option<ProfileRow>, StoreError> {
+        let mut conn = self.conn()?;
+        let query = diesel::sql_query(self.sql(
+            "SELECT request_id, time_requested, duration_us, dropped_spans FROM {p}profile \
+             WHERE endpoint_id = ? AND request_id = ?",
+        ))
+        .bind::<BigInt, _>(endpoint_id)
+        .bind::<BigInt, _>(request_id);
+        let heads = with_conn!(&mut conn, c => query.load::<ProfileSql>(c))?;
+        Ok(self.with_spans(&mut conn, heads)?.pop())
+    }
+
+    /// Of these requests, the ids of those with an outlier and of those with a profile.
+    pub fn details_of(&self, request_ids: &[i64]) -> Result<(Vec<i64>, Vec<i64>), StoreError> {
+        if request_ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let mut conn = self.conn()?;
+        // Integers: safe to write into the statement.
+        let list: Vec<String> = request_ids.iter().map(i64::to_string).collect();
+        let mut found = [Vec::new(), Vec::new()];
+        for (table, ids) in ["outlier", "profile"].into_iter().zip(&mut found) {
+            let query = diesel::sql_query(self.sql(&format!(
+                "SELECT request_id AS id FROM {{p}}{table} WHERE request_id IN ({})",
+                list.join(", ")
+            )));
+            let rows = with_conn!(&mut conn, c => query.load::<crate::rows::Id>(c))?;
+            ids.extend(rows.into_iter().map(|r| r.id));
+        }
+        let [outliers, profiles] = found;
+        Ok((outliers, profiles))
+    }
+
+    /// The profiles of `heads` with their spans.
+    fn with_spans(
+        &self,
+        conn: &mut crate::db::AnyConn,
+        heads: Vec<ProfileSql>,
+    ) -> Result<Vec<ProfileRow>, StoreError> {
         if heads.is_empty() {
             return Ok(Vec::new());
         }
@@ -239,7 +286,7 @@ impl Store {
              WHERE s.request_id IN ({}) ORDER BY s.request_id, s.position",
             ids.join(", ")
         )));
-        let spans = with_conn!(&mut conn, c => spans.load::<SpanRow>(c))?;
+        let spans = with_conn!(conn, c => spans.load::<SpanRow>(c))?;
         let mut by_request: HashMap<i64, Vec<SpanRow>> = HashMap::new();
         for span in spans {
             by_request.entry(span.request_id).or_default().push(span);

@@ -321,10 +321,12 @@ pub(crate) async fn requests(req: &Req, session: &Session, raw_id: &str) -> Repl
         let filter = Filter::endpoint(id).on_instance(instance);
         let total = s.request_count_in_view(&filter, &view)?;
         let requests = s.requests_in_view(&filter, &view, (page - 1) * PER_PAGE, PER_PAGE)?;
-        Ok(Some((row, total, requests, instance, instances)))
+        let ids: Vec<i64> = requests.iter().map(|r| r.id).collect();
+        let details = s.details_of(&ids)?;
+        Ok(Some((row, total, (requests, details), instance, instances)))
     })
     .await;
-    let (row, total, requests, instance, instances) = match loaded {
+    let (row, total, (requests, (outliers, profiles)), instance, instances) = match loaded {
         Ok(Some(found)) => found,
         Ok(None) => return no_endpoint(req),
         Err(why) => return unavailable(req, &why),
@@ -389,6 +391,7 @@ pub(crate) async fn requests(req: &Req, session: &Session, raw_id: &str) -> Repl
             .map(|r| {
                 let duration_ms = r.duration_us as f64 / 1000.0;
                 json!({
+                    "id": r.id,
                     "iso": rfc3339(r.time_requested),
                     "local": local(r.time_requested, tz),
                     "duration": format!("{duration_ms:.2}"),
@@ -399,6 +402,8 @@ pub(crate) async fn requests(req: &Req, session: &Session, raw_id: &str) -> Repl
                     "group_by": r.group_by.clone().unwrap_or_default(),
                     "ip": r.ip.clone().unwrap_or_default(),
                     "instance": r.instance.clone().unwrap_or_default(),
+                    "outlier": outliers.contains(&r.id),
+                    "profile": profiles.contains(&r.id),
                 })
             })
             .collect::<Vec<_>>()),

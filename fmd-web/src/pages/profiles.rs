@@ -24,16 +24,31 @@ fn megabytes(bytes: i64) -> String {
 pub(crate) async fn tab(req: &Req, session: &Session, id: i64, tab: &str, page: i64) -> Reply {
     let offset = (page - 1) * DETAIL_PER_PAGE;
     let tab_name = tab.to_owned();
+    // `?request=ID`: the outlier or profile of that one request, as the Requests tab links it.
+    let one = req
+        .query_param("request")
+        .and_then(|r| r.parse::<i64>().ok())
+        .filter(|r| *r > 0);
     let loaded = blocking(req, move |s| {
         let Some(e) = s.endpoint(id)? else {
             return Ok(None);
         };
-        let content = match tab_name.as_str() {
-            "outliers" => Content::Outliers(
+        let content = match (tab_name.as_str(), one) {
+            ("outliers", Some(request)) => {
+                let filter = fmd_store::Filter::endpoint(id);
+                let mut rows = s.outliers_after(&filter, request - 1, 1)?;
+                rows.retain(|o| o.request_id == request);
+                Content::Outliers(rows.len() as i64, rows)
+            }
+            ("outliers", None) => Content::Outliers(
                 s.outlier_count(id)?,
                 s.outliers(id, offset, DETAIL_PER_PAGE)?,
             ),
-            "profiler" => Content::Profiler(
+            ("profiler", Some(request)) => {
+                let rows: Vec<_> = s.profile_of(id, request)?.into_iter().collect();
+                Content::Profiler(rows.len() as i64, rows)
+            }
+            ("profiler", None) => Content::Profiler(
                 s.profile_count(id)?,
                 s.profiles(id, offset, DETAIL_PER_PAGE)?,
             ),
@@ -53,6 +68,7 @@ pub(crate) async fn tab(req: &Req, session: &Session, id: i64, tab: &str, page: 
     let tz = req.inner.config.tz();
     let level = e.monitor_level.clamp(0, 3) as usize;
     let mut data = tab_layout(req, session, &e);
+    data.insert("one_request".into(), json!(one));
     let template = match content {
         Content::Outliers(total, rows) => {
             data.insert("tab_outliers".into(), json!(true));
