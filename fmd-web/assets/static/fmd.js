@@ -543,12 +543,8 @@
       .then(function (res) { return res.json().then(function (body) { return { ok: res.ok, body: body }; }); })
       .then(function (r) {
         if (!r.ok) throw new Error(r.body.error || "the chart could not be loaded");
-        if (r.body.live) {
-          setTimeout(function again() {
-            if (document.hidden) return setTimeout(again, LIVE_REFRESH_MS);
-            loadChart(el, url, empty);
-          }, LIVE_REFRESH_MS);
-        }
+        el.fmdLive = r.body.live;
+        if (r.body.live) refreshLater(el, url, empty);
         var drawn = DRAW[el.getAttribute("data-chart")](r.body, el);
         el.fmdData = r.body;
         el.setAttribute("data-points", String(drawn.points));
@@ -578,7 +574,18 @@
         empty.textContent = "Could not load this chart: " + e.message;
         empty.classList.add("bad");
         if (!empty.parentNode) el.parentNode.insertBefore(empty, el);
+        // A live chart tries again: the dashboard may be restarting.
+        if (el.fmdLive) refreshLater(el, url, empty);
       });
+  }
+
+  // Loads a live chart again in LIVE_REFRESH_MS, or once its page is shown again.
+  function refreshLater(el, url, empty) {
+    setTimeout(function again() {
+      if (document.hidden) return setTimeout(again, LIVE_REFRESH_MS);
+      empty.classList.remove("bad");
+      loadChart(el, url, empty);
+    }, LIVE_REFRESH_MS);
   }
 
   function sourceLinks() {

@@ -3,7 +3,9 @@
 use fmd_store::Filter;
 use http::StatusCode;
 
-use super::{chart_range, endpoint, instance_filter, parse_id, parse_id_of, ApiError};
+use super::{
+    chart_range, endpoint, instance_filter, parse_id, parse_id_of, timeline_window, ApiError,
+};
 use crate::charts;
 use crate::time::rfc3339;
 use crate::views::{graph_items, request_item};
@@ -20,13 +22,7 @@ pub(crate) const ENDPOINT_CHARTS: &str =
 /// `instance`.
 async fn timeline(req: &Req, endpoint: Option<i64>) -> Result<Reply, ApiError> {
     let now = fmd_core::now_micros();
-    let window = charts::timeline::Window::parse(
-        req.query_param("range").as_deref(),
-        req.query_param("from").as_deref(),
-        req.query_param("to").as_deref(),
-        now,
-        req.inner.config.tz(),
-    )?;
+    let window = timeline_window(req, now)?;
     let instance = instance_filter(req).await?;
     let (start, end, bucket) = (window.start, window.end, window.bucket);
     let buckets = blocking(req, move |s| {
@@ -140,13 +136,7 @@ pub(crate) async fn graph_data(req: &Req, raw_id: &str) -> Result<Reply, ApiErro
     // A range that ends now (`range=1h` ... `30d`), or whole days as the charts take them.
     let (start, end, range, days) = match req.query_param("range") {
         Some(_) => {
-            let w = charts::timeline::Window::parse(
-                req.query_param("range").as_deref(),
-                req.query_param("from").as_deref(),
-                req.query_param("to").as_deref(),
-                now,
-                req.inner.config.tz(),
-            )?;
+            let w = timeline_window(req, now)?;
             (w.start, w.end, w.range, None)
         }
         None => {

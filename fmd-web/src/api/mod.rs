@@ -86,6 +86,21 @@ pub(crate) fn chart_range(req: &Req) -> Result<Range, ApiError> {
     )?)
 }
 
+/// The window of a timeline request (`range`, or `from`/`to`), ending at `now`, or a 400 saying
+/// what to send.
+pub(crate) fn timeline_window(
+    req: &Req,
+    now: i64,
+) -> Result<crate::charts::timeline::Window, ApiError> {
+    Ok(crate::charts::timeline::Window::parse(
+        req.query_param("range").as_deref(),
+        req.query_param("from").as_deref(),
+        req.query_param("to").as_deref(),
+        now,
+        req.inner.config.tz(),
+    )?)
+}
+
 /// Refuses anyone but a logged-in administrator (no CSRF check: for reading); `what`
 /// completes "only administrators can ...".
 pub(crate) fn require_admin_session<'a>(
