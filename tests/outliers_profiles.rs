@@ -270,6 +270,36 @@ async fn outliers_profiles_and_their_pages() {
     )
     .await;
     assert!(none.contains("No outliers"), "{none}");
+    // The Profiler tab sorts and filters as the Requests tab does.
+    let slowest = page(
+        &server,
+        &admin,
+        &format!("/dashboard/endpoint/{id}/profiler?sort=slowest&min_ms=250"),
+    )
+    .await;
+    assert!(slowest.contains("slowest first · 1 shown"), "{slowest}");
+    let errors = page(
+        &server,
+        &admin,
+        &format!("/dashboard/endpoint/{id}/profiler?status=5xx"),
+    )
+    .await;
+    assert!(errors.contains("None matches the view"), "{errors}");
+    let all = page(
+        &server,
+        &admin,
+        &format!("/dashboard/endpoint/{id}/profiler?sort=slowest"),
+    )
+    .await;
+    let first = all.find(" ms</strong>").unwrap();
+    let first_ms: f64 = all[..first]
+        .rsplit("<strong>")
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(first_ms >= 300.0, "the slowest profile first: {first_ms}");
 
     // Level 1 from the next request: no more profiles.
     set_level(&server, &admin, &csrf, "work", 1).await;

@@ -29,6 +29,10 @@ impl Templates {
             ),
             ("timeline", include_str!("../assets/templates/timeline.hbs")),
             (
+                "request_view",
+                include_str!("../assets/templates/request_view.hbs"),
+            ),
+            (
                 "download_form",
                 include_str!("../assets/templates/download_form.hbs"),
             ),

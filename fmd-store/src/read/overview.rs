@@ -111,7 +111,7 @@ impl Default for RequestView {
 }
 
 /// The condition of a [`RequestView`] on `{p}request r`: three placeholders.
-const VIEW_CONDITION: &str = "r.duration_us >= ? AND r.status_code BETWEEN ? AND ?";
+pub(crate) const VIEW_CONDITION: &str = "r.duration_us >= ? AND r.status_code BETWEEN ? AND ?";
 
 /// One request.
 #[derive(Debug, Clone, QueryableByName, Serialize)]

@@ -13,6 +13,8 @@ use crate::store::Store;
 use crate::StoreError;
 use fmd_core::profile::{group_paths, PathStats};
 
+use crate::read::overview::{RequestView, VIEW_CONDITION};
+
 /// The columns an outlier is read with: [`OUTLIER_SELECT`], then the `WHERE`.
 pub(crate) const OUTLIER_SELECT: &str =
     "SELECT o.request_id, o.time_requested, r.duration_us, r.status_code, o.request_url, \
@@ -203,6 +205,23 @@ impl Store {
         )
     }
 
+    /// How many profiled requests of an endpoint the view covers.
+    pub fn profile_count_in_view(
+        &self,
+        endpoint_id: i64,
+        view: &RequestView,
+    ) -> Result<i64, StoreError> {
+        let query = diesel::sql_query(self.sql(&format!(
+            "SELECT COUNT(*) AS n FROM {{p}}profile pr JOIN {{p}}request r ON r.id = pr.request_id \
+             WHERE pr.endpoint_id = ? AND {VIEW_CONDITION}"
+        )))
+        .bind::<BigInt, _>(endpoint_id)
+        .bind::<BigInt, _>(view.min_duration_us)
+        .bind::<Integer, _>(view.status.0)
+        .bind::<Integer, _>(view.status.1);
+        Ok(with_conn!(&mut self.conn()?, c => query.get_result::<Count>(c))?.n)
+    }
+
     fn count(&self, sql: &str, id: i64) -> Result<i64, StoreError> {
         let query = diesel::sql_query(self.sql(sql)).bind::<BigInt, _>(id);
         Ok(with_conn!(&mut self.conn()?, c => query.get_result::<Count>(c))?.n)
@@ -215,12 +234,34 @@ impl Store {
         offset: i64,
         limit: i64,
     ) -> Result<Vec<ProfileRow>, StoreError> {
+        self.profiles_in_view(endpoint_id, &RequestView::default(), offset, limit)
+    }
+
+    /// An endpoint's profiled requests that the view covers, in its order, each with its span
+    /// tree.
+    pub fn profiles_in_view(
+        &self,
+        endpoint_id: i64,
+        view: &RequestView,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<ProfileRow>, StoreError> {
+        let order = if view.slowest_first {
+            "pr.duration_us DESC, pr.request_id DESC"
+        } else {
+            "pr.time_requested DESC, pr.request_id DESC"
+        };
         let mut conn = self.conn()?;
-        let query = diesel::sql_query(self.sql(
-            "SELECT request_id, time_requested, duration_us, dropped_spans FROM {p}profile \
-             WHERE endpoint_id = ? ORDER BY time_requested DESC, request_id DESC LIMIT ? OFFSET ?",
-        ))
+        let query = diesel::sql_query(self.sql(&format!(
+            "SELECT pr.request_id AS request_id, pr.time_requested AS time_requested, \
+               pr.duration_us AS duration_us, pr.dropped_spans AS dropped_spans \
+             FROM {{p}}profile pr JOIN {{p}}request r ON r.id = pr.request_id \
+             WHERE pr.endpoint_id = ? AND {VIEW_CONDITION} ORDER BY {order} LIMIT ? OFFSET ?"
+        )))
         .bind::<BigInt, _>(endpoint_id)
+        .bind::<BigInt, _>(view.min_duration_us)
+        .bind::<Integer, _>(view.status.0)
+        .bind::<Integer, _>(view.status.1)
         .bind::<BigInt, _>(limit)
         .bind::<BigInt, _>(offset);
         let heads = with_conn!(&mut conn, c => query.load::<ProfileSql>(c))?;

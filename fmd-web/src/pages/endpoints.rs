@@ -336,52 +336,7 @@ pub(crate) async fn requests(req: &Req, session: &Session, raw_id: &str) -> Repl
     data.insert("tab_requests".into(), json!(true));
     super::download_form(&mut data, req, "requests");
     pager(&mut data, page, total, PER_PAGE);
-    // The pager's links keep the view and the instance.
-    let status = req
-        .query_param("status")
-        .filter(|_| asked.is_ok())
-        .unwrap_or_default();
-    let min_ms = req
-        .query_param("min_ms")
-        .filter(|_| asked.is_ok())
-        .unwrap_or_default();
-    let keep: Vec<(&str, String)> = [
-        (
-            "sort",
-            if view.slowest_first {
-                "slowest".to_owned()
-            } else {
-                String::new()
-            },
-        ),
-        ("min_ms", min_ms.clone()),
-        ("status", status.clone()),
-        (
-            "instance",
-            instance.map(|i| i.to_string()).unwrap_or_default(),
-        ),
-    ]
-    .into_iter()
-    .filter(|(_, v)| !v.is_empty() && v != "all")
-    .collect();
-    let list_query: String = keep
-        .iter()
-        .map(|(k, v)| format!("&{k}={}", urlencoding_value(v)))
-        .collect();
-    data.insert("list_query".into(), json!(list_query));
-    data.insert(
-        "view".into(),
-        json!({
-            "slowest": view.slowest_first,
-            "min_ms": min_ms,
-            "narrowed": view != fmd_store::RequestView::default(),
-            "error": asked.err().map(|e| e.0),
-            "status": std::iter::once("all")
-                .chain(crate::api::STATUS_CLASSES.iter().map(|c| c.0))
-                .map(|name| json!({"name": name, "selected": name == status || (name == "all" && status.is_empty())}))
-                .collect::<Vec<_>>(),
-        }),
-    );
+    super::view_data(&mut data, req, &asked, instance);
     let slow_ms = row.p90_week_ms;
     data.insert("slow_ms".into(), json!(ms(slow_ms)));
     data.insert(
@@ -409,14 +364,6 @@ pub(crate) async fn requests(req: &Req, session: &Session, raw_id: &str) -> Repl
             .collect::<Vec<_>>()),
     );
     render(req, "endpoint_requests", StatusCode::OK, data)
-}
-
-/// `value` for a query string: only what the view accepted reaches here (digits, a dot, names),
-/// but a stray character is still encoded.
-fn urlencoding_value(value: &str) -> String {
-    serde_urlencoded::to_string([("", value)])
-        .map(|s| s.trim_start_matches('=').to_owned())
-        .unwrap_or_default()
 }
 
 /// The Charts, Outliers, Profiler, Grouped profiler and Exceptions tabs of an endpoint.

@@ -251,6 +251,62 @@ pub(crate) fn timeline_choice(
     })
 }
 
+/// The values of the request-view form (order, minimum duration, status class; see
+/// [`crate::api::request_view`]) as asked, or the error that replaced them with the default;
+/// and `list_query`, which the pager's links add to keep the view and the instance.
+pub(crate) fn view_data(
+    data: &mut Data,
+    req: &Req,
+    asked: &Result<fmd_store::RequestView, crate::error::BadRequest>,
+    instance: Option<i64>,
+) {
+    let view = asked.clone().unwrap_or_default();
+    let param = |name: &str| {
+        req.query_param(name)
+            .filter(|_| asked.is_ok())
+            .unwrap_or_default()
+    };
+    let (status, min_ms) = (param("status"), param("min_ms"));
+    let keep = [
+        (
+            "sort",
+            if view.slowest_first {
+                "slowest".to_owned()
+            } else {
+                String::new()
+            },
+        ),
+        ("min_ms", min_ms.clone()),
+        ("status", status.clone()),
+        (
+            "instance",
+            instance.map(|i| i.to_string()).unwrap_or_default(),
+        ),
+    ];
+    let list_query: String = keep
+        .iter()
+        .filter(|(_, v)| !v.is_empty() && v != "all")
+        .map(|(k, v)| {
+            let pair = serde_urlencoded::to_string([(k, v)]).unwrap_or_default();
+            format!("&{pair}")
+        })
+        .collect();
+    data.insert("list_query".into(), json!(list_query));
+    data.insert(
+        "view".into(),
+        json!({
+            "slowest": view.slowest_first,
+            "min_ms": min_ms,
+            "narrowed": view != fmd_store::RequestView::default(),
+            "error": asked.as_ref().err().map(|e| e.0.clone()),
+            "status": std::iter::once("all")
+                .chain(crate::api::STATUS_CLASSES.iter().map(|c| c.0))
+                .map(|name| json!({"name": name, "selected": name == status || (name == "all" && status.is_empty())}))
+                .collect::<Vec<_>>(),
+        }),
+    );
+}
+
 /// The download form of an endpoint's tab: `what` it downloads, over the last 7 days (or the
 /// page's `from`/`to`).
 pub(crate) fn download_form(data: &mut Data, req: &Req, what: &str) {

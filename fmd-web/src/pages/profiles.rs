@@ -29,6 +29,8 @@ pub(crate) async fn tab(req: &Req, session: &Session, id: i64, tab: &str, page: 
         .query_param("request")
         .and_then(|r| r.parse::<i64>().ok())
         .filter(|r| *r > 0);
+    let asked = crate::api::request_view(req);
+    let view = asked.clone().unwrap_or_default();
     let loaded = blocking(req, move |s| {
         let Some(e) = s.endpoint(id)? else {
             return Ok(None);
@@ -49,8 +51,8 @@ pub(crate) async fn tab(req: &Req, session: &Session, id: i64, tab: &str, page: 
                 Content::Profiler(rows.len() as i64, rows)
             }
             ("profiler", None) => Content::Profiler(
-                s.profile_count(id)?,
-                s.profiles(id, offset, DETAIL_PER_PAGE)?,
+                s.profile_count_in_view(id, &view)?,
+                s.profiles_in_view(id, &view, offset, DETAIL_PER_PAGE)?,
             ),
             _ => {
                 let (stats, merged) = s.grouped_profile(id, &e.name, GROUPED_REQUESTS)?;
@@ -120,6 +122,7 @@ pub(crate) async fn tab(req: &Req, session: &Session, id: i64, tab: &str, page: 
         }
         Content::Profiler(total, rows) => {
             data.insert("tab_profiler".into(), json!(true));
+            super::view_data(&mut data, req, &asked, None);
             pager(&mut data, page, total, DETAIL_PER_PAGE);
             let profiles: Vec<Value> = rows
                 .into_iter()
