@@ -110,8 +110,22 @@ impl Default for RequestView {
     }
 }
 
-/// The condition of a [`RequestView`] on `{p}request r`: three placeholders.
+/// The condition of a [`RequestView`] on `{p}request r`: three placeholders, which
+/// [`bind_view!`] binds.
 pub(crate) const VIEW_CONDITION: &str = "r.duration_us >= ? AND r.status_code BETWEEN ? AND ?";
+
+/// `bind_view!(query, &view)`: binds the values of [`VIEW_CONDITION`]'s placeholders.
+macro_rules! bind_view {
+    ($query:expr, $view:expr) => {{
+        use diesel::sql_types::{BigInt, Integer};
+        let view: &$crate::read::overview::RequestView = $view;
+        $query
+            .bind::<BigInt, _>(view.min_duration_us)
+            .bind::<Integer, _>(view.status.0)
+            .bind::<Integer, _>(view.status.1)
+    }};
+}
+pub(crate) use bind_view;
 
 /// One request.
 #[derive(Debug, Clone, QueryableByName, Serialize)]
@@ -421,16 +435,16 @@ impl Store {
         } else {
             "r.time_requested DESC, r.id DESC"
         };
-        let query = bind_filter!(
-            diesel::sql_query(self.sql(&format!(
+        let query = bind_view!(
+            bind_filter!(
+                diesel::sql_query(self.sql(&format!(
                 "{REQUEST_SELECT} WHERE {} AND {VIEW_CONDITION} ORDER BY {order} LIMIT ? OFFSET ?",
                 filter.condition("r.", "time_requested")
             ))),
-            filter
+                filter
+            ),
+            view
         )
-        .bind::<BigInt, _>(view.min_duration_us)
-        .bind::<Integer, _>(view.status.0)
-        .bind::<Integer, _>(view.status.1)
         .bind::<BigInt, _>(limit)
         .bind::<BigInt, _>(offset);
         Ok(with_conn!(&mut self.conn()?, c => query.load(c))?)
@@ -451,16 +465,16 @@ impl Store {
         if *view == RequestView::default() {
             return self.request_count(filter);
         }
-        let query = bind_filter!(
-            diesel::sql_query(self.sql(&format!(
-                "SELECT COUNT(*) AS n FROM {{p}}request r WHERE {} AND {VIEW_CONDITION}",
-                filter.condition("r.", "time_requested")
-            ))),
-            filter
-        )
-        .bind::<BigInt, _>(view.min_duration_us)
-        .bind::<Integer, _>(view.status.0)
-        .bind::<Integer, _>(view.status.1);
+        let query = bind_view!(
+            bind_filter!(
+                diesel::sql_query(self.sql(&format!(
+                    "SELECT COUNT(*) AS n FROM {{p}}request r WHERE {} AND {VIEW_CONDITION}",
+                    filter.condition("r.", "time_requested")
+                ))),
+                filter
+            ),
+            view
+        );
         Ok(with_conn!(&mut self.conn()?, c => query.get_result::<crate::rows::Count>(c))?.n)
     }
 

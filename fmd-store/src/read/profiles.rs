@@ -13,7 +13,7 @@ use crate::store::Store;
 use crate::StoreError;
 use fmd_core::profile::{group_paths, PathStats};
 
-use crate::read::overview::{RequestView, VIEW_CONDITION};
+use crate::read::overview::{bind_view, RequestView, VIEW_CONDITION};
 
 /// The columns an outlier is read with: [`OUTLIER_SELECT`], then the `WHERE`.
 pub(crate) const OUTLIER_SELECT: &str =
@@ -211,14 +211,14 @@ impl Store {
         endpoint_id: i64,
         view: &RequestView,
     ) -> Result<i64, StoreError> {
-        let query = diesel::sql_query(self.sql(&format!(
+        let query = bind_view!(
+            diesel::sql_query(self.sql(&format!(
             "SELECT COUNT(*) AS n FROM {{p}}profile pr JOIN {{p}}request r ON r.id = pr.request_id \
              WHERE pr.endpoint_id = ? AND {VIEW_CONDITION}"
         )))
-        .bind::<BigInt, _>(endpoint_id)
-        .bind::<BigInt, _>(view.min_duration_us)
-        .bind::<Integer, _>(view.status.0)
-        .bind::<Integer, _>(view.status.1);
+            .bind::<BigInt, _>(endpoint_id),
+            view
+        );
         Ok(with_conn!(&mut self.conn()?, c => query.get_result::<Count>(c))?.n)
     }
 
@@ -252,16 +252,16 @@ impl Store {
             "pr.time_requested DESC, pr.request_id DESC"
         };
         let mut conn = self.conn()?;
-        let query = diesel::sql_query(self.sql(&format!(
-            "SELECT pr.request_id AS request_id, pr.time_requested AS time_requested, \
+        let query = bind_view!(
+            diesel::sql_query(self.sql(&format!(
+                "SELECT pr.request_id AS request_id, pr.time_requested AS time_requested, \
                pr.duration_us AS duration_us, pr.dropped_spans AS dropped_spans \
              FROM {{p}}profile pr JOIN {{p}}request r ON r.id = pr.request_id \
              WHERE pr.endpoint_id = ? AND {VIEW_CONDITION} ORDER BY {order} LIMIT ? OFFSET ?"
-        )))
-        .bind::<BigInt, _>(endpoint_id)
-        .bind::<BigInt, _>(view.min_duration_us)
-        .bind::<Integer, _>(view.status.0)
-        .bind::<Integer, _>(view.status.1)
+            )))
+            .bind::<BigInt, _>(endpoint_id),
+            view
+        )
         .bind::<BigInt, _>(limit)
         .bind::<BigInt, _>(offset);
         let heads = with_conn!(&mut conn, c => query.load::<ProfileSql>(c))?;

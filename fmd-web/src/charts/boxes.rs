@@ -38,13 +38,7 @@ impl Boxed {
             .take(BEYOND)
             .copied()
             .collect();
-        Some(Boxed {
-            id: None,
-            name,
-            color: None,
-            stats,
-            beyond_ms,
-        })
+        Some(Boxed::new(name, stats, beyond_ms))
     }
 
     /// A box of a histogram: beyond the whisker, the maximum (exact) and the 99.9th and 99th
@@ -57,13 +51,17 @@ impl Boxed {
             .filter(|ms| *ms > stats.high_ms)
             .collect();
         beyond_ms.dedup();
-        Some(Boxed {
+        Some(Boxed::new(name, stats, beyond_ms))
+    }
+
+    fn new(name: String, stats: BoxStats, beyond_ms: Vec<f64>) -> Boxed {
+        Boxed {
             id: None,
             name,
             color: None,
             stats,
             beyond_ms,
-        })
+        }
     }
 }
 
