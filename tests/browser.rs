@@ -465,6 +465,7 @@ async fn no_recorded_value_becomes_an_element_on_any_page_or_tooltip() {
         endpoint_page("/profiler"),
         endpoint_page("/grouped-profiler"),
         endpoint_page("/exceptions"),
+        "/alerts".to_owned(),
         "/settings".to_owned(),
         "/settings/users".to_owned(),
         "/settings/data".to_owned(),
@@ -567,6 +568,7 @@ async fn every_page_renders_and_every_chart_draws() {
         ("endpoint-profiler", endpoint("/profiler")),
         ("endpoint-grouped-profiler", endpoint("/grouped-profiler")),
         ("endpoint-exceptions", endpoint("/exceptions")),
+        ("alerts", "/alerts".to_owned()),
         ("settings", "/settings".to_owned()),
         ("settings-users", "/settings/users".to_owned()),
         ("settings-data", "/settings/data".to_owned()),
@@ -855,7 +857,7 @@ async fn narrow_screens_reach_every_page_through_the_menu_button() {
             .iter()
             .map(|l| l.as_str().unwrap().to_owned())
             .collect();
-        assert_eq!(links.len(), 6, "every menu entry: {links:?}");
+        assert_eq!(links.len(), 7, "every menu entry: {links:?}");
         for href in &links {
             assert_eq!(
                 browser.run(sidebar_shown).await,

@@ -8,25 +8,6 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use warp::Filter;
 
-async fn call(
-    server: &Server,
-    who: &reqwest::Client,
-    csrf: &str,
-    method: Method,
-    path: &str,
-    body: Value,
-) -> (StatusCode, Value) {
-    let r = who
-        .request(method, server.url(&format!("/dashboard/api/{path}")))
-        .header("x-csrf-token", csrf)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
 #[tokio::test]
 async fn status_shows_the_configuration_without_secrets() {
     let _serial = serial().await;

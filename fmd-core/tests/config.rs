@@ -252,15 +252,23 @@ fn every_key_is_shown_once_with_secrets_hidden() {
     let c = Config::default()
         .password("pw")
         .guest_password(vec!["g".into()])
-        .database("postgres://u:secret@h/db");
+        .database("postgres://u:secret@h/db")
+        .webhook_urls(vec![
+            "https://hooks.slack.com/services/T/B/hooksecret".into()
+        ])
+        .smtp_url("smtps://fmd:mailsecret@mail.example.com");
     let entries = c.entries();
     let keys: std::collections::BTreeSet<_> = entries.iter().map(|(_, k, _)| *k).collect();
     assert_eq!(keys.len(), entries.len(), "a key is listed twice");
-    assert_eq!(entries.len(), 26);
+    assert_eq!(entries.len(), 37);
     let shown = format!("{entries:?}");
-    assert!(
-        !shown.contains("pw\"") && !shown.contains("secret@"),
-        "{shown}"
-    );
+    for secret in ["pw\"", "secret@", "hooksecret", "mailsecret"] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    assert!(entries.contains(&(
+        "alerts",
+        "webhook_urls",
+        "[\"https://hooks.slack.com/…\"]".into()
+    )));
     assert!(entries.contains(&("authentication", "guest_password", "<1 hidden>".into())));
 }

@@ -86,10 +86,19 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0009_request_minute.sql"),
         fill: Some(crate::write::rollup::backfill_minutes),
     },
+    Migration {
+        version: 10,
+        name: "alerts",
+        sql: include_str!("../migrations/0010_alerts.sql"),
+        fill: None,
+    },
 ];
 
 /// Every table the migrations create, without the prefix, those referring to others first.
 pub const TABLES: &[&str] = &[
+    "alert_delivery",
+    "alert",
+    "alert_rule",
     "request_minute",
     "request_hour",
     "request",

@@ -8,7 +8,8 @@
 //! The map, bottom up (a module uses only those above it):
 //!
 //! - `time`, `auth`, `track` (request tracking over `http` types, no framework), `templates`,
-//!   `assets`, `charts` and `reports` (the charts' and reports' computations), `error`;
+//!   `assets`, `charts` and `reports` (the charts' and reports' computations), `error`,
+//!   `alerts` (rules and delivery, over the store);
 //! - `dashboard`: the `Dashboard`'s life (start-up, writer, custom graphs, retention, shutdown);
 //! - `web`: a dashboard request and the responses, over `http` types;
 //! - `views`: what the API and the pages both show;
@@ -19,6 +20,7 @@
 
 #![cfg_attr(not(any(feature = "warp", feature = "tower")), allow(dead_code))]
 
+mod alerts;
 mod api;
 mod assets;
 mod auth;

@@ -118,6 +118,7 @@ static ROUTES: &[Route] = &[
     page("exceptions", |r, s, _| {
         Box::pin(pages::exceptions::exceptions(r, s))
     }),
+    page("alerts", |r, s, _| Box::pin(pages::alerts::alerts(r, s))),
     page("settings", |r, s, _| {
         Box::pin(pages::settings::settings(r, s, "status"))
     }),
@@ -186,6 +187,18 @@ static ROUTES: &[Route] = &[
     }),
     api(Method::GET, "api/reports", |r, _, _| {
         Box::pin(api::reports::report(r))
+    }),
+    api(Method::GET, "api/alerts", |r, _, _| {
+        Box::pin(api::alerts::alerts(r))
+    }),
+    api(Method::GET, "api/alerts/history", |r, _, _| {
+        Box::pin(api::alerts::history(r))
+    }),
+    api(Method::POST, "api/alerts/test", |r, c, _| {
+        Box::pin(api::alerts::test(r, c))
+    }),
+    api(Method::PUT, "api/endpoints/{id}/alerts", |r, c, p| {
+        Box::pin(api::alerts::set_thresholds(r, c, p[0]))
     }),
     api(Method::GET, "api/status", |r, _, _| {
         Box::pin(api::settings::status(r))

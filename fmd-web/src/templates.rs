@@ -9,6 +9,13 @@ handlebars_helper!(plural: |n: Json, one: str, many: str| {
     format!("{n} {}", if n == 1.0 { one } else { many })
 });
 
+// `{{num x}}`: a number as people write it: `10`, `2.5`, `0.125`; anything else as is.
+handlebars_helper!(num: |v: Json| match v.as_f64() {
+    Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+    Some(f) => format!("{f}"),
+    None => v.as_str().map(str::to_owned).unwrap_or_default(),
+});
+
 /// The registered templates.
 pub(crate) struct Templates {
     hb: Handlebars<'static>,
@@ -18,6 +25,7 @@ impl Templates {
     pub(crate) fn new() -> Templates {
         let mut hb = Handlebars::new();
         hb.register_helper("plural", Box::new(plural));
+        hb.register_helper("num", Box::new(num));
         let templates = [
             ("layout", include_str!("../assets/templates/layout.hbs")),
             ("login", include_str!("../assets/templates/login.hbs")),
@@ -63,6 +71,7 @@ impl Templates {
             ("graphs", include_str!("../assets/templates/graphs.hbs")),
             ("settings", include_str!("../assets/templates/settings.hbs")),
             ("users", include_str!("../assets/templates/users.hbs")),
+            ("alerts", include_str!("../assets/templates/alerts.hbs")),
             ("data", include_str!("../assets/templates/data.hbs")),
             (
                 "settings_tabs",
@@ -115,5 +124,16 @@ mod tests {
         assert_eq!(render(serde_json::json!({"n": 0})), "0 spans");
         assert_eq!(render(serde_json::json!({"n": 12})), "12 spans");
         assert_eq!(render(serde_json::json!({})), "0 spans");
+    }
+
+    #[test]
+    fn numbers_drop_a_whole_numbers_decimals() {
+        let mut hb = Handlebars::new();
+        hb.register_helper("num", Box::new(num));
+        let render = |data: serde_json::Value| hb.render_template("{{num v}}", &data).unwrap();
+        assert_eq!(render(serde_json::json!({"v": 10.0})), "10");
+        assert_eq!(render(serde_json::json!({"v": 2.5})), "2.5");
+        assert_eq!(render(serde_json::json!({"v": 7})), "7");
+        assert_eq!(render(serde_json::json!({"v": null})), "");
     }
 }

@@ -201,6 +201,26 @@ pub(crate) async fn json(client: &Client, url: &str) -> (StatusCode, serde_json:
     )
 }
 
+/// `method` on the API route `path` with a JSON `body`, as `who` with its CSRF token.
+pub(crate) async fn call(
+    server: &Server,
+    who: &reqwest::Client,
+    csrf: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: serde_json::Value,
+) -> (StatusCode, serde_json::Value) {
+    let r = who
+        .request(method, server.url(&format!("/dashboard/api/{path}")))
+        .header("x-csrf-token", csrf)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(serde_json::Value::Null))
+}
+
 /// The overview row of endpoint `name`.
 pub(crate) async fn overview_row(
     server: &Server,

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::{redact_url, suggestion, valid_table_prefix, GroupByFn};
+use super::{redact_url, suggestion, url_host, valid_table_prefix, valid_url, GroupByFn};
 
 /// How a key's value is shown on the dashboard's settings page and in `Debug`.
 mod shown {
@@ -41,6 +41,14 @@ mod shown {
     }
     pub(super) fn url(v: &str) -> String {
         super::redact_url(v)
+    }
+    pub(super) fn optional_url(v: &Option<String>) -> String {
+        v.as_deref().map_or(NOT_SET.into(), super::redact_url)
+    }
+    /// Webhook URLs carry their secret in the path: only scheme and host are shown.
+    pub(super) fn webhooks(v: &[String]) -> String {
+        let shown: Vec<String> = v.iter().map(|u| super::url_host(u)).collect();
+        format!("{shown:?}")
     }
 }
 
@@ -306,4 +314,65 @@ config_keys! {
         expected "a table of endpoint names to [r, g, b] lists, e.g. { main = [0, 97, 255] }",
         check any,
         set BTreeMap<String, [u8; 3]> => |v: BTreeMap<String, [u8; 3]>| v;
+
+    [alerts]
+    /// `[alerts] webhook_urls`: each gets a JSON POST per alert. Slack, Mattermost and most chat
+    /// tools take the body as is; Discord and Microsoft Teams URLs get their own shapes (by
+    /// host, or by a `#slack`, `#discord`, `#teams` or `#json` ending on the URL).
+    webhook_urls: Vec<String> = Vec::new(),
+        shown webhooks, expected "a list of http:// or https:// URLs",
+        check |v: &Vec<String>| ok_if(v.iter().all(|u| valid_url(u, &["http", "https"]))),
+        set Vec<String> => |v: Vec<String>| v;
+    /// `[alerts] email_to`: addresses every alert is mailed to (needs `smtp_url`).
+    email_to: Vec<String> = Vec::new(),
+        shown debug, expected "a list of email addresses",
+        check |v: &Vec<String>| ok_if(v.iter().all(|a| a.contains('@'))),
+        set Vec<String> => |v: Vec<String>| v;
+    /// `[alerts] smtp_url`: the mail server: `smtp://user:pass@host:587` (STARTTLS when the
+    /// server offers it) or `smtps://user:pass@host:465` (TLS from the start).
+    smtp_url: Option<String> = None,
+        shown optional_url, expected "an smtp:// or smtps:// URL",
+        check |v: &Option<String>| ok_if(v.as_ref().is_none_or(|u| valid_url(u, &["smtp", "smtps"]))),
+        set impl Into<String> => |v: String| Some(v);
+    /// `[alerts] email_from`: the sender of alert emails, e.g. `fmd <fmd@example.com>`.
+    email_from: String = "fmd <fmd@localhost>".into(),
+        shown text, expected "an address such as \"fmd <fmd@example.com>\"",
+        check |v: &String| ok_if(v.contains('@')),
+        set impl Into<String> => |v: String| v;
+    /// `[alerts] dashboard_url`: the dashboard's address as people open it, for links in alerts
+    /// (e.g. `https://shop.example.com/dashboard`); unset, links are paths only.
+    dashboard_url: Option<String> = None,
+        shown optional, expected "an http:// or https:// URL",
+        check |v: &Option<String>| ok_if(v.as_ref().is_none_or(|u| valid_url(u, &["http", "https"]))),
+        set impl Into<String> => |v: String| Some(v);
+    /// `[alerts] new_exception`: one alert per new exception group.
+    new_exception: bool = true,
+        shown display, expected "`true` or `false`", check any,
+        set bool => |v: bool| v;
+    /// `[alerts] error_rate_percent`: alert when an endpoint's error rate (status >= 400) over
+    /// the window is above this; 0 turns the rule off. Endpoints can override it.
+    error_rate_percent: f64 = 10.0,
+        shown display, expected "a percentage from 0 to 100",
+        check |v: &f64| ok_if((0.0..=100.0).contains(v)),
+        set f64 => |v: f64| v;
+    /// `[alerts] latency_p95_ms`: alert when an endpoint's 95th percentile duration over the
+    /// window is above this many milliseconds; 0 turns the rule off. Endpoints can override it.
+    latency_p95_ms: f64 = 0.0,
+        shown display, expected "a number of milliseconds, 0 or more",
+        check |v: &f64| ok_if(*v >= 0.0 && v.is_finite()),
+        set f64 => |v: f64| v;
+    /// `[alerts] window_minutes`: the sliding window the rate and latency rules look at.
+    window_minutes: u32 = 5,
+        shown display, expected "a whole number of minutes from 1 to 1440",
+        check within::<u32>(1, 1440),
+        set u32 => |v: u32| v;
+    /// `[alerts] min_requests`: no rate or latency alert with fewer requests in the window.
+    min_requests: u32 = 20,
+        shown display, expected "a whole number from 0 to 4294967295", check any,
+        set u32 => |v: u32| v;
+    /// `[alerts] cooldown_minutes`: no second alert of one rule and endpoint within this.
+    cooldown_minutes: u32 = 30,
+        shown display, expected "a whole number of minutes from 0 to 10080",
+        check within::<u32>(0, 10_080),
+        set u32 => |v: u32| v;
 }

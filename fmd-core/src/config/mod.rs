@@ -316,17 +316,28 @@ impl Config {
         for key in all_keys() {
             self.check_key(key)
                 .map_err(|(expected, found)| ConfigError::Invalid {
-                    origin: self
-                        .source
-                        .as_ref()
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_else(|| "configuration".into()),
+                    origin: self.origin(),
                     key: key.into(),
                     expected,
                     found,
                 })?;
         }
+        if !self.email_to.is_empty() && self.smtp_url.is_none() {
+            return Err(ConfigError::Invalid {
+                origin: self.origin(),
+                key: "smtp_url".into(),
+                expected: "set when `email_to` is (the mail server alerts are sent through)".into(),
+                found: "nothing".into(),
+            });
+        }
         Ok(())
+    }
+
+    fn origin(&self) -> String {
+        self.source
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "configuration".into())
     }
 
     /// The configured timezone (UTC when invalid; [`Config::validate`] reports that).
@@ -396,6 +407,48 @@ pub fn valid_table_prefix(prefix: &str) -> bool {
     prefix
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Whether `url` is an absolute URL with one of `schemes` and a host.
+///
+/// ```
+/// assert!(fmd_core::config::valid_url("https://hooks.slack.com/services/T/B/X", &["https"]));
+/// assert!(!fmd_core::config::valid_url("hooks.slack.com/services", &["http", "https"]));
+/// assert!(!fmd_core::config::valid_url("ftp://example.com", &["http", "https"]));
+/// ```
+pub fn valid_url(url: &str, schemes: &[&str]) -> bool {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let host = url_authority(rest).rsplit('@').next().unwrap_or("");
+    schemes.iter().any(|s| s.eq_ignore_ascii_case(scheme))
+        && !host.is_empty()
+        && !host.starts_with(':')
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// The authority of a URL after `scheme://`: up to the path, query or fragment.
+fn url_authority(rest: &str) -> &str {
+    &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())]
+}
+
+/// A URL's scheme and host only, for showing a URL whose path or query is a secret (a
+/// webhook's).
+///
+/// ```
+/// assert_eq!(
+///     fmd_core::config::url_host("https://hooks.slack.com/services/T0/B0/XXXX"),
+///     "https://hooks.slack.com/…"
+/// );
+/// ```
+pub fn url_host(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let host = url_authority(rest).rsplit('@').next().unwrap_or("");
+            format!("{scheme}://{host}/…")
+        }
+        None => "<hidden>".into(),
+    }
 }
 
 /// The URL with any password replaced by `***`, for messages, logs and `Debug`.

@@ -1,6 +1,7 @@
 //! What the dashboard changes: users, sessions and settings, endpoint levels, custom graphs'
-//! values, and deleting data.
+//! values, alerts' state and history, and deleting data.
 
+pub(crate) mod alerts;
 pub(crate) mod prune;
 pub(crate) mod sessions;
 pub(crate) mod settings;

@@ -47,8 +47,8 @@ impl Store {
     /// everything recorded about it, and the hourly rollups of those hours (the minute rollups
     /// of those minutes, and any older than two days). `before` is rounded
     /// up to the next full hour, so that the rollups keep describing exactly the requests
-    /// stored (and "older than now" deletes everything). Custom graphs' values recorded
-    /// before then go too. Returns how many requests were deleted.
+    /// stored (and "older than now" deletes everything). Custom graphs' values and alerts
+    /// recorded before then go too. Returns how many requests were deleted.
     ///
     /// ```
     /// let dir = tempfile::tempdir().unwrap();
@@ -67,6 +67,15 @@ impl Store {
             diesel::sql_query(self.sql("DELETE FROM {p}custom_graph_data WHERE time_recorded < ?"))
                 .bind::<BigInt, _>(before);
         with_conn!(&mut conn, c => graphs.execute(c))?;
+        // Deliveries first, while their alerts still say how old they are.
+        for sql in [
+            "DELETE FROM {p}alert_delivery WHERE alert_id IN \
+             (SELECT id FROM {p}alert WHERE created < ?)",
+            "DELETE FROM {p}alert WHERE created < ?",
+        ] {
+            let alerts = diesel::sql_query(self.sql(sql)).bind::<BigInt, _>(before);
+            with_conn!(&mut conn, c => alerts.execute(c))?;
+        }
         // Minutes are kept for the timelines of the last two days only.
         let minutes_before = before.max(fmd_core::now_micros() - MINUTES_KEPT);
         let minutes =

@@ -130,6 +130,78 @@ impl Store {
     }
 }
 
+/// One endpoint's requests over a recent window, for the alert rules.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WindowStats {
+    /// The endpoint.
+    pub endpoint_id: i64,
+    /// Requests in the window.
+    pub hits: i64,
+    /// Of them, answered with status >= 400.
+    pub errors: i64,
+    /// 95th percentile duration in ms (within 2.5 %); `None` without requests.
+    pub p95_ms: Option<f64>,
+}
+
+#[derive(QueryableByName)]
+struct EndpointMinute {
+    #[diesel(sql_type = BigInt)]
+    endpoint_id: i64,
+    #[diesel(sql_type = BigInt)]
+    hits: i64,
+    #[diesel(sql_type = BigInt)]
+    errors: i64,
+    #[diesel(sql_type = Text)]
+    histogram: String,
+}
+
+impl Store {
+    /// Every endpoint's requests in the minutes starting at or after `from` (microseconds,
+    /// rounded down to its minute), from the minute rollups of every instance: endpoints
+    /// without requests there are left out.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = fmd_store::Store::open(&format!("sqlite://{}", dir.path().join("f.db").display()), "fmd_").unwrap();
+    /// assert!(store.window_stats(0).unwrap().is_empty());
+    /// ```
+    pub fn window_stats(&self, from: i64) -> Result<Vec<WindowStats>, StoreError> {
+        let query = diesel::sql_query(self.sql(
+            "SELECT endpoint_id, hits, errors, histogram FROM {p}request_minute \
+             WHERE minute_start >= ? ORDER BY endpoint_id",
+        ))
+        .bind::<BigInt, _>(floor(from, crate::histogram::MINUTE));
+        let rows: Vec<EndpointMinute> = with_conn!(&mut self.conn()?, c => query.load(c))?;
+        let mut out: Vec<(WindowStats, Histogram)> = Vec::new();
+        for row in rows {
+            if out
+                .last()
+                .is_none_or(|(w, _)| w.endpoint_id != row.endpoint_id)
+            {
+                let stats = WindowStats {
+                    endpoint_id: row.endpoint_id,
+                    hits: 0,
+                    errors: 0,
+                    p95_ms: None,
+                };
+                out.push((stats, Histogram::default()));
+            }
+            if let Some((w, h)) = out.last_mut() {
+                w.hits += row.hits;
+                w.errors += row.errors;
+                h.merge_encoded(&row.histogram);
+            }
+        }
+        Ok(out
+            .into_iter()
+            .map(|(mut w, h)| {
+                w.p95_ms = h.quantile(0.95).map(|us| us / 1000.0);
+                w
+            })
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -263,9 +263,12 @@ pub(crate) fn write_exception(
     )?;
 
     let insert = diesel::sql_query(d.sql(
-        "{insert_ignore} INTO {p}stack_trace_snapshot (chained_hash) VALUES (?){on_conflict_ignore}",
+        "{insert_ignore} INTO {p}stack_trace_snapshot (chained_hash, created) VALUES (?, ?){on_conflict_ignore}",
     ))
-    .bind::<Text, _>(&p.group_hash);
+    .bind::<Text, _>(&p.group_hash)
+    // When the group was stored, not when it occurred: new-exception alerts look back from
+    // here, and a backlog written late is still new.
+    .bind::<BigInt, _>(fmd_core::now_micros());
     with_conn!(conn, c => insert.execute(c))?;
     let snapshot_id = id_of(
         conn,

@@ -767,6 +767,35 @@
     });
   }
 
+  function alertForms() {
+    Array.prototype.forEach.call(document.querySelectorAll("button.test-alert"), function (button) {
+      button.addEventListener("click", function () {
+        var name = button.getAttribute("data-name");
+        button.disabled = true;
+        send("POST", "alerts/test", { channel: button.getAttribute("data-channel") }).then(function (r) {
+          toast("Test alert delivered to " + name + " (" + r.detail + ").");
+          setTimeout(function () { location.reload(); }, 1500);
+        }).catch(function (e) {
+          toast(e.message, true);
+          setTimeout(function () { location.reload(); }, 3000);
+        }).then(function () { button.disabled = false; });
+      });
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("button.save-thresholds"), function (button) {
+      button.addEventListener("click", function () {
+        var row = button.closest("tr");
+        var body = {};
+        ["error_rate_percent", "latency_p95_ms"].forEach(function (key) {
+          var v = row.querySelector("input[name=" + key + "]").value.trim();
+          body[key] = v === "" ? null : Number(v);
+        });
+        send("PUT", "endpoints/" + button.getAttribute("data-endpoint") + "/alerts", body).then(function () {
+          toast("Thresholds of " + button.getAttribute("data-name") + " saved.");
+        }).catch(function (e) { toast("Could not save: " + e.message, true); });
+      });
+    });
+  }
+
   // Narrow screens: the menu button opens the sidebar over the page; Escape or a click
   // elsewhere closes it.
   function navMenu() {
@@ -792,6 +821,7 @@
     navMenu();
     maintenance();
     userForms();
+    alertForms();
     var dataTable = document.getElementById("data-endpoints");
     if (dataTable) sortable(dataTable);
     var groups = document.getElementById("exceptions");

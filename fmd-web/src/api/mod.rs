@@ -1,6 +1,7 @@
 //! The JSON API under `/{custom_link}/api`, by area. Every answer is JSON; errors are
 //! `{"error": "..."}` with a 4xx status (503 while the database is unavailable).
 
+pub(crate) mod alerts;
 pub(crate) mod charts;
 pub(crate) mod downloads;
 pub(crate) mod endpoints;

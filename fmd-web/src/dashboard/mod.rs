@@ -1,5 +1,5 @@
-//! The `Dashboard`'s life: start-up (database, endpoints, writer, watchdog), levels, custom
-//! graphs, daily retention, flush and shutdown. The adapters that serve it live apart.
+//! The `Dashboard`'s life: start-up (database, endpoints, writer, watchdog, alerts), levels,
+//! custom graphs, daily retention, flush and shutdown. The adapters that serve it live apart.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,6 +12,7 @@ use fmd_core::writer::{self, WriterOptions};
 use fmd_core::{registry, Config, Endpoint, Recorder, WriterMsg};
 use fmd_store::Store;
 
+use crate::alerts::{Alerts, Tuning};
 use crate::templates::Templates;
 use crate::track::Tracker;
 use crate::{auth, Error};
@@ -57,6 +58,8 @@ pub(crate) struct Inner {
     /// Request tracking, shared by every adapter's app.
     pub(crate) tracker: Arc<Tracker>,
     pub(crate) graph_tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// Alerting, when the configuration names a channel.
+    pub(crate) alerts: Option<Arc<Alerts>>,
     writer: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -125,6 +128,8 @@ impl Dashboard {
             endpoint.set_level(*level);
         }
         fmd_core::queue::set_default(Some(recorder.clone()));
+        let runtime = tokio::runtime::Handle::current();
+        let alerts = Alerts::start(&config, &store, &runtime, Tuning::default())?;
         let inner = Inner {
             tracker: Arc::new(Tracker::new(&config, recorder.clone())),
             templates: Templates::new(),
@@ -135,7 +140,8 @@ impl Dashboard {
             version,
             auth,
             started: std::time::Instant::now(),
-            runtime: tokio::runtime::Handle::current(),
+            runtime,
+            alerts,
             graphs: Mutex::new(Vec::new()),
             graph_tasks: Mutex::new(Vec::new()),
             writer: Mutex::new(Some(handle)),
@@ -182,6 +188,9 @@ impl Dashboard {
     pub async fn shutdown(&self) -> Result<(), Error> {
         for task in self.inner.graph_tasks.lock().drain(..) {
             task.abort();
+        }
+        if let Some(alerts) = &self.inner.alerts {
+            alerts.stop();
         }
         let result = self.control(WriterMsg::Shutdown).await;
         fmd_core::queue::clear_default(&self.inner.recorder);

@@ -1,6 +1,7 @@
 //! Server-rendered pages, by area, and what they share: the layout, errors, paging, the date
 //! range and instance choices.
 
+pub(crate) mod alerts;
 pub(crate) mod charts;
 pub(crate) mod endpoints;
 pub(crate) mod exceptions;

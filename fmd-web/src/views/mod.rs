@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+pub(crate) mod alerts;
+
 use crate::error::{BadRequest, DbError};
 use crate::reports;
 use crate::time::rfc3339;
