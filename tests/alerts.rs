@@ -193,6 +193,10 @@ async fn a_panic_alerts_once_and_the_alerts_page_and_api_work() {
     assert!(page_admin.contains("Send a test alert"));
     assert!(page_admin.contains("New exception in pay: panic"));
     assert!(page_admin.contains("Thresholds per endpoint"));
+    assert!(
+        page_admin.contains("tried again after 10 s, 1 minute, 5 minutes and 30 minutes"),
+        "the retries as the delivery does them"
+    );
     let page_guest = page(&server, &guest, "/dashboard/alerts").await;
     assert!(!page_guest.contains("Send a test alert"));
     assert!(page_guest.contains("webhook 1 (http://127.0.0.1:"));

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::alerts::deliver::{DIGESTED, FAILED, GAVE_UP, HELD, SENT};
+use crate::alerts::deliver::{period, DIGESTED, FAILED, GAVE_UP, HELD, SENT};
 use crate::alerts::message::{ERROR_RATE, LATENCY};
 use crate::alerts::rules::Rules;
 use crate::error::DbError;
@@ -27,6 +27,18 @@ pub(crate) struct RulesItem {
     /// Messages per channel per `cap_minutes` before a digest.
     pub(crate) cap_messages: usize,
     pub(crate) cap_minutes: f64,
+    /// The waits before each further attempt of a failed delivery, e.g. "10 s, 1 minute, 5
+    /// minutes and 30 minutes".
+    pub(crate) retries: String,
+}
+
+/// "a, b and c".
+fn listed(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 /// One endpoint's rate and latency rules.
@@ -106,6 +118,13 @@ pub(crate) async fn alerts_item(req: &Req) -> Result<AlertsItem, DbError> {
             rules,
             cap_messages: tuning.cap,
             cap_minutes: tuning.cap_period.as_secs_f64() / 60.0,
+            retries: listed(
+                &tuning
+                    .backoff
+                    .iter()
+                    .map(|d| period(*d))
+                    .collect::<Vec<_>>(),
+            ),
         },
     })
 }
@@ -209,4 +228,54 @@ pub(crate) async fn history_items(
         })
         .collect();
     Ok((total, items))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attempt(channel: &str, attempt: i32, outcome: &str) -> fmd_store::DeliveryRow {
+        fmd_store::DeliveryRow {
+            alert_id: 1,
+            channel: channel.into(),
+            attempt,
+            time: 0,
+            outcome: outcome.into(),
+            detail: None,
+        }
+    }
+
+    #[test]
+    fn an_alerts_status_is_its_channels_last_attempts() {
+        let (a, b) = ("webhook 1", "email");
+        assert_eq!(status(&[]), "none");
+        assert_eq!(
+            status(&[attempt(a, 1, FAILED), attempt(a, 2, SENT)]),
+            "sent"
+        );
+        assert_eq!(
+            status(&[attempt(a, 1, SENT), attempt(b, 1, FAILED)]),
+            "retrying"
+        );
+        assert_eq!(
+            status(&[attempt(a, 4, GAVE_UP), attempt(b, 1, SENT)]),
+            "failed"
+        );
+        assert_eq!(status(&[attempt(a, 0, HELD)]), "held");
+        assert_eq!(
+            status(&[attempt(a, 0, HELD), attempt(a, 0, DIGESTED)]),
+            "sent"
+        );
+    }
+
+    #[test]
+    fn lists_read_as_sentences() {
+        let words = |w: &[&str]| listed(&w.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(words(&[]), "");
+        assert_eq!(words(&["10 s"]), "10 s");
+        assert_eq!(
+            words(&["10 s", "1 minute", "5 minutes"]),
+            "10 s, 1 minute and 5 minutes"
+        );
+    }
 }
