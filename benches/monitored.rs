@@ -78,6 +78,14 @@ fn bench(c: &mut Criterion) {
     group.finish();
     let dropped_uncontended = recorder.stats.dropped();
 
+    // What level 1 spends on the Prometheus counters, part of the figures above.
+    let metrics = fmd_core::metrics::EndpointMetrics::new();
+    let mut group = c.benchmark_group("metrics");
+    group.bench_function("count one request", |b| {
+        b.iter(|| metrics.count(black_box(200), black_box(3_000), black_box(0)))
+    });
+    group.finish();
+
     // The same queue, drained by a thread spinning on it.
     let drainer = std::thread::spawn(move || loop {
         match rx.try_recv() {

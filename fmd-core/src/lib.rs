@@ -31,6 +31,7 @@ pub mod context;
 pub mod exception;
 pub mod graph;
 pub mod group_by;
+pub mod metrics;
 pub mod monitor;
 pub mod outlier;
 pub mod profile;

@@ -82,8 +82,15 @@ impl Recorder {
         (Arc::new(recorder), rx)
     }
 
-    /// Queues a record without waiting; counts it as dropped when the queue is full.
+    /// Counts the request in its endpoint's metrics, and queues its record without waiting;
+    /// counts it as dropped when the queue is full.
     pub fn record(&self, record: RequestRecord) {
+        // Counted before the queue, so that the metrics keep counting when it is full.
+        let exceptions = record.detail.as_ref().map_or(0, |d| d.exceptions.len());
+        record
+            .endpoint
+            .metrics()
+            .count(record.status_code, record.duration_us, exceptions);
         match self.tx.try_send(WriterMsg::Record(record)) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {

@@ -57,6 +57,8 @@ pub struct Endpoint {
     /// (off the request path), read by the outlier watchdog.
     samples: AtomicU64,
     total_us: AtomicU64,
+    /// What the Prometheus exposition reads: counted with each record.
+    metrics: crate::metrics::EndpointMetrics,
 }
 
 /// Whether any endpoint is at level 2 or 3: the web layer then keeps each request's URL and
@@ -87,7 +89,13 @@ impl Endpoint {
             last_requested: AtomicI64::new(0),
             samples: AtomicU64::new(0),
             total_us: AtomicU64::new(0),
+            metrics: crate::metrics::EndpointMetrics::new(),
         }
+    }
+
+    /// The endpoint's request, latency and exception counters since the process started.
+    pub fn metrics(&self) -> &crate::metrics::EndpointMetrics {
+        &self.metrics
     }
 
     /// The handler's path, `module::function`.

@@ -260,7 +260,7 @@ fn every_key_is_shown_once_with_secrets_hidden() {
     let entries = c.entries();
     let keys: std::collections::BTreeSet<_> = entries.iter().map(|(_, k, _)| *k).collect();
     assert_eq!(keys.len(), entries.len(), "a key is listed twice");
-    assert_eq!(entries.len(), 37);
+    assert_eq!(entries.len(), 38);
     let shown = format!("{entries:?}");
     for secret in ["pw\"", "secret@", "hooksecret", "mailsecret"] {
         assert!(!shown.contains(secret), "{secret} in {shown}");

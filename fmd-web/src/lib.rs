@@ -14,7 +14,7 @@
 //! - `web`: a dashboard request and the responses, over `http` types;
 //! - `views`: what the API and the pages both show;
 //! - `api` and `pages`, each by area (endpoints, charts, reports, exceptions, profiles,
-//!   settings);
+//!   settings, alerts), and `exposition` (Prometheus);
 //! - `routes`: the route table and the dispatcher;
 //! - `warp_adapter` and `tower_adapter`: the frameworks.
 
@@ -28,6 +28,7 @@ mod body;
 mod charts;
 mod dashboard;
 mod error;
+mod exposition;
 mod pages;
 mod reports;
 mod routes;

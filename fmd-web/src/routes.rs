@@ -15,7 +15,7 @@ use crate::api::{self, ApiError, Caller};
 use crate::auth::Session;
 use crate::dashboard::Inner;
 use crate::web::{json_error, redirect, Reply, Req};
-use crate::{assets, pages};
+use crate::{assets, exposition, pages};
 
 /// A handler of a public route: the login form, static files.
 type PublicFn = for<'a> fn(&'a Req, &'a [&'a str]) -> BoxFuture<'a, Reply>;
@@ -87,6 +87,10 @@ static ROUTES: &[Route] = &[
     }),
     public(Method::POST, "logout", |r, _| {
         Box::pin(pages::login::logout(r))
+    }),
+    // Its own access rule: the security token, a login, or anyone with `metrics_public`.
+    public(Method::GET, "metrics", |r, _| {
+        Box::pin(exposition::scrape(r))
     }),
     page("overview", |r, s, _| {
         Box::pin(endpoint_pages::overview(r, s))

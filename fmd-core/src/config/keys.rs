@@ -281,6 +281,11 @@ config_keys! {
     security_token: Option<String> = None,
         shown hidden, expected "a string", check any,
         set impl Into<String> => |v: String| Some(v);
+    /// `[authentication] metrics_public`: serve `/{custom_link}/metrics` (Prometheus) to anyone;
+    /// otherwise it needs the security token (or a login).
+    metrics_public: bool = false,
+        shown display, expected "`true` or `false`", check any,
+        set bool => |v: bool| v;
     /// `[authentication] session_hours`: how long a login lasts (fractions allowed).
     session_hours: f64 = 12.0,
         shown display, expected "a number of hours greater than 0 and at most 8784",
