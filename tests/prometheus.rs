@@ -242,14 +242,7 @@ async fn metrics_public_opens_the_exposition_to_anyone() {
         .send()
         .await
         .unwrap();
-    let again = c
-        .get(server.url("/dashboard/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let again = page(&server, &c, "/dashboard/metrics").await;
     assert!(!again.contains("wp-admin"));
     server.stop().await;
 }

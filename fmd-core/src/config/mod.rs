@@ -417,19 +417,28 @@ pub fn valid_table_prefix(prefix: &str) -> bool {
 /// assert!(!fmd_core::config::valid_url("ftp://example.com", &["http", "https"]));
 /// ```
 pub fn valid_url(url: &str, schemes: &[&str]) -> bool {
-    let Some((scheme, rest)) = url.split_once("://") else {
+    let Some((scheme, host)) = scheme_and_host(url) else {
         return false;
     };
-    let host = url_authority(rest).rsplit('@').next().unwrap_or("");
     schemes.iter().any(|s| s.eq_ignore_ascii_case(scheme))
         && !host.is_empty()
         && !host.starts_with(':')
         && !url.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
-/// The authority of a URL after `scheme://`: up to the path, query or fragment.
-fn url_authority(rest: &str) -> &str {
-    &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())]
+/// A URL's scheme and its host with the port, without user info, path, query or fragment.
+///
+/// ```
+/// assert_eq!(
+///     fmd_core::config::scheme_and_host("https://u:p@hooks.example.com:8443/x?y#z"),
+///     Some(("https", "hooks.example.com:8443"))
+/// );
+/// assert_eq!(fmd_core::config::scheme_and_host("hooks.example.com/x"), None);
+/// ```
+pub fn scheme_and_host(url: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    Some((scheme, authority.rsplit('@').next().unwrap_or("")))
 }
 
 /// A URL's scheme and host only, for showing a URL whose path or query is a secret (a
@@ -442,11 +451,8 @@ fn url_authority(rest: &str) -> &str {
 /// );
 /// ```
 pub fn url_host(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let host = url_authority(rest).rsplit('@').next().unwrap_or("");
-            format!("{scheme}://{host}/…")
-        }
+    match scheme_and_host(url) {
+        Some((scheme, host)) => format!("{scheme}://{host}/…"),
         None => "<hidden>".into(),
     }
 }

@@ -99,10 +99,10 @@ impl Channel {
                 .map_err(|e| invalid("webhook_urls", "usable URLs", e.to_string()))?;
             for (i, raw) in config.webhook_urls.iter().enumerate() {
                 let (format, url) = Format::of(raw);
-                let host = fmd_core::config::url_host(url);
+                let (scheme, host) = fmd_core::config::scheme_and_host(url).unwrap_or_default();
                 channels.push(Channel {
                     id: format!("webhook-{}", i + 1),
-                    label: format!("webhook {} ({})", i + 1, host.trim_end_matches("/…")),
+                    label: format!("webhook {} ({scheme}://{host})", i + 1),
                     kind: "webhook",
                     detail: format.name().into(),
                     target: Target::Webhook {

@@ -34,15 +34,8 @@ impl Format {
                 return (f, bare);
             }
         }
-        let host = url
-            .split_once("://")
-            .map(|(_, rest)| &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())])
-            .unwrap_or("")
-            .rsplit('@')
-            .next()
-            .unwrap_or("")
-            .split(':')
-            .next()
+        let host = fmd_core::config::scheme_and_host(url)
+            .map(|(_, host)| host.split(':').next().unwrap_or(""))
             .unwrap_or("")
             .to_ascii_lowercase();
         let under = |domain: &str| host == domain || host.ends_with(&format!(".{domain}"));
