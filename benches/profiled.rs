@@ -9,6 +9,10 @@
 //!   spans add; level 2 records them too (an outlier keeps its tree, and the watchdog reads the
 //!   open spans), so it costs what level 3 does.
 //!
+//! - with `--features tracing`, "tracing span": a `tracing` span entered and left
+//!   (`in_scope`) on a registry without fmd's layer, with it outside a profiled request (levels
+//!   0-1: one thread-local read per enter and exit), and with it at level 3 (one profiler span).
+//!
 //! Handlers are polled by hand with a no-op waker; the queue is drained between chunks, untimed.
 
 use std::hint::black_box;
@@ -54,6 +58,42 @@ fn span_loop(n: u64) -> u64 {
     sum
 }
 
+#[cfg(feature = "tracing")]
+#[monitored(name = "bench.tracing_loop")]
+fn tracing_loop(n: u64) -> u64 {
+    let mut sum = 0;
+    for i in 0..n {
+        sum += tracing::info_span!("step").in_scope(|| black_box(i));
+    }
+    sum
+}
+
+/// `tracing` spans beside `#[profiled]`'s: what a span costs the registry alone, and what fmd's
+/// layer adds outside a profiled request and at level 3.
+#[cfg(feature = "tracing")]
+fn tracing_spans(c: &mut Criterion, rx: &std::sync::mpsc::Receiver<fmd_core::WriterMsg>) {
+    use tracing_subscriber::layer::SubscriberExt;
+    let mut group = c.benchmark_group("tracing span");
+    let in_scope = || tracing::info_span!("step").in_scope(|| black_box(1u64));
+    // A registry with the identity layer: the same subscriber type, without fmd.
+    let without = tracing_subscriber::registry().with(tracing_subscriber::layer::Identity::new());
+    tracing::subscriber::with_default(without, || {
+        group.bench_function("registry without fmd", |b| b.iter(in_scope));
+    });
+    let with_fmd = tracing_subscriber::registry().with(fmd::tracing_layer());
+    tracing::subscriber::with_default(with_fmd, || {
+        set_level(1);
+        group.bench_function("with fmd, levels 0-1", |b| b.iter(in_scope));
+        set_level(3);
+        group.bench_function("with fmd, level 3 (1000 spans per request)", |b| {
+            chunked(b, rx, CHUNK, || {
+                tracing_loop(black_box(1_000));
+            })
+        });
+    });
+    group.finish();
+}
+
 fn set_level(level: u8) {
     for e in fmd_core::registry::endpoints() {
         e.set_level(level);
@@ -84,6 +124,8 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.finish();
+    #[cfg(feature = "tracing")]
+    tracing_spans(c, &rx);
 
     // What levels 2-3 add before any span: the request's profile and the watchdog's notice.
     let mut group = c.benchmark_group("request without profiled calls");

@@ -12,6 +12,7 @@
 //! | `warp` (default) | `Dashboard::bind`, `Dashboard::routes` |
 //! | `axum` | `Dashboard::router`, and what `tower` gives |
 //! | `tower` | `Dashboard::layer`, `Dashboard::service` for hyper, tonic and other tower services |
+//! | `tracing` | `tracing_layer()`: `tracing` spans as profiler spans, warnings and errors with their request |
 //! | `postgres`, `mysql` | those databases beside the embedded SQLite |
 //!
 //! With axum:
@@ -122,6 +123,8 @@
 //! and applies `FMD_<KEY>` overrides. See `docs/configuration.md` for every key.
 
 pub use fmd_core::context::set_group_by;
+#[cfg(feature = "tracing")]
+pub use fmd_core::tracing_layer::FmdLayer;
 pub use fmd_core::{
     Config, ConfigError, GraphValue, GroupBy, RequestInfo, Schedule, ScheduleError,
 };
@@ -131,6 +134,26 @@ pub use fmd_web::AppError;
 pub use fmd_web::{BodyError, Dashboard, DashboardBody, Error};
 #[cfg(feature = "tower")]
 pub use fmd_web::{DashboardService, Track, TrackFuture, TrackLayer};
+
+/// The `tracing_subscriber` layer that makes `tracing` spans profiler spans (feature
+/// `tracing`): a span entered inside a monitored request at level 2 or 3
+/// (`#[tracing::instrument]`, `info_span!(..).in_scope(..)`, `.instrument(span)`) is recorded
+/// as a `#[profiled]` call is, and `warn!` and `error!` events inside a request are kept with
+/// it when it is an outlier or raises an exception (the last 20, with their fields). Below
+/// level 2 entering a span costs one thread-local read.
+///
+/// ```
+/// use tracing_subscriber::layer::SubscriberExt;
+/// use tracing_subscriber::util::SubscriberInitExt;
+///
+/// tracing_subscriber::registry()
+///     .with(fmd::tracing_layer())
+///     .init();
+/// ```
+#[cfg(feature = "tracing")]
+pub fn tracing_layer() -> FmdLayer {
+    FmdLayer::new()
+}
 
 /// Records a handled error with the request being served: its type, message, `source()` chain,
 /// where it was captured and the stack, grouped with others like it on the dashboard's

@@ -1,10 +1,11 @@
-//! How errors reach the request being served: [`capture`] (behind `fmd::capture!`) and fmd's
-//! panic hook.
+//! How errors reach the request being served: [`capture`] (behind `fmd::capture!`), fmd's
+//! panic hook, and log events ([`event`], from the `tracing` layer).
 
 use std::error::Error;
 use std::sync::Once;
 
 use crate::context;
+use crate::events::LogEvent;
 use crate::exception::{self, CapturedError, Origin};
 
 /// Records `err`, captured at `file:line`, with the request being served on this task. Returns
@@ -44,4 +45,35 @@ pub fn install_panic_hook() {
             previous(info);
         }));
     });
+}
+
+/// Whether a request is being served here, so that a log event is worth describing.
+#[inline]
+pub fn in_request() -> bool {
+    context::with_current(|_| ()).is_some()
+}
+
+/// Keeps `event` with the request being served on this task; false outside a tracked request.
+/// Values of fields with sensitive names are scrubbed as outliers' headers are.
+///
+/// ```
+/// use fmd_core::capture::event;
+/// use fmd_core::context::{RequestState, Scoped};
+/// use fmd_core::events::LogEvent;
+/// let warning = LogEvent {
+///     time_us: 0,
+///     level: "WARN",
+///     target: "app".into(),
+///     message: "slow cache".into(),
+///     fields: vec![("api_token".into(), "t0k3n".into())],
+/// };
+/// assert!(!event(warning.clone()), "no request outside a scope");
+/// let (recorder, _queue) = fmd_core::Recorder::new(10);
+/// let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// let inside = Scoped::new(recorder, RequestState::default(), async { event(warning) });
+/// assert!(runtime.block_on(inside));
+/// ```
+pub fn event(mut event: LogEvent) -> bool {
+    event.fields = crate::outlier::scrub(std::mem::take(&mut event.fields));
+    context::with_current(|handed| handed.add_event(event)).is_some()
 }

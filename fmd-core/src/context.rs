@@ -26,6 +26,7 @@ use parking_lot::Mutex;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
+use crate::events::{LogEvent, Recent};
 use crate::exception::CapturedError;
 use crate::queue::Recorder;
 use crate::record::{Ending, HandlerRun, Outcome};
@@ -53,13 +54,13 @@ impl std::fmt::Debug for dyn RequestParts {
 pub const MAX_EXCEPTIONS: usize = 100;
 
 /// What a request's handler hands to it while it runs: the handler's run, a group-by value,
-/// captured errors, and the framework's error behind the answer. Kept small (72 bytes): a
-/// scope moves it in and out of a thread-local slot on every poll.
+/// captured errors and log events, and the framework's error behind the answer. Kept small (72
+/// bytes): a scope moves it in and out of a thread-local slot on every poll.
 #[derive(Debug, Default)]
 pub struct Handed {
     run: Option<HandlerRun>,
     group_by: Option<Box<GroupBy>>,
-    exceptions: Option<Box<Exceptions>>,
+    extras: Option<Box<Extras>>,
     /// The framework's error behind a 5xx answer, if the adapter saw one.
     rejection: Option<Box<str>>,
 }
@@ -113,19 +114,32 @@ impl Handed {
 
     /// Adds an exception captured while the request runs; false beyond [`MAX_EXCEPTIONS`].
     pub(crate) fn add_exception(&mut self, exception: CapturedError) -> bool {
-        let exceptions = &mut self.exceptions.get_or_insert_with(Box::default).0;
+        let exceptions = &mut self.extras.get_or_insert_with(Box::default).exceptions;
         if exceptions.len() >= MAX_EXCEPTIONS {
             return false;
         }
         exceptions.push(exception);
         true
     }
+
+    /// Adds a log event raised while the request runs; the last [`MAX_EVENTS`] are kept.
+    ///
+    /// [`MAX_EVENTS`]: crate::events::MAX_EVENTS
+    pub(crate) fn add_event(&mut self, event: LogEvent) {
+        self.extras
+            .get_or_insert_with(Box::default)
+            .events
+            .push(event);
+    }
 }
 
-/// The errors captured while a request runs, boxed: most requests have none, and the handed
-/// state moves on every poll.
+/// The errors captured and the events logged while a request runs, boxed: most requests have
+/// none, and the handed state moves on every poll.
 #[derive(Debug, Default)]
-struct Exceptions(Vec<CapturedError>);
+struct Extras {
+    exceptions: Vec<CapturedError>,
+    events: Recent,
+}
 
 /// One request as the web layer and its handler see it, until it is recorded.
 #[derive(Debug, Default)]
@@ -180,7 +194,7 @@ impl RequestState {
         let Handed {
             run,
             group_by,
-            exceptions,
+            extras,
             rejection,
         } = handed;
         let Some(mut run) = run else { return };
@@ -191,12 +205,17 @@ impl RequestState {
             outlier.url = crate::outlier::scrub_url(&parts.url());
             outlier.headers = crate::outlier::scrub(parts.headers());
         }
+        let (captured, events) = extras.map_or_else(Default::default, |e| {
+            let Extras { exceptions, events } = *e;
+            (exceptions, events.into_vec())
+        });
         recorder.record(run.into_record(Ending {
             status,
             ip,
             group_by: group_by.map(|g| g.to_string()),
-            captured: exceptions.map_or_else(Vec::new, |e| e.0),
+            captured,
             rejection,
+            events,
         }));
     }
 }

@@ -10,6 +10,7 @@
 //! - [`exception`]: an error or panic as recorded: type, message, chain, stack.
 //! - [`trail`]: errors returned through annotated functions, recorded when they end in a 5xx.
 //! - [`outlier`]: the outlier rule, and what is kept of an outlier (figures, scrubbed head).
+//! - [`events`]: log events kept with an outlier or an exception.
 //! - [`config`], [`version`]: the configuration file with its `FMD_*` overrides and defaults
 //!   (some of them the outlier rule's), and the application version it names.
 //! - [`profile`]: a request's span tree at levels 2 and 3.
@@ -20,14 +21,18 @@
 //! - [`writer`]: the writer thread: batches, backlog, retries with backoff, drop counts.
 //! - [`context`]: the per-request state that joins the web layer's half of a request
 //!   (address, status code) with the handler's half (endpoint, duration, errors).
-//! - [`capture`]: `fmd::capture!` and the panic hook, which hand errors to that state.
+//! - [`capture`]: `fmd::capture!`, the panic hook and log events, which hand errors to that
+//!   state.
 //! - [`monitor`]: what the `#[monitored]` expansion calls.
+//! - `tracing_layer` (feature `tracing`): the `tracing_subscriber` layer that makes spans profiler
+//!   spans and keeps warnings and errors with their request.
 //!
 //! Application code uses the `fmd` facade crate; this crate is its foundation.
 
 pub mod capture;
 pub mod config;
 pub mod context;
+pub mod events;
 pub mod exception;
 pub mod graph;
 pub mod group_by;
@@ -40,6 +45,8 @@ pub mod record;
 pub mod registry;
 pub mod sink;
 pub mod stats;
+#[cfg(feature = "tracing")]
+pub mod tracing_layer;
 pub mod trail;
 pub mod version;
 pub mod watchdog;

@@ -67,6 +67,8 @@ pub struct RequestDetail {
     pub outlier: Option<OutlierDetail>,
     /// Errors captured with `capture!` and a panic, in the order they happened.
     pub exceptions: Vec<crate::exception::CapturedError>,
+    /// The last log events raised while the request ran (an outlier's or an exception's).
+    pub events: Vec<crate::events::LogEvent>,
 }
 
 /// What an outlier stores besides its spans.
@@ -139,7 +141,7 @@ impl Profile {
         Some((spans.list.len() - 1) as u32)
     }
 
-    fn close(&self, id: u32, cancelled: bool) {
+    pub(crate) fn close(&self, id: u32, cancelled: bool) {
         let end_ns = nanos_since(self.start);
         if let Some(span) = self.spans.lock().list.get_mut(id as usize) {
             span.duration_ns = end_ns.saturating_sub(span.start_ns);
@@ -217,7 +219,7 @@ impl Profile {
                 stuck: self.stuck.lock().take(),
                 ..OutlierDetail::default()
             }),
-            exceptions: Vec::new(),
+            ..RequestDetail::default()
         }))
     }
 }
@@ -247,6 +249,37 @@ fn active() -> Option<Arc<Profile>> {
         slot.set(profile);
         copy
     })
+}
+
+/// Runs `f` on the profile of the request running on this thread, without touching its
+/// reference count: the `tracing` layer asks on every enter and exit of a span.
+#[cfg(feature = "tracing")]
+#[inline]
+pub(crate) fn with_active<R>(f: impl FnOnce(&Arc<Profile>) -> R) -> Option<R> {
+    ACTIVE.with(|slot| {
+        let profile = slot.take()?;
+        let result = f(&profile);
+        slot.set(Some(profile));
+        Some(result)
+    })
+}
+
+/// Opens a span of `function` in `profile` if it is being profiled, nested in the current
+/// span, and makes it current; returns its id and its parent's.
+pub(crate) fn open_current(profile: &Profile, function: &'static Function) -> Option<(u32, u32)> {
+    if !detailed(profile.endpoint) {
+        return None;
+    }
+    let parent = CURRENT.get();
+    let id = profile.open(function, parent)?;
+    CURRENT.set(id);
+    Some((id, parent))
+}
+
+/// Makes `span` the one new spans nest in, on this thread.
+#[cfg(feature = "tracing")]
+pub(crate) fn set_current(span: u32) {
+    CURRENT.set(span);
 }
 
 /// Installs a request's profile on this thread for one poll (or one call), with `current` as
@@ -304,12 +337,7 @@ impl SpanGuard {
         profile: Arc<Profile>,
         function: &'static Function,
     ) -> Option<(Arc<Profile>, u32, u32)> {
-        if !detailed(profile.endpoint) {
-            return None;
-        }
-        let parent = CURRENT.get();
-        let id = profile.open(function, parent)?;
-        CURRENT.set(id);
+        let (id, parent) = open_current(&profile, function)?;
         Some((profile, id, parent))
     }
 }

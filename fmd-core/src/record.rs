@@ -2,6 +2,7 @@
 
 use std::net::IpAddr;
 
+use crate::events::LogEvent;
 use crate::exception::CapturedError;
 use crate::profile::RequestDetail;
 use crate::registry::Endpoint;
@@ -81,6 +82,9 @@ pub struct Ending {
     pub captured: Vec<CapturedError>,
     /// The framework's own error behind the answer, described.
     pub rejection: Option<Box<str>>,
+    /// Log events raised while the request ran, oldest first: kept if the request is an
+    /// outlier or raised an exception.
+    pub events: Vec<LogEvent>,
 }
 
 impl HandlerRun {
@@ -120,6 +124,11 @@ impl HandlerRun {
                 .get_or_insert_with(Box::default)
                 .exceptions
                 .push(exception);
+        }
+        if let Some(detail) = detail.as_mut() {
+            if detail.outlier.is_some() || !detail.exceptions.is_empty() {
+                detail.events = ending.events;
+            }
         }
         RequestRecord {
             endpoint,

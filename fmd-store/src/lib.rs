@@ -30,6 +30,7 @@ pub use manage::alerts::{AlertRow, AlertRuleRow, DeliveryRow, NewGroup};
 pub use manage::sessions::SessionRow;
 pub use manage::users::UserRow;
 pub use read::charts::{HourCount, Sample};
+pub use read::events::EventRow;
 pub use read::exceptions::{ExceptionGroup, GroupFrame, GroupMessage};
 pub use read::graphs::GraphRow;
 pub use read::overview::{EndpointRow, InstanceRow, OverviewRow, RequestRow, RequestView};

@@ -92,6 +92,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0010_alerts.sql"),
         fill: None,
     },
+    Migration {
+        version: 11,
+        name: "request events",
+        sql: include_str!("../migrations/0011_request_events.sql"),
+        fill: None,
+    },
 ];
 
 /// Every table the migrations create, without the prefix, those referring to others first.
@@ -109,6 +115,7 @@ pub const TABLES: &[&str] = &[
     "outlier",
     "profile",
     "profile_span",
+    "request_event",
     "exception_type",
     "exception_message",
     "stack_trace_snapshot",

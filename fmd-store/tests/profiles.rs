@@ -6,6 +6,7 @@ mod common;
 use fmd_store::Filter;
 use std::time::Duration;
 
+use fmd_core::events::LogEvent;
 use fmd_core::outlier::{Stuck, StuckFrame, SystemFigures};
 use fmd_core::profile::{OutlierDetail, RequestDetail, Span, ROOT};
 use fmd_core::{EndpointMeta, Function, Sink};
@@ -53,6 +54,7 @@ fn profiled(time: i64, duration_us: u64, outlier: bool) -> fmd_core::RequestReco
             span(&QUERY, 0, 20 + duration_us / 4, duration_us / 8),
         ],
         dropped_spans: 0,
+        events: if outlier { events() } else { Vec::new() },
         outlier: outlier.then(|| OutlierDetail {
             method: "GET".into(),
             url: "/home?q='x'".into(),
@@ -80,6 +82,29 @@ fn profiled(time: i64, duration_us: u64, outlier: bool) -> fmd_core::RequestReco
         }),
     }));
     r
+}
+
+/// What the `tracing` layer keeps: a warning with a long target and quoted text, an error.
+fn events() -> Vec<LogEvent> {
+    vec![
+        LogEvent {
+            time_us: 4_100,
+            level: "WARN",
+            target: "app::cache".repeat(40),
+            message: "slow 'cache' \"hit\"".into(),
+            fields: vec![
+                ("key".into(), "[scrubbed]".into()),
+                ("ms".into(), "310".into()),
+            ],
+        },
+        LogEvent {
+            time_us: 4_200,
+            level: "ERROR",
+            target: "app".into(),
+            message: "gave up".into(),
+            fields: Vec::new(),
+        },
+    ]
 }
 
 #[test]
@@ -155,6 +180,24 @@ fn span_trees_and_outliers_round_trip() {
             "{db}"
         );
         assert_eq!(store.outlier_count(id).unwrap(), 1, "{db}");
+
+        // The outlier's log events; none of the request that was no outlier.
+        let stored = store.events_of(&[o.request_id, o.request_id - 2]).unwrap();
+        let expected: Vec<fmd_store::EventRow> = events()
+            .into_iter()
+            .map(|e| fmd_store::EventRow {
+                request_id: o.request_id,
+                time: e.time_us,
+                level: e.level.into(),
+                target: e.target.chars().take(255).collect(),
+                message: e.message,
+                fields: e.fields,
+            })
+            .collect();
+        assert_eq!(
+            stored, expected,
+            "{db}: a long target cut to 255 characters"
+        );
 
         // The functions' sources, by the ids the spans and frames carry.
         let source = store

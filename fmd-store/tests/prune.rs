@@ -6,6 +6,7 @@ mod common;
 use fmd_store::Filter;
 use std::time::Duration;
 
+use fmd_core::events::LogEvent;
 use fmd_core::exception::CapturedError;
 use fmd_core::profile::{OutlierDetail, RequestDetail, Span, ROOT};
 use fmd_core::{EndpointMeta, Function, RequestRecord, Sink};
@@ -54,6 +55,13 @@ fn everything(
         dropped_spans: 0,
         outlier: Some(OutlierDetail::default()),
         exceptions: vec![exception],
+        events: vec![LogEvent {
+            time_us: time,
+            level: "WARN",
+            target: "app".into(),
+            message: "slow".into(),
+            fields: Vec::new(),
+        }],
     }));
     r
 }
@@ -85,7 +93,13 @@ fn pruning_and_endpoint_deletion_leave_no_orphans() {
 
         assert_eq!(store.prune(now - 30 * day).unwrap(), 3, "{db}");
         assert_eq!(db.rows("request"), 3, "{db}");
-        for table in ["outlier", "profile", "profile_span", "exception_occurrence"] {
+        for table in [
+            "outlier",
+            "profile",
+            "profile_span",
+            "request_event",
+            "exception_occurrence",
+        ] {
             assert_eq!(db.rows(table), 2, "{db}: {table}");
         }
         assert_eq!(db.rows("exception_type"), 1, "{db}: the old-only type went");
@@ -112,6 +126,7 @@ fn pruning_and_endpoint_deletion_leave_no_orphans() {
             "{db}: the other endpoint's request stays"
         );
         assert_eq!(db.rows("exception_occurrence"), 1, "{db}");
+        assert_eq!(db.rows("request_event"), 1, "{db}");
         assert!(
             store.endpoint(home).unwrap().is_some(),
             "{db}: the endpoint stays"

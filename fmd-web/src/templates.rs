@@ -62,6 +62,7 @@ impl Templates {
                 include_str!("../assets/templates/endpoint_exceptions.hbs"),
             ),
             ("frame", include_str!("../assets/templates/frame.hbs")),
+            ("events", include_str!("../assets/templates/events.hbs")),
             (
                 "source_dialog",
                 include_str!("../assets/templates/source_dialog.hbs"),

@@ -16,7 +16,13 @@ use crate::StoreError;
 const BATCH: i64 = 5_000;
 
 /// The tables that refer to requests, by `request_id`.
-const BY_REQUEST: [&str; 4] = ["outlier", "profile", "profile_span", "exception_occurrence"];
+const BY_REQUEST: [&str; 5] = [
+    "outlier",
+    "profile",
+    "profile_span",
+    "request_event",
+    "exception_occurrence",
+];
 
 /// Deletes exception rows no occurrence needs any more: snapshots and their lines, frames,
 /// messages and types. Function definitions and locations stay: profiles share them.

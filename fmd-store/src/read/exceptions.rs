@@ -40,6 +40,9 @@ pub struct ExceptionGroup {
     /// The latest occurrence's message.
     #[diesel(sql_type = Text)]
     pub message: String,
+    /// The request of the latest occurrence (whose log events the group's page shows).
+    #[diesel(sql_type = BigInt)]
+    pub last_request_id: i64,
 }
 
 /// A distinct message of a group, with how often it occurred.
@@ -94,7 +97,7 @@ impl GroupFrame {
 
 /// The SELECT of exception groups; `{filter}` narrows the occurrences.
 const GROUPS: &str = "SELECT g.group_id, g.endpoint_id, e.name AS endpoint, t.name AS type_name, g.count, \
-       g.first_seen, g.last_seen, g.user_captured, m.message \
+       g.first_seen, g.last_seen, g.user_captured, m.message, lo.request_id AS last_request_id \
      FROM (SELECT o.stack_trace_snapshot_id AS group_id, MIN(o.endpoint_id) AS endpoint_id, \
              MIN(o.exception_type_id) AS type_id, COUNT(*) AS count, MIN(o.time_occurred) AS first_seen, \
              MAX(o.time_occurred) AS last_seen, MAX(o.is_user_captured) AS user_captured, \

@@ -10,6 +10,7 @@ use crate::histogram::HourRow;
 use crate::StoreError;
 
 pub(crate) mod charts;
+pub(crate) mod events;
 pub(crate) mod exceptions;
 pub(crate) mod export;
 pub(crate) mod graphs;

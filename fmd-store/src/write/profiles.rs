@@ -1,4 +1,5 @@
-//! Profiles, spans and outliers of the requests the writer stores (levels 2 and 3).
+//! Profiles, spans and outliers of the requests the writer stores (levels 2 and 3), and the
+//! log events kept with an outlier or an exception.
 
 use std::collections::HashMap;
 
@@ -47,7 +48,7 @@ impl FunctionIds {
     }
 }
 
-/// Writes a request's span tree and outlier row, for the request row `request_id`.
+/// Writes a request's span tree, outlier row and log events, for the request row `request_id`.
 pub(crate) fn write_detail(
     conn: &mut AnyConn,
     d: &Dialect,
@@ -96,6 +97,7 @@ pub(crate) fn write_detail(
             with_conn!(conn, c => query.execute(c))?;
         }
     }
+    write_events(conn, d, request_id, &detail.events)?;
     let Some(outlier) = &detail.outlier else {
         return Ok(());
     };
@@ -136,6 +138,33 @@ pub(crate) fn write_detail(
     .bind::<BigInt, _>(figures.system_memory_bytes.min(i64::MAX as u64) as i64)
     .bind::<Text, _>(json(&stack));
     with_conn!(conn, c => insert.execute(c))?;
+    Ok(())
+}
+
+/// Longest target stored (the column's width); longer ones are cut at a character boundary.
+const TARGET_CHARS: usize = 255;
+
+fn write_events(
+    conn: &mut AnyConn,
+    d: &Dialect,
+    request_id: i64,
+    events: &[fmd_core::events::LogEvent],
+) -> Result<(), diesel::result::Error> {
+    for (position, event) in events.iter().enumerate() {
+        let target: String = event.target.chars().take(TARGET_CHARS).collect();
+        let insert = diesel::sql_query(d.sql(
+            "INSERT INTO {p}request_event (request_id, position, time_logged, level, target, message, fields) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        ))
+        .bind::<BigInt, _>(request_id)
+        .bind::<Integer, _>(position as i32)
+        .bind::<BigInt, _>(event.time_us)
+        .bind::<Text, _>(event.level)
+        .bind::<Text, _>(target)
+        .bind::<Text, _>(&event.message)
+        .bind::<Text, _>(json(&event.fields));
+        with_conn!(conn, c => insert.execute(c))?;
+    }
     Ok(())
 }
 

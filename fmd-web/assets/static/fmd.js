@@ -601,7 +601,7 @@
           if (!r.ok) throw new Error(r.body.error || "not found");
           dialog.querySelector(".source-title").textContent = r.body.name;
           dialog.querySelector(".source-where").textContent = r.body.file + ":" + r.body.start_line;
-          dialog.querySelector(".source-code").textContent = r.body.code || "(source capture is off)";
+          dialog.querySelector(".source-code").textContent = r.body.code || "(no source stored: source capture is off, or this is a tracing span, which carries only its file and line)";
           dialog.showModal();
         })
         .catch(function (e) { toast("Could not load the source: " + e.message, true); });

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::{endpoint, paging, parse_id, parse_id_of, require_admin, ApiError, Caller};
 use crate::time::rfc3339;
+use crate::views::{events_of, EventItem};
 use crate::web::{blocking, json, Reply, Req};
 
 #[derive(Serialize)]
@@ -41,6 +42,11 @@ pub(crate) struct GroupItem {
     pub(crate) messages: Option<Vec<MessageItem>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) frames: Option<Vec<FrameItem>>,
+    /// The request of the latest occurrence.
+    pub(crate) last_request: i64,
+    /// The warnings and errors that request logged (`tracing`), with an endpoint's groups.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) events: Option<Vec<EventItem>>,
 }
 
 /// Exception groups, last seen first: all (`GET exceptions`), or one endpoint's with their
@@ -50,13 +56,14 @@ pub(crate) async fn exceptions(req: &Req, endpoint_id: Option<i64>) -> Result<Re
     if let Some(id) = endpoint_id {
         endpoint(req, id).await?;
     }
-    let (groups, (messages, frames)) = blocking(req, move |s| {
+    let (groups, (messages, frames), events) = blocking(req, move |s| {
         let groups = s.exception_groups(endpoint_id, offset, limit)?;
-        let details = match endpoint_id {
-            Some(_) => s.group_details(&groups.iter().map(|g| g.group_id).collect::<Vec<_>>())?,
-            None => Default::default(),
-        };
-        Ok((groups, details))
+        if endpoint_id.is_none() {
+            return Ok((groups, Default::default(), Vec::new()));
+        }
+        let details = s.group_details(&groups.iter().map(|g| g.group_id).collect::<Vec<_>>())?;
+        let last: Vec<i64> = groups.iter().map(|g| g.last_request_id).collect();
+        Ok((groups, details, s.events_of(&last)?))
     })
     .await?;
     let items: Vec<GroupItem> = groups
@@ -90,6 +97,7 @@ pub(crate) async fn exceptions(req: &Req, endpoint_id: Option<i64>) -> Result<Re
                         })
                         .collect()
                 }),
+                events: endpoint_id.map(|_| events_of(&events, g.last_request_id)),
                 ..group_item(g)
             }
         })
@@ -111,6 +119,8 @@ pub(crate) fn group_item(g: fmd_store::ExceptionGroup) -> GroupItem {
         user_captured: g.user_captured != 0,
         messages: None,
         frames: None,
+        last_request: g.last_request_id,
+        events: None,
     }
 }
 

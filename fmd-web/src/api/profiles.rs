@@ -5,7 +5,9 @@ use serde::Serialize;
 
 use super::{endpoint, paging, parse_id, ApiError};
 use crate::time::rfc3339;
-use crate::views::{grouped_items, profile_item, ProfileItem, GROUPED_REQUESTS};
+use crate::views::{
+    events_of, grouped_items, profile_item, EventItem, ProfileItem, GROUPED_REQUESTS,
+};
 use crate::web::{blocking, json, Reply, Req};
 
 #[derive(Serialize)]
@@ -22,14 +24,28 @@ pub(crate) struct OutlierItem {
     pub(crate) system_memory_bytes: i64,
     pub(crate) stuck_after_ms: Option<f64>,
     pub(crate) stack: Vec<fmd_store::StackFrame>,
+    /// The warnings and errors it logged (`tracing`); not in downloads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) events: Option<Vec<EventItem>>,
 }
 
 pub(crate) async fn outliers(req: &Req, raw_id: &str) -> Result<Reply, ApiError> {
     let id = parse_id(raw_id)?;
     let (offset, limit) = paging(req.query.as_deref())?;
     endpoint(req, id).await?;
-    let rows = blocking(req, move |s| s.outliers(id, offset, limit)).await?;
-    let items: Vec<OutlierItem> = rows.into_iter().map(outlier_item).collect();
+    let (rows, events) = blocking(req, move |s| {
+        let rows = s.outliers(id, offset, limit)?;
+        let events = s.events_of(&rows.iter().map(|o| o.request_id).collect::<Vec<_>>())?;
+        Ok((rows, events))
+    })
+    .await?;
+    let items: Vec<OutlierItem> = rows
+        .into_iter()
+        .map(|o| OutlierItem {
+            events: Some(events_of(&events, o.request_id)),
+            ..outlier_item(o)
+        })
+        .collect();
     Ok(json(StatusCode::OK, &items))
 }
 
@@ -48,6 +64,7 @@ pub(crate) fn outlier_item(o: fmd_store::OutlierRow) -> OutlierItem {
         system_memory_bytes: o.system_memory_bytes,
         stuck_after_ms: o.stack.after_ms,
         stack: o.stack.frames,
+        events: None,
     }
 }
 

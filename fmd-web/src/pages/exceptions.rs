@@ -135,11 +135,13 @@ pub(crate) async fn endpoint_tab(req: &Req, session: &Session, id: i64, page: i6
         let groups = s.exception_groups(Some(id), offset, DETAIL_PER_PAGE)?;
         let ids: Vec<i64> = groups.iter().map(|g| g.group_id).collect();
         let (messages, frames) = s.group_details(&ids)?;
+        let last: Vec<i64> = groups.iter().map(|g| g.last_request_id).collect();
+        let events = s.events_of(&last)?;
         let total = s.exception_group_count(Some(id))?;
-        Ok(Some((e, total, groups, messages, frames)))
+        Ok(Some((e, total, groups, messages, frames, events)))
     })
     .await;
-    let (e, total, groups, messages, frames) = match loaded {
+    let (e, total, groups, messages, frames, events) = match loaded {
         Ok(Some(found)) => found,
         Ok(None) => return no_endpoint(req),
         Err(why) => return unavailable(req, &why),
@@ -162,6 +164,7 @@ pub(crate) async fn endpoint_tab(req: &Req, session: &Session, id: i64, page: i6
             let frames: Vec<&fmd_store::GroupFrame> =
                 frames.iter().filter(|f| mine(f.group_id)).collect();
             item["segments"] = json!(frame_segments(&frames));
+            item["events"] = super::events_json(&events, g.last_request_id, tz);
             item
         })
         .collect();

@@ -124,6 +124,30 @@ pub(crate) fn pager(data: &mut Data, page: i64, total: i64, per_page: i64) {
     data.insert("next".into(), json!((page < pages).then_some(page + 1)));
 }
 
+/// The log events of `request` among `events`, for the `events` partial: times in `tz`.
+pub(crate) fn events_json(
+    events: &[fmd_store::EventRow],
+    request: i64,
+    tz: chrono_tz::Tz,
+) -> Value {
+    let items: Vec<Value> = crate::views::events_of(events, request)
+        .into_iter()
+        .zip(events.iter().filter(|e| e.request_id == request))
+        .map(|(item, row)| {
+            let mut value = json!(item);
+            value["local"] = json!(crate::time::local(row.time, tz));
+            value["error"] = json!(item.level == "ERROR");
+            value["fields"] = json!(item
+                .fields
+                .iter()
+                .map(|(name, value)| json!({"name": name, "value": value}))
+                .collect::<Vec<_>>());
+            value
+        })
+        .collect();
+    json!(items)
+}
+
 /// The CSS class step (`d0`-`d15`) that indents a tree row at `depth`.
 pub(crate) fn indent(depth: usize) -> usize {
     depth.min(15)

@@ -11,7 +11,7 @@ use crate::web::{blocking, Reply, Req};
 
 /// What one of the tabs shows.
 enum Content {
-    Outliers(i64, Vec<fmd_store::OutlierRow>),
+    Outliers(i64, Vec<fmd_store::OutlierRow>, Vec<fmd_store::EventRow>),
     Profiler(i64, Vec<fmd_store::ProfileRow>),
     Grouped(Vec<fmd_core::profile::PathStats>, usize),
 }
@@ -40,12 +40,14 @@ pub(crate) async fn tab(req: &Req, session: &Session, id: i64, tab: &str, page: 
                 let filter = fmd_store::Filter::endpoint(id);
                 let mut rows = s.outliers_after(&filter, request - 1, 1)?;
                 rows.retain(|o| o.request_id == request);
-                Content::Outliers(rows.len() as i64, rows)
+                let events = s.events_of(&[request])?;
+                Content::Outliers(rows.len() as i64, rows, events)
             }
-            ("outliers", None) => Content::Outliers(
-                s.outlier_count(id)?,
-                s.outliers(id, offset, DETAIL_PER_PAGE)?,
-            ),
+            ("outliers", None) => {
+                let rows = s.outliers(id, offset, DETAIL_PER_PAGE)?;
+                let events = s.events_of(&rows.iter().map(|o| o.request_id).collect::<Vec<_>>())?;
+                Content::Outliers(s.outlier_count(id)?, rows, events)
+            }
             ("profiler", Some(request)) => {
                 let rows: Vec<_> = s.profile_of(id, request)?.into_iter().collect();
                 Content::Profiler(rows.len() as i64, rows)
@@ -72,7 +74,7 @@ pub(crate) async fn tab(req: &Req, session: &Session, id: i64, tab: &str, page: 
     let mut data = tab_layout(req, session, &e);
     data.insert("one_request".into(), json!(one));
     let template = match content {
-        Content::Outliers(total, rows) => {
+        Content::Outliers(total, rows, events) => {
             data.insert("tab_outliers".into(), json!(true));
             super::download_form(&mut data, req, "outliers");
             pager(&mut data, page, total, DETAIL_PER_PAGE);
@@ -93,7 +95,10 @@ pub(crate) async fn tab(req: &Req, session: &Session, id: i64, tab: &str, page: 
                     let cpu = &o.cpu_percent;
                     let avg = cpu.iter().sum::<f32>() / cpu.len().max(1) as f32;
                     let max = cpu.iter().copied().fold(0.0f32, f32::max);
+                    let events = super::events_json(&events, o.request_id, tz);
                     json!({
+                        "event_count": events.as_array().map_or(0, Vec::len),
+                        "events": events,
                         "iso": rfc3339(o.time_requested),
                         "local": local(o.time_requested, tz),
                         "duration": format!("{:.2}", o.duration_us as f64 / 1000.0),

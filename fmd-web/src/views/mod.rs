@@ -296,3 +296,30 @@ pub(crate) fn request_item(r: fmd_store::RequestRow) -> RequestItem {
         instance: r.instance.unwrap_or_default(),
     }
 }
+
+/// A log event kept with an outlier or an exception.
+#[derive(Serialize)]
+pub(crate) struct EventItem {
+    pub(crate) request: i64,
+    pub(crate) time: String,
+    pub(crate) level: String,
+    pub(crate) target: String,
+    pub(crate) message: String,
+    pub(crate) fields: Vec<(String, String)>,
+}
+
+/// The events of `request` among `events` (as [`fmd_store::Store::events_of`] reads them).
+pub(crate) fn events_of(events: &[fmd_store::EventRow], request: i64) -> Vec<EventItem> {
+    events
+        .iter()
+        .filter(|e| e.request_id == request)
+        .map(|e| EventItem {
+            request: e.request_id,
+            time: rfc3339(e.time),
+            level: e.level.clone(),
+            target: e.target.clone(),
+            message: e.message.clone(),
+            fields: e.fields.clone(),
+        })
+        .collect()
+}
