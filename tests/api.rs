@@ -431,6 +431,16 @@ async fn bad_parameters_get_json_errors_with_4xx() {
             "timeline, hourly, daily, versions, performance",
         ),
         (
+            "charts/hourly?range=1h".to_owned(),
+            400,
+            "range applies to the timeline",
+        ),
+        (
+            "reports?current_to=null".to_owned(),
+            400,
+            "current_to must be a day, YYYY-MM-DD",
+        ),
+        (
             format!("endpoints/{id}/requests?sort=oldest"),
             400,
             "sort must be newest or slowest",

@@ -14,7 +14,8 @@
 //! - `web`: a dashboard request and the responses, over `http` types;
 //! - `views`: what the API and the pages both show;
 //! - `api` and `pages`, each by area (endpoints, charts, reports, exceptions, profiles,
-//!   settings, alerts), and `exposition` (Prometheus);
+//!   settings, alerts), `exposition` (Prometheus), and `openapi` (the API's OpenAPI document,
+//!   one description per API route);
 //! - `routes`: the route table and the dispatcher;
 //! - `warp_adapter` and `tower_adapter`: the frameworks.
 
@@ -29,6 +30,7 @@ mod charts;
 mod dashboard;
 mod error;
 mod exposition;
+mod openapi;
 mod pages;
 mod reports;
 mod routes;

@@ -14,7 +14,8 @@ use http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use crate::api::{self, ApiError, Caller};
 use crate::auth::Session;
 use crate::dashboard::Inner;
-use crate::web::{json_error, redirect, Reply, Req};
+use crate::openapi::{self, operations as doc, Operation};
+use crate::web::{json, json_error, redirect, Reply, Req};
 use crate::{assets, exposition, pages};
 
 /// A handler of a public route: the login form, static files.
@@ -32,11 +33,12 @@ enum Handler {
 }
 
 /// A route: its method, its path after the prefix (`{name}` matches one segment, handed to the
-/// handler in order) and its handler.
+/// handler in order), its handler, and for the JSON API what the OpenAPI document says of it.
 struct Route {
     method: Method,
     path: &'static str,
     handler: Handler,
+    doc: Option<fn() -> Operation>,
 }
 
 const fn public(method: Method, path: &'static str, f: PublicFn) -> Route {
@@ -44,6 +46,7 @@ const fn public(method: Method, path: &'static str, f: PublicFn) -> Route {
         method,
         path,
         handler: Handler::Public(f),
+        doc: None,
     }
 }
 
@@ -52,14 +55,16 @@ const fn page(path: &'static str, f: PageFn) -> Route {
         method: Method::GET,
         path,
         handler: Handler::Page(f),
+        doc: None,
     }
 }
 
-const fn api(method: Method, path: &'static str, f: ApiFn) -> Route {
+const fn api(method: Method, path: &'static str, doc: fn() -> Operation, f: ApiFn) -> Route {
     Route {
         method,
         path,
         handler: Handler::Api(f),
+        doc: Some(doc),
     }
 }
 
@@ -92,6 +97,12 @@ static ROUTES: &[Route] = &[
     public(Method::GET, "metrics", |r, _| {
         Box::pin(exposition::scrape(r))
     }),
+    Route {
+        method: Method::GET,
+        path: "api/openapi.json",
+        handler: Handler::Public(|r, _| Box::pin(async { api_document(r) })),
+        doc: Some(doc::document),
+    },
     page("overview", |r, s, _| {
         Box::pin(endpoint_pages::overview(r, s))
     }),
@@ -132,99 +143,150 @@ static ROUTES: &[Route] = &[
     page("settings/data", |r, s, _| {
         Box::pin(pages::settings::settings(r, s, "data"))
     }),
-    api(Method::GET, "api/overview", |r, _, _| {
+    api(Method::GET, "api/overview", doc::overview, |r, _, _| {
         Box::pin(api::endpoints::overview(r))
     }),
-    api(Method::GET, "api/instances", |r, _, _| {
+    api(Method::GET, "api/instances", doc::instances, |r, _, _| {
         Box::pin(api::endpoints::instances(r))
     }),
-    api(Method::GET, "api/endpoints/{id}/requests", |r, _, p| {
-        Box::pin(api::endpoints::requests(r, p[0]))
-    }),
-    api(Method::PUT, "api/endpoints/{id}/level", |r, c, p| {
-        Box::pin(api::endpoints::set_level(r, c, p[0]))
-    }),
-    api(Method::DELETE, "api/endpoints/{id}/data", |r, c, p| {
-        Box::pin(api::endpoints::delete_data(r, c, p[0]))
-    }),
-    api(Method::GET, "api/endpoints/{id}/outliers", |r, _, p| {
-        Box::pin(api::profiles::outliers(r, p[0]))
-    }),
-    api(Method::GET, "api/endpoints/{id}/profiler", |r, _, p| {
-        Box::pin(api::profiles::profiler(r, p[0]))
-    }),
+    api(
+        Method::GET,
+        "api/endpoints/{id}/requests",
+        doc::requests,
+        |r, _, p| Box::pin(api::endpoints::requests(r, p[0])),
+    ),
+    api(
+        Method::PUT,
+        "api/endpoints/{id}/level",
+        doc::set_level,
+        |r, c, p| Box::pin(api::endpoints::set_level(r, c, p[0])),
+    ),
+    api(
+        Method::DELETE,
+        "api/endpoints/{id}/data",
+        doc::delete_data,
+        |r, c, p| Box::pin(api::endpoints::delete_data(r, c, p[0])),
+    ),
+    api(
+        Method::GET,
+        "api/endpoints/{id}/outliers",
+        doc::outliers,
+        |r, _, p| Box::pin(api::profiles::outliers(r, p[0])),
+    ),
+    api(
+        Method::GET,
+        "api/endpoints/{id}/profiler",
+        doc::profiler,
+        |r, _, p| Box::pin(api::profiles::profiler(r, p[0])),
+    ),
     api(
         Method::GET,
         "api/endpoints/{id}/grouped_profiler",
+        doc::grouped_profiler,
         |r, _, p| Box::pin(api::profiles::grouped(r, p[0])),
     ),
-    api(Method::GET, "api/endpoints/{id}/exceptions", |r, _, p| {
-        Box::pin(api::exceptions::endpoint_exceptions(r, p[0]))
-    }),
+    api(
+        Method::GET,
+        "api/endpoints/{id}/exceptions",
+        doc::endpoint_exceptions,
+        |r, _, p| Box::pin(api::exceptions::endpoint_exceptions(r, p[0])),
+    ),
     api(
         Method::GET,
         "api/endpoints/{id}/charts/{kind}",
+        doc::endpoint_chart,
         |r, _, p| Box::pin(api::charts::endpoint_chart(r, p[0], p[1])),
     ),
     api(
         Method::GET,
         "api/endpoints/{id}/download/{what}",
+        doc::download,
         |r, _, p| Box::pin(api::downloads::download(r, p[0], p[1])),
     ),
-    api(Method::GET, "api/functions/{id}/source", |r, _, p| {
-        Box::pin(api::exceptions::source(r, p[0]))
-    }),
-    api(Method::GET, "api/exceptions", |r, _, _| {
+    api(
+        Method::GET,
+        "api/functions/{id}/source",
+        doc::source,
+        |r, _, p| Box::pin(api::exceptions::source(r, p[0])),
+    ),
+    api(Method::GET, "api/exceptions", doc::exceptions, |r, _, _| {
         Box::pin(api::exceptions::exceptions(r, None))
     }),
-    api(Method::DELETE, "api/exceptions/{id}", |r, c, p| {
-        Box::pin(api::exceptions::delete_group(r, c, p[0]))
-    }),
-    api(Method::GET, "api/charts/{kind}", |r, _, p| {
-        Box::pin(api::charts::app_chart(r, p[0]))
-    }),
-    api(Method::GET, "api/graphs", |r, _, _| {
+    api(
+        Method::DELETE,
+        "api/exceptions/{id}",
+        doc::delete_exception_group,
+        |r, c, p| Box::pin(api::exceptions::delete_group(r, c, p[0])),
+    ),
+    api(
+        Method::GET,
+        "api/charts/{kind}",
+        doc::app_chart,
+        |r, _, p| Box::pin(api::charts::app_chart(r, p[0])),
+    ),
+    api(Method::GET, "api/graphs", doc::graphs, |r, _, _| {
         Box::pin(api::charts::graphs(r))
     }),
-    api(Method::GET, "api/graphs/{id}/data", |r, _, p| {
-        Box::pin(api::charts::graph_data(r, p[0]))
-    }),
-    api(Method::GET, "api/reports", |r, _, _| {
+    api(
+        Method::GET,
+        "api/graphs/{id}/data",
+        doc::graph_data,
+        |r, _, p| Box::pin(api::charts::graph_data(r, p[0])),
+    ),
+    api(Method::GET, "api/reports", doc::reports, |r, _, _| {
         Box::pin(api::reports::report(r))
     }),
-    api(Method::GET, "api/alerts", |r, _, _| {
+    api(Method::GET, "api/alerts", doc::alerts, |r, _, _| {
         Box::pin(api::alerts::alerts(r))
     }),
-    api(Method::GET, "api/alerts/history", |r, _, _| {
-        Box::pin(api::alerts::history(r))
-    }),
-    api(Method::POST, "api/alerts/test", |r, c, _| {
-        Box::pin(api::alerts::test(r, c))
-    }),
-    api(Method::PUT, "api/endpoints/{id}/alerts", |r, c, p| {
-        Box::pin(api::alerts::set_thresholds(r, c, p[0]))
-    }),
-    api(Method::GET, "api/status", |r, _, _| {
+    api(
+        Method::GET,
+        "api/alerts/history",
+        doc::alert_history,
+        |r, _, _| Box::pin(api::alerts::history(r)),
+    ),
+    api(
+        Method::POST,
+        "api/alerts/test",
+        doc::test_alert,
+        |r, c, _| Box::pin(api::alerts::test(r, c)),
+    ),
+    api(
+        Method::PUT,
+        "api/endpoints/{id}/alerts",
+        doc::set_thresholds,
+        |r, c, p| Box::pin(api::alerts::set_thresholds(r, c, p[0])),
+    ),
+    api(Method::GET, "api/status", doc::status, |r, _, _| {
         Box::pin(api::settings::status(r))
     }),
-    api(Method::POST, "api/prune", |r, c, _| {
+    api(Method::POST, "api/prune", doc::prune, |r, c, _| {
         Box::pin(api::settings::prune(r, c))
     }),
-    api(Method::GET, "api/users", |r, c, _| {
+    api(Method::GET, "api/users", doc::users, |r, c, _| {
         Box::pin(api::settings::users(r, c))
     }),
-    api(Method::POST, "api/users", |r, c, _| {
+    api(Method::POST, "api/users", doc::add_user, |r, c, _| {
         Box::pin(api::settings::add_user(r, c))
     }),
-    api(Method::PUT, "api/users/{id}/password", |r, c, p| {
-        Box::pin(api::settings::set_password(r, c, p[0]))
-    }),
-    api(Method::DELETE, "api/users/{id}", |r, c, p| {
-        Box::pin(api::settings::delete_user(r, c, p[0]))
-    }),
-    api(Method::DELETE, "api/sessions", |r, c, _| {
-        Box::pin(api::settings::end_sessions(r, c))
-    }),
+    api(
+        Method::PUT,
+        "api/users/{id}/password",
+        doc::set_password,
+        |r, c, p| Box::pin(api::settings::set_password(r, c, p[0])),
+    ),
+    api(
+        Method::DELETE,
+        "api/users/{id}",
+        doc::delete_user,
+        |r, c, p| Box::pin(api::settings::delete_user(r, c, p[0])),
+    ),
+    api(
+        Method::DELETE,
+        "api/sessions",
+        doc::end_sessions,
+        |r, c, _| Box::pin(api::settings::end_sessions(r, c)),
+    ),
 ];
 
 impl Route {
@@ -337,8 +399,68 @@ pub(crate) async fn serve(
     reply
 }
 
+/// The routes under `api/` that are described: method, path after `api/`, and description.
+fn described() -> impl Iterator<Item = (&'static Method, &'static str, Operation)> {
+    ROUTES.iter().filter_map(|route| {
+        let path = route.path.strip_prefix("api/")?;
+        Some((&route.method, path, (route.doc?)()))
+    })
+}
+
+/// The OpenAPI document of the routes under `api/`.
+fn api_document(req: &Req) -> Reply {
+    let doc = openapi::document(&req.base(), env!("CARGO_PKG_VERSION"), described());
+    json(StatusCode::OK, &doc)
+}
+
 fn to_login(req: &Req, next: &str) -> Reply {
     let next = serde_urlencoded::to_string([("next", format!("{}/{next}", req.base()))])
         .unwrap_or_default();
     redirect(&format!("{}/login?{next}", req.base()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The document describes exactly the routes under `api/`: a route cannot go undescribed,
+    /// nor a description outlive its route.
+    #[test]
+    fn the_api_document_lists_every_api_route_and_only_those() {
+        for route in ROUTES {
+            assert_eq!(
+                route.path.starts_with("api/"),
+                route.doc.is_some(),
+                "{} {}: routes under api/ are described, others not",
+                route.method,
+                route.path
+            );
+        }
+        let doc = openapi::document("/dash", "1", described());
+        let mut documented: Vec<String> = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                documented.push(format!("{} api{path}", method.to_uppercase()));
+                let names: Vec<&str> = op["parameters"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|p| p["in"] == "path")
+                    .map(|p| p["name"].as_str().unwrap())
+                    .collect();
+                let wanted: Vec<&str> = openapi::path_params(path).collect();
+                assert_eq!(names, wanted, "{method} {path}'s path parameters");
+            }
+        }
+        let mut api: Vec<String> = ROUTES
+            .iter()
+            .filter(|r| r.path.starts_with("api/"))
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect();
+        documented.sort();
+        api.sort();
+        assert_eq!(documented, api);
+        assert_eq!(doc["servers"][0]["url"], "/dash/api");
+        assert_eq!(api.len(), 30);
+    }
 }

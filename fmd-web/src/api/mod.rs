@@ -79,6 +79,11 @@ pub(crate) async fn caller(req: &Req) -> Result<Caller, ApiError> {
 
 /// The date range of a chart request (`from`, `to`), or a 400 saying what to send.
 pub(crate) fn chart_range(req: &Req) -> Result<Range, ApiError> {
+    if req.query_param("range").is_some() {
+        return Err(bad_request(
+            "range applies to the timeline and custom graphs; send from and to (YYYY-MM-DD) for this answer",
+        ));
+    }
     Ok(Range::parse(
         req.query_param("from").as_deref(),
         req.query_param("to").as_deref(),

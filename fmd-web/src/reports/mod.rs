@@ -108,6 +108,18 @@ pub(crate) fn sides(
     tz: Tz,
     versions: &[String],
 ) -> Result<(Side, Side), BadRequest> {
+    // A malformed day is refused whatever the comparison, so a typo does not pass unnoticed.
+    for (name, day) in [
+        ("baseline_from", &ask.baseline_from),
+        ("baseline_to", &ask.baseline_to),
+        ("current_from", &ask.current_from),
+        ("current_to", &ask.current_to),
+    ] {
+        if let Some(day) = day {
+            NaiveDate::parse_from_str(day, "%Y-%m-%d")
+                .map_err(|_| format!("{name} must be a day, YYYY-MM-DD, not {day:?}"))?;
+        }
+    }
     let today = local_date(now, tz).ok_or("the clock is out of range")?;
     let next = |d: NaiveDate, days: u64| {
         d.checked_add_days(Days::new(days))

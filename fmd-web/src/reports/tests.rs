@@ -78,7 +78,14 @@ fn intervals_follow_the_calendar_in_the_timezone() {
                 current_from: Some("soon".into()),
                 ..custom
             },
-            "current: from must be a date",
+            "current_from must be a day, YYYY-MM-DD, not \"soon\"",
+        ),
+        (
+            Ask {
+                baseline_to: Some("2026-02-30".into()),
+                ..ask("day")
+            },
+            "baseline_to must be a day",
         ),
         (
             Ask {
