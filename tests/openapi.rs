@@ -77,6 +77,11 @@ async fn every_operation_answers_as_the_document_says() {
     let doc: Value = r.json().await.unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
     assert_eq!(doc["servers"][0]["url"], "/dashboard/api");
+    let settings = page(&server, &admin, "/dashboard/settings").await;
+    assert!(
+        settings.contains("href=\"/dashboard/api/openapi.json\""),
+        "{settings}"
+    );
 
     // Data for every answer: requests, profiles (level 3), exceptions with their traces.
     anyone.get(server.url("/item/1")).send().await.unwrap();

@@ -108,6 +108,8 @@ pub(crate) async fn settings(req: &Req, session: &Session, tab: &str) -> Reply {
                 "source".into(),
                 json!(config.source.as_ref().map(|p| p.display().to_string())),
             );
+            data.insert("metrics_public".into(), json!(config.metrics_public));
+            data.insert("token_set".into(), json!(config.security_token.is_some()));
             data.insert("tab_status".into(), json!(true));
             "settings"
         }
