@@ -346,31 +346,28 @@ pub(crate) fn users() -> Operation {
     .admin_read()
 }
 
-/// `password` and `confirm`, equal and at least 8 characters.
-fn passwords() -> [(&'static str, Value); 2] {
-    let password = json!({ "type": "string", "minLength": 8 });
-    [("password", password.clone()), ("confirm", password)]
+/// A new password (and its `confirm`, which must equal it): at least 8 characters.
+fn password() -> Value {
+    json!({ "type": "string", "minLength": 8 })
 }
 
 pub(crate) fn add_user() -> Operation {
-    let mut properties = serde_json::Map::from_iter(passwords().map(|(k, v)| (k.to_owned(), v)));
-    properties.insert(
-        "username".into(),
-        json!({ "type": "string", "minLength": 1, "maxLength": 255 }),
-    );
-    properties.insert("role".into(), one_of(&["admin", "guest"]));
     Operation::new("settings", "Adds a user", reference("User"))
         .status(201)
         .change(Some(json!({
             "type": "object",
             "required": ["username", "password", "confirm", "role"],
-            "properties": properties,
+            "properties": {
+                "username": { "type": "string", "minLength": 1, "maxLength": 255 },
+                "password": password(),
+                "confirm": password(),
+                "role": one_of(&["admin", "guest"]),
+            },
         })))
         .errors(&[409])
 }
 
 pub(crate) fn set_password() -> Operation {
-    let properties = serde_json::Map::from_iter(passwords().map(|(k, v)| (k.to_owned(), v)));
     Operation::new(
         "settings",
         "Sets a user's password and ends the user's other sessions",
@@ -379,7 +376,7 @@ pub(crate) fn set_password() -> Operation {
     .change(Some(json!({
         "type": "object",
         "required": ["password", "confirm"],
-        "properties": properties,
+        "properties": { "password": password(), "confirm": password() },
     })))
     .errors(&[409])
 }
