@@ -11,8 +11,9 @@
 //! - by task: warp's traits are sealed, so its adapter cannot wrap the app's future. There a
 //!   [`TaskGuard`] registers the state under the current tokio task (each connection, and each
 //!   HTTP/2 stream, is served by its own task), or the current thread outside a task
-//!   (`block_on`, as in `#[tokio::test]`), and the adapter takes it back with
-//!   [`TaskGuard::take`] when the app's reply is ready.
+//!   (`block_on`, as in `#[tokio::test]`), and the adapter records it through the guard
+//!   ([`TaskGuard::finish`]) when the app's reply is ready, or takes it back
+//!   ([`TaskGuard::take`]) where only the app's rejection is at hand.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -166,23 +167,6 @@ impl RequestState {
             ip,
             parts,
         }
-    }
-
-    /// Whether the request is an outlier whose head the web layer has yet to give
-    /// ([`set_parts`](Self::set_parts)).
-    pub fn wants_parts(&self) -> bool {
-        self.parts.is_none()
-            && self
-                .handed
-                .run
-                .as_ref()
-                .and_then(|r| r.detail.as_ref())
-                .is_some_and(|d| d.outlier.is_some())
-    }
-
-    /// The head an outlier stores.
-    pub fn set_parts(&mut self, parts: Box<dyn RequestParts>) {
-        self.parts = Some(parts);
     }
 
     /// Records the request with `status`, the status its client received (`None` when the web
@@ -420,6 +404,25 @@ impl TaskGuard {
         }
         mark_bound();
         TaskGuard { key, recorder }
+    }
+
+    /// Records the request this guard registered, answered with `status` (see
+    /// [`RequestState::finish`]).
+    ///
+    /// ```
+    /// use fmd_core::context::{self, RequestState, TaskGuard};
+    /// let (recorder, _queue) = fmd_core::Recorder::new(10);
+    /// let guard = TaskGuard::enter(recorder, RequestState::default());
+    /// assert!(context::set_group_by("in the request"));
+    /// guard.finish(Some(200));
+    /// assert!(!context::set_group_by("after it"));
+    /// ```
+    pub fn finish(self, status: Option<u16>) {
+        if let Some(state) = remove(&self.key) {
+            state.finish(&self.recorder, status);
+        }
+        // Its drop, right after, need not look for the state again.
+        TAKEN.set(Some(self.key));
     }
 
     /// Takes the state of the request being served on the current task, to record it.

@@ -2,17 +2,15 @@
 //!
 //! warp's `Filter` is sealed and `warp::service` refuses to run inside another route, so the
 //! adapter cannot wrap the app's future in a scope. A cheap filter before the app registers
-//! the request's state under the connection's task (`fmd_core::context::TaskGuard`), and
-//! `warp::log::custom` around the app records it when the reply or rejection is ready, with
-//! the status warp answers and the request's head.
+//! the request's state under the connection's task (`fmd_core::context::TaskGuard`); a `map`
+//! after the app records it with the status of the reply, and, for an app that can reject, an
+//! `or_else` records a rejected request with the status warp answers.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use http::{HeaderMap, Method, StatusCode};
-use warp::filters::log::Info;
-use warp::filters::BoxedFilter;
 use warp::path::{FullPath, Tail};
 use warp::reject::{
     InvalidHeader, InvalidQuery, LengthRequired, MethodNotAllowed, MissingCookie, MissingHeader,
@@ -21,11 +19,12 @@ use warp::reject::{
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
-use fmd_core::context::{self, TaskGuard};
+use fmd_core::context::TaskGuard;
+use fmd_core::Recorder;
 
 use crate::dashboard::{Dashboard, Inner};
 use crate::routes;
-use crate::track::{Head, Parts, Tracker};
+use crate::track::{Head, Tracker};
 use crate::web;
 
 mod sealed {
@@ -37,59 +36,80 @@ mod sealed {
 /// The error of an app that [`Dashboard::bind`] takes: warp's [`Rejection`], or
 /// [`Infallible`] for an app that ends in `.recover(..)` and so answers every request.
 pub trait AppError: sealed::Sealed + Send + Sync + Sized + 'static {
-    /// `app` tracked: `begin` registers each request's state, `finish` (a `warp::log::custom`
-    /// wrapper) records it.
+    /// `app` tracked: `begin` registers each request's state, which is recorded with the
+    /// status the client gets.
     #[doc(hidden)]
-    fn track<B, F, R, L>(begin: B, app: F, finish: L) -> BoxedFilter<(Response,)>
+    fn track<B, F, R>(
+        begin: B,
+        app: F,
+        recorder: Arc<Recorder>,
+    ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + Send + Sync + 'static
     where
-        B: Filter<Extract = (TaskGuard,), Error = Infallible> + Clone + Send + Sync + 'static,
+        B: Filter<Extract = (TaskGuard,), Error = Rejection> + Clone + Send + Sync + 'static,
         F: Filter<Extract = (R,), Error = Self> + Clone + Send + Sync + 'static,
-        R: Reply,
-        L: Fn(Info<'_>) + Clone + Send + Sync + 'static;
+        R: Reply + 'static;
 }
 
+// Neither shape is boxed: a boxed filter's future is an allocation per request, about 200
+// instructions, more than the copies of the unboxed future cost.
 impl AppError for Rejection {
-    fn track<B, F, R, L>(begin: B, app: F, finish: L) -> BoxedFilter<(Response,)>
+    fn track<B, F, R>(
+        begin: B,
+        app: F,
+        recorder: Arc<Recorder>,
+    ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + Send + Sync + 'static
     where
-        B: Filter<Extract = (TaskGuard,), Error = Infallible> + Clone + Send + Sync + 'static,
+        B: Filter<Extract = (TaskGuard,), Error = Rejection> + Clone + Send + Sync + 'static,
         F: Filter<Extract = (R,), Error = Self> + Clone + Send + Sync + 'static,
-        R: Reply,
-        L: Fn(Info<'_>) + Clone + Send + Sync + 'static,
+        R: Reply + 'static,
     {
-        let app = app.or_else(|rejection: Rejection| {
-            // Only a 5xx rejection is an exception: describing every 404 would cost for nothing.
-            if rejection_status(&rejection) >= 500 {
-                let description = format!("{rejection:?}");
-                context::with_current(|state| state.set_rejection(description));
-            }
+        let app = app.or_else(move |rejection: Rejection| {
+            finish_rejected(&recorder, &rejection);
             std::future::ready(Err::<(R,), _>(rejection))
         });
-        begin
-            .and(app.with(warp::log::custom(finish)))
-            .map(into_response)
-            .boxed()
+        begin.and(app).map(finish)
     }
 }
 
 impl AppError for Infallible {
-    fn track<B, F, R, L>(begin: B, app: F, finish: L) -> BoxedFilter<(Response,)>
+    fn track<B, F, R>(
+        begin: B,
+        app: F,
+        _recorder: Arc<Recorder>,
+    ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + Send + Sync + 'static
     where
-        B: Filter<Extract = (TaskGuard,), Error = Infallible> + Clone + Send + Sync + 'static,
+        B: Filter<Extract = (TaskGuard,), Error = Rejection> + Clone + Send + Sync + 'static,
         F: Filter<Extract = (R,), Error = Self> + Clone + Send + Sync + 'static,
-        R: Reply,
-        L: Fn(Info<'_>) + Clone + Send + Sync + 'static,
+        R: Reply + 'static,
     {
-        begin
-            .and(app.with(warp::log::custom(finish)))
-            .map(into_response)
-            .boxed()
+        begin.and(app).map(finish)
     }
 }
 
-/// The reply of a tracked request. Its guard was held until now so that a request dropped
-/// unfinished (a panic, a client gone) is still recorded; this one was, by `finish`.
-fn into_response<L: Reply>(_guard: TaskGuard, logged: L) -> Response {
-    logged.into_response()
+/// Records a request with the status of its reply. Its guard was held until now so that a
+/// request dropped unfinished (a panic, a client gone) is still recorded.
+fn finish<R: Reply>(guard: TaskGuard, reply: R) -> Response {
+    let response = reply.into_response();
+    guard.finish(Some(response.status().as_u16()));
+    response
+}
+
+/// Records a request the app rejected, if a monitored handler ran for it, with the status warp
+/// answers ([`rejection_status`]); a 5xx rejection is described, as the exception behind it. A request no
+/// handler ran for (most rejections are 404s of unmatched paths) is dropped unrecorded, as
+/// [`RequestState::finish`](fmd_core::context::RequestState::finish) would.
+fn finish_rejected(recorder: &Recorder, rejection: &Rejection) {
+    let Some(mut state) = TaskGuard::take() else {
+        return;
+    };
+    if state.handed.handled_by().is_none() {
+        return;
+    }
+    let status = rejection_status(rejection);
+    if status >= 500 {
+        state.handed.set_rejection(format!("{rejection:?}"));
+    }
+    state.finish(recorder, Some(status));
 }
 
 impl Dashboard {
@@ -127,7 +147,7 @@ impl Dashboard {
     ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + Send + Sync + 'static
     where
         F: Filter<Extract = (R,), Error = E> + Clone + Send + Sync + 'static,
-        R: Reply,
+        R: Reply + 'static,
         E: AppError,
     {
         dashboard(self.inner.clone()).or(self.track(app)).unify()
@@ -153,20 +173,12 @@ impl Dashboard {
     ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + Send + Sync + 'static
     where
         F: Filter<Extract = (R,), Error = E> + Clone + Send + Sync + 'static,
-        R: Reply,
+        R: Reply + 'static,
         E: AppError,
     {
         let tracker = self.inner.tracker.clone();
-        let finishing = tracker.clone();
-        let finish = move |info: Info<'_>| finish(&finishing, info);
-        // Two shapes, one (boxed) type: the head is read before the app only when a group-by
-        // function or a proxy header needs it, so that a request that panics gets them too.
-        // Boxing also spares every request's future a copy of the app's, each time it moves.
-        if tracker.needs_head() {
-            E::track(begin_with_head(tracker), app, finish)
-        } else {
-            E::track(begin(tracker), app, finish)
-        }
+        let recorder = tracker.recorder().clone();
+        E::track(begin(tracker), app, recorder)
     }
 
     /// The dashboard's routes under `/{custom_link}` alone, for a process that serves the
@@ -184,16 +196,20 @@ impl Dashboard {
     }
 }
 
-/// Registers each request's state under its task: knowing only its peer address, unless some
-/// endpoint is detailed (an outlier keeps the request's URL and headers): then with its head.
+/// Registers each request's state under its task: knowing only its peer address, unless the
+/// configuration needs its head (a group-by function, a proxy header) or some endpoint is
+/// detailed (an outlier keeps the request's URL and headers): then with its head.
+///
+/// It never rejects; its error type is warp's `Rejection` so that an app that cannot reject
+/// (error [`Infallible`]) joined to it can, as `bind` promises, without a filter more.
 fn begin(
     tracker: Arc<Tracker>,
-) -> impl Filter<Extract = (TaskGuard,), Error = Infallible> + Clone + Send + Sync + 'static {
+) -> impl Filter<Extract = (TaskGuard,), Error = Rejection> + Clone + Send + Sync + 'static {
     let peer_only = tracker.clone();
     // The common case first, so that it costs no second filter.
     warp::addr::remote()
         .and_then(move |peer: Option<SocketAddr>| {
-            std::future::ready(match fmd_core::registry::any_detailed() {
+            std::future::ready(match peer_only.wants_head() {
                 true => Err(warp::reject::not_found()),
                 false => Ok(TaskGuard::enter(
                     peer_only.recorder().clone(),
@@ -205,10 +221,10 @@ fn begin(
         .unify()
 }
 
-/// Registers each request's state under its task, from its head.
+/// Registers each request's state under its task, from its head. Never rejects: see [`begin`].
 fn begin_with_head(
     tracker: Arc<Tracker>,
-) -> impl Filter<Extract = (TaskGuard,), Error = Infallible> + Clone + Send + Sync + 'static {
+) -> impl Filter<Extract = (TaskGuard,), Error = Rejection> + Clone + Send + Sync + 'static {
     let query = warp::query::raw()
         .map(Some)
         .or(warp::any().map(|| None))
@@ -218,7 +234,7 @@ fn begin_with_head(
         .and(warp::path::full())
         .and(query)
         .and(warp::header::headers_cloned())
-        .map(
+        .and_then(
             move |peer,
                   method: Method,
                   path: FullPath,
@@ -230,26 +246,13 @@ fn begin_with_head(
                     query: query.as_deref(),
                     headers: &headers,
                 };
-                TaskGuard::enter(tracker.recorder().clone(), tracker.state(peer, Some(head)))
+                let state = tracker.state(peer, Some(head));
+                std::future::ready(Ok::<_, Rejection>(TaskGuard::enter(
+                    tracker.recorder().clone(),
+                    state,
+                )))
             },
         )
-}
-
-/// Records the request being served on this task, with the status warp answers.
-fn finish(tracker: &Tracker, info: Info<'_>) {
-    let Some(mut state) = TaskGuard::take() else {
-        return;
-    };
-    if state.wants_parts() {
-        // An endpoint went detailed while the request ran, so begin did not read its head:
-        // without its query, which warp's log info does not show.
-        state.set_parts(Box::new(Parts {
-            method: info.method().clone(),
-            url: info.path().to_owned(),
-            headers: info.request_headers().clone(),
-        }));
-    }
-    state.finish(tracker.recorder(), Some(info.status().as_u16()));
 }
 
 /// The dashboard's routes as a warp filter.
@@ -308,7 +311,7 @@ pub(crate) fn rejection_status(rejection: &Rejection) -> u16 {
     if rejection.is_not_found() {
         return 404;
     }
-    let known: [(bool, u16); 9] = [
+    let known: [(bool, u16); 10] = [
         (rejection.find::<MethodNotAllowed>().is_some(), 405),
         (rejection.find::<InvalidHeader>().is_some(), 400),
         (rejection.find::<MissingHeader>().is_some(), 400),
@@ -323,22 +326,15 @@ pub(crate) fn rejection_status(rejection: &Rejection) -> u16 {
         (rejection.find::<LengthRequired>().is_some(), 411),
         (rejection.find::<PayloadTooLarge>().is_some(), 413),
         (rejection.find::<UnsupportedMediaType>().is_some(), 415),
+        (rejection.find::<warp::cors::CorsForbidden>().is_some(), 403),
     ];
-    let found: Vec<u16> = known
-        .iter()
-        .filter(|(hit, _)| *hit)
-        .map(|(_, s)| *s)
-        .collect();
-    if found.is_empty() {
+    let mut found = known.iter().filter(|(hit, _)| *hit).map(|(_, s)| *s);
+    match found.clone().filter(|s| *s != 405).max() {
+        Some(status) => status,
+        None if found.next().is_some() => 405,
         // Not a plain 404 and no known rejection: a custom one, which warp answers with 500.
-        return 500;
+        None => 500,
     }
-    found
-        .iter()
-        .copied()
-        .filter(|s| *s != 405)
-        .max()
-        .unwrap_or(405)
 }
 
 /// A dashboard reply as warp's: whole bodies as they are, downloads streamed.
@@ -361,9 +357,26 @@ mod tests {
     struct Custom;
     impl warp::reject::Reject for Custom {}
 
-    #[test]
-    fn rejection_statuses_follow_warp() {
+    #[tokio::test]
+    async fn rejection_statuses_follow_warp() {
         assert_eq!(rejection_status(&warp::reject::not_found()), 404);
         assert_eq!(rejection_status(&warp::reject::custom(Custom)), 500);
+        let post_only = warp::post().map(warp::reply);
+        let wrong_method = warp::test::request().filter(&post_only).await;
+        assert_eq!(rejection_status(&wrong_method.err().unwrap()), 405);
+        let bad_query = warp::query::<std::collections::HashMap<String, u32>>().map(|_| "");
+        let rejected = warp::test::request().path("/?n=x").filter(&bad_query).await;
+        assert_eq!(rejection_status(&rejected.err().unwrap()), 400);
+        // A preflight from an origin the app does not allow: warp answers 403.
+        let cors = warp::any()
+            .map(warp::reply)
+            .with(warp::cors().allow_origin("https://allowed.example"));
+        let preflight = warp::test::request()
+            .method("OPTIONS")
+            .header("origin", "https://other.example")
+            .header("access-control-request-method", "GET")
+            .filter(&cors)
+            .await;
+        assert_eq!(rejection_status(&preflight.err().unwrap()), 403);
     }
 }

@@ -43,7 +43,7 @@ impl Server {
     pub(crate) async fn start<F, R, E>(config: fmd::Config, app: F) -> Server
     where
         F: Filter<Extract = (R,), Error = E> + Clone + Send + Sync + 'static,
-        R: Reply,
+        R: Reply + 'static,
         E: fmd::AppError,
     {
         Server::serve_with(config, |dashboard, listener, stopped| {

@@ -130,10 +130,11 @@ pub(crate) fn events_json(
     request: i64,
     tz: chrono_tz::Tz,
 ) -> Value {
-    let items: Vec<Value> = crate::views::events_of(events, request)
-        .into_iter()
-        .zip(events.iter().filter(|e| e.request_id == request))
-        .map(|(item, row)| {
+    let items: Vec<Value> = events
+        .iter()
+        .filter(|e| e.request_id == request)
+        .map(|row| {
+            let item = crate::views::event_item(row);
             let mut value = json!(item);
             value["local"] = json!(crate::time::local(row.time, tz));
             value["error"] = json!(item.level == "ERROR");

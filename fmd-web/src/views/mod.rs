@@ -313,13 +313,18 @@ pub(crate) fn events_of(events: &[fmd_store::EventRow], request: i64) -> Vec<Eve
     events
         .iter()
         .filter(|e| e.request_id == request)
-        .map(|e| EventItem {
-            request: e.request_id,
-            time: rfc3339(e.time),
-            level: e.level.clone(),
-            target: e.target.clone(),
-            message: e.message.clone(),
-            fields: e.fields.clone(),
-        })
+        .map(event_item)
         .collect()
+}
+
+/// One stored log event as the API shows it.
+pub(crate) fn event_item(e: &fmd_store::EventRow) -> EventItem {
+    EventItem {
+        request: e.request_id,
+        time: rfc3339(e.time),
+        level: e.level.clone(),
+        target: e.target.clone(),
+        message: e.message.clone(),
+        fields: e.fields.clone(),
+    }
 }
