@@ -6,6 +6,8 @@
 #   scripts/callgrind.sh               # warp and axum, 1,000 and 3,000 requests each, and each
 #                                      # with a layer (axum) or route (warp) that does nothing
 #   FRAMEWORKS=axum N1=500 N2=1500 scripts/callgrind.sh
+#   BREAKDOWN=30 scripts/callgrind.sh  # also the 30 functions whose own instructions grow most
+#                                      # per request from the do-nothing run to the tracked one
 #
 # Each mode is served under callgrind twice, for N1 and for N2 requests (ab, 8 keep-alive
 # connections); the difference of the two totals over N2 - N1 is the cost of one request, with
@@ -29,41 +31,45 @@ bin=target/release/examples/load_target
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-count() { # flags n -> instructions of the counted threads
-  local flags=$1 n=$2
-  rm -rf "$work"/run && mkdir "$work"/run
+count() { # label flags n -> instructions of the counted threads; their profiles stay in $work/label-n
+  local run="$work/$1-$3" flags=$2 n=$3
+  mkdir "$run"
   # shellcheck disable=SC2086
-  valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$work/run/cg" \
-    "$bin" $flags --level "$LEVEL" --port "$PORT" --db "$work/run/fmd.db" >"$work/run/out" 2>"$work/run/err" &
+  valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$run/cg" \
+    "$bin" $flags --level "$LEVEL" --port "$PORT" --db "$run/fmd.db" >"$run/out" 2>"$run/err" &
   local pid=$!
-  for _ in $(seq 600); do grep -q ready "$work/run/out" 2>/dev/null && break; sleep 0.2; done
-  grep -q ready "$work/run/out" || { echo "the server ($flags) did not start:" >&2; cat "$work/run/err" >&2; exit 1; }
-  ab -q -k -n "$n" -c 8 "http://127.0.0.1:$PORT/" >"$work/run/ab"
-  grep -q "Failed requests:        0" "$work/run/ab" || { echo "ab saw failures:" >&2; cat "$work/run/ab" >&2; exit 1; }
+  for _ in $(seq 600); do grep -q ready "$run/out" 2>/dev/null && break; sleep 0.2; done
+  grep -q ready "$run/out" || { echo "the server ($flags) did not start:" >&2; cat "$run/err" >&2; exit 1; }
+  ab -q -k -n "$n" -c 8 "http://127.0.0.1:$PORT/" >"$run/ab"
+  grep -q "Failed requests:        0" "$run/ab" || { echo "ab saw failures:" >&2; cat "$run/ab" >&2; exit 1; }
   kill -INT "$pid"; wait "$pid" || true
   local total=0 file
-  for file in "$work"/run/cg-*; do
-    grep -qE 'fn=\([0-9]+\) tokio::runtime::scheduler::multi_thread::worker::run$' "$file" || continue
+  for file in "$run"/cg-*; do
+    # Only the worker threads' profiles are kept, for the breakdown.
+    grep -qE 'fn=\([0-9]+\) tokio::runtime::scheduler::multi_thread::worker::run$' "$file" || { rm "$file"; continue; }
     total=$((total + $(awk '/^summary:/ {print $2}' "$file")))
   done
   echo "$total"
 }
 
-per_request() { # flags -> instructions per request
+per_request() { # label flags -> instructions per request
   local a b
-  a=$(count "$1" "$N1")
-  b=$(count "$1" "$N2")
+  a=$(count "$1" "$2" "$N1")
+  b=$(count "$1" "$2" "$N2")
   echo $(((b - a) / (N2 - N1)))
 }
 
 for framework in $FRAMEWORKS; do
   extra=""
   [ "$framework" = axum ] && extra="--axum"
-  bare=$(per_request "$extra --bare")
-  tracked=$(per_request "$extra")
+  bare=$(per_request "$framework-bare" "$extra --bare")
+  tracked=$(per_request "$framework-tracked" "$extra")
   echo "$framework: bare $bare, tracked (level $LEVEL) $tracked, added $((tracked - bare)) instructions per request"
   # The framework's own part: on axum any layer on a router's routes (its per-route boxing), on
   # warp a route before the app (the dashboard's place); tracking is what fmd adds beyond it.
-  noop=$(per_request "$extra --bare --noop-layer")
+  noop=$(per_request "$framework-noop" "$extra --bare --noop-layer")
   echo "$framework: untracked with a do-nothing layer or route $noop (+$((noop - bare))); tracking beyond it $((tracked - noop))"
+  if [ -n "${BREAKDOWN:-}" ]; then
+    python3 scripts/callgrind-breakdown.py "$work/$framework-noop" "$work/$framework-tracked" "$N1" "$N2" "$BREAKDOWN"
+  fi
 done

@@ -50,8 +50,8 @@ pub trait AppError: sealed::Sealed + Send + Sync + Sized + 'static {
         R: Reply + 'static;
 }
 
-// Neither shape is boxed: a boxed filter's future is an allocation per request, about 200
-// instructions, more than the copies of the unboxed future cost.
+// Not boxed: a boxed filter's future is an allocation per request, about 200 instructions, more
+// than the copies of the larger unboxed future cost.
 impl AppError for Rejection {
     fn track<B, F, R>(
         begin: B,
@@ -95,9 +95,9 @@ fn finish<R: Reply>(guard: TaskGuard, reply: R) -> Response {
 }
 
 /// Records a request the app rejected, if a monitored handler ran for it, with the status warp
-/// answers ([`rejection_status`]); a 5xx rejection is described, as the exception behind it. A request no
-/// handler ran for (most rejections are 404s of unmatched paths) is dropped unrecorded, as
-/// [`RequestState::finish`](fmd_core::context::RequestState::finish) would.
+/// answers ([`rejection_status`]); a 5xx rejection is described, as the exception behind it.
+/// A request no handler ran for (most rejections are 404s of unmatched paths) is dropped
+/// unrecorded, as [`RequestState::finish`](fmd_core::context::RequestState::finish) would.
 fn finish_rejected(recorder: &Recorder, rejection: &Rejection) {
     let Some(mut state) = TaskGuard::take() else {
         return;
