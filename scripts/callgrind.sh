@@ -6,6 +6,7 @@
 #   scripts/callgrind.sh               # warp and axum, 1,000 and 3,000 requests each, and each
 #                                      # with a layer (axum) or route (warp) that does nothing
 #   FRAMEWORKS=axum N1=500 N2=1500 scripts/callgrind.sh
+#   BIN=/tmp/load_target FRAMEWORKS=warp scripts/callgrind.sh   # a copy of an earlier build
 #   BREAKDOWN=30 scripts/callgrind.sh  # also the 30 functions whose own instructions grow most
 #                                      # per request from the do-nothing run to the tracked one
 #
@@ -25,9 +26,13 @@ FRAMEWORKS=${FRAMEWORKS:-"warp axum"}
 for tool in valgrind ab; do
   command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install valgrind apache2-utils" >&2; exit 1; }
 done
-cargo build --release --features axum --example load_target >/dev/null 2>&1 ||
-  cargo build --release --features axum --example load_target
-bin=target/release/examples/load_target
+if [ -n "${BIN:-}" ]; then
+  bin=$BIN # a build kept from before a change, to count both the same day
+else
+  cargo build --release --features axum --example load_target >/dev/null 2>&1 ||
+    cargo build --release --features axum --example load_target
+  bin=target/release/examples/load_target
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
