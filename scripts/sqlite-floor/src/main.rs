@@ -9,20 +9,33 @@ use rusqlite::{ffi, Connection, OpenFlags, TransactionBehavior};
 
 const CHUNKS: [usize; 3] = [100, 10, 1];
 
-const SCHEMA: &str =
-    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
-CREATE TABLE fmd_request (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    endpoint_id BIGINT NOT NULL,
-    duration_us BIGINT NOT NULL,
-    time_requested BIGINT NOT NULL,
-    version_requested VARCHAR(100) NOT NULL DEFAULT '',
-    group_by VARCHAR(255) NULL,
-    ip VARCHAR(45) NULL,
-    status_code INTEGER NOT NULL,
-    instance_id BIGINT NULL
-);
-CREATE INDEX fmd_request_endpoint_time ON fmd_request (endpoint_id, time_requested);";
+/// The connection's settings, as fmd's pool sets them up for SQLite (`fmd-store/src/db.rs`).
+const SETUP: &str =
+    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;";
+
+/// fmd's schema: every migration of `fmd-store/migrations`, in order, with the placeholders
+/// expanded as `fmd_store::migrations::render` expands them for SQLite (prefix `fmd_`). Read
+/// from the files rather than copied, so that an index a migration adds is counted here too.
+fn create_schema(conn: &Connection) {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fmd-store/migrations");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .expect("fmd-store/migrations")
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "sql"))
+        .collect();
+    files.sort();
+    for file in files {
+        let sql = std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("{p}", "fmd_")
+            .replace("{id}", "INTEGER PRIMARY KEY AUTOINCREMENT")
+            .replace("{bool}", "INTEGER")
+            .replace("{text}", "TEXT")
+            .replace("{table_options}", "");
+        conn.execute_batch(&sql)
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    }
+}
 
 /// The statement fmd's writer prepares for `n` rows: version and instance as literals.
 fn insert_sql(n: usize) -> String {
@@ -75,7 +88,8 @@ fn main() {
     std::fs::create_dir_all(&dir).unwrap();
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | mutex;
     let mut conn = Connection::open_with_flags(dir.join("fmd.db"), flags).unwrap();
-    conn.execute_batch(SCHEMA).unwrap();
+    conn.execute_batch(SETUP).unwrap();
+    create_schema(&conn);
     let groups: Vec<String> = (0..17).map(|i| format!("(User,{i})")).collect();
     let sql: Vec<String> = CHUNKS.into_iter().map(insert_sql).collect();
     match mode.as_str() {
